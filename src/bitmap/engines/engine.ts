@@ -1,0 +1,49 @@
+// Engine: the only code that touches storage. Runs Programs and applies bit writes.
+
+import type { MemberPage, OutputValue, Program } from '../program.ts';
+
+export interface BitWrite {
+  readonly key: string;
+  readonly offset: number;
+  readonly bit: 0 | 1;
+}
+
+export interface Engine {
+  readonly kind: 'redis' | 'embedded';
+  /** Runs a whole program as one round trip; one result per output instruction, in order. */
+  run(program: Program): Promise<OutputValue[]>;
+  /**
+   * Applies every write of the batch, all or none, in one round trip. When the promise
+   * resolves the writes are acknowledged: they survive a crash of the gateway.
+   */
+  write(writes: readonly BitWrite[]): Promise<void>;
+  /** Every key starting with `prefix`, in batches (SCAN in Redis, never KEYS). */
+  scan(prefix: string): AsyncIterable<string[]>;
+  /** Deletes keys; resolves to how many existed. */
+  delete(keys: readonly string[]): Promise<number>;
+  /** A bitmap's bytes in Redis layout (bit 0 is the top bit of byte 0), or null when absent. */
+  dump(key: string): Promise<Buffer | null>;
+  /** Replaces a bitmap with these bytes in Redis layout. */
+  restore(key: string, bytes: Buffer): Promise<void>;
+  /** True when storage answers. */
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Decodes Redis bitmap bytes into ascending offsets, starting at bit `base` of byte 0. */
+export function decodeBits(bytes: Uint8Array, base: number, from: number, limit: number): MemberPage {
+  const ids: number[] = [];
+  for (let i = Math.max(0, Math.floor((from - base) / 8)); i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === 0) continue;
+    for (let j = 0; j < 8; j++) {
+      if (b & (0x80 >> j)) {
+        const id = base + i * 8 + j;
+        if (id < from) continue;
+        if (ids.length === limit) return { ids, hasMore: true };
+        ids.push(id);
+      }
+    }
+  }
+  return { ids, hasMore: false };
+}

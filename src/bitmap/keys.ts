@@ -1,0 +1,93 @@
+// Key layout: where an event's period bitmap lives. "bitmapist" is Doist bitmapist's exact layout.
+
+import { civilFromDays, isoWeek, monthsOfYear, periodStartCivil, weekIndexOfIso, daysFromCivil } from './period.ts';
+import type { Granularity, Period } from './period.ts';
+
+/** What a key holds, as read back from its name. */
+export type KeyInfo = { name: string; period: Period } | { name: string; unique: true };
+
+export interface KeyLayout {
+  readonly prefix: string;
+  /** Keys whose union is the event's set in the period (YEAR: its 12 months). */
+  eventKeys(name: string, period: Period): string[];
+  /** The event's date-free set. */
+  uniqueKey(name: string): string;
+  /** Prefix of temporary result keys; never an event name (names may not start with bitop_). */
+  readonly tempPrefix: string;
+  /** SCAN pattern for every key of this layout (optionally of events whose names start with a prefix). */
+  scanPattern(namePrefix?: string): string;
+  /** SCAN pattern for every key of one event. */
+  eventPattern(name: string): string;
+  parse(key: string): KeyInfo | null;
+}
+
+/** bitmapist: `trackist_<event>_<suffix>`, numbers not zero-padded, ISO week-year for weeks. */
+export function periodSuffix(p: Period): string {
+  const c = periodStartCivil(p);
+  switch (p.granularity) {
+    case 'HOUR':
+      return `${c.year}-${c.month}-${c.day}-${c.hour}`;
+    case 'DAY':
+      return `${c.year}-${c.month}-${c.day}`;
+    case 'WEEK': {
+      const w = isoWeek(p.index);
+      return `W${w.year}-${w.week}`;
+    }
+    case 'MONTH':
+      return `${c.year}-${c.month}`;
+    case 'YEAR':
+      throw new Error('a YEAR has no key of its own');
+  }
+}
+
+const SUFFIX = /_(?:(u)|W(\d+)-(\d+)|(\d+)-(\d+)(?:-(\d+)(?:-(\d+))?)?)$/;
+
+export function parseSuffix(rest: string): KeyInfo | null {
+  const m = SUFFIX.exec(rest);
+  if (!m) return null;
+  const name = rest.slice(0, m.index);
+  if (!name) return null;
+  const [, u, wy, ww, y, mo, d, h] = m;
+  if (u) return { name, unique: true };
+  const num = Number;
+  let granularity: Granularity;
+  let index: number;
+  if (wy) {
+    granularity = 'WEEK';
+    index = weekIndexOfIso(num(wy), num(ww));
+  } else if (h !== undefined) {
+    granularity = 'HOUR';
+    index = daysFromCivil(num(y), num(mo), num(d)) * 24 + num(h);
+  } else if (d !== undefined) {
+    granularity = 'DAY';
+    index = daysFromCivil(num(y), num(mo), num(d));
+  } else {
+    granularity = 'MONTH';
+    index = num(y) * 12 + num(mo) - 1;
+  }
+  const period = { granularity, index };
+  // Reject names whose numbers do not round-trip (e.g. 2026-13 or 2026-02-31).
+  if (granularity !== 'WEEK' && `_${periodSuffix(period)}` !== m[0]) return null;
+  if (granularity === 'DAY' || granularity === 'HOUR') {
+    const back = civilFromDays(Math.floor(index / (granularity === 'HOUR' ? 24 : 1)));
+    if (back.day !== num(d)) return null;
+  }
+  return { name, period };
+}
+
+export function bitmapistLayout(prefix = 'trackist_'): KeyLayout {
+  const eventKey = (name: string, p: Period): string => `${prefix}${name}_${periodSuffix(p)}`;
+  return {
+    prefix,
+    tempPrefix: `${prefix}bitop_`,
+    eventKeys: (name, period) =>
+      period.granularity === 'YEAR' ? monthsOfYear(period).map((m) => eventKey(name, m)) : [eventKey(name, period)],
+    uniqueKey: (name) => `${prefix}${name}_u`,
+    scanPattern: (namePrefix = '') => `${prefix}${namePrefix}*`,
+    eventPattern: (name) => `${prefix}${name}_*`,
+    parse(key) {
+      if (!key.startsWith(prefix) || key.startsWith(`${prefix}bitop_`)) return null;
+      return parseSuffix(key.slice(prefix.length));
+    },
+  };
+}

@@ -1,0 +1,276 @@
+// Periods: HOUR, DAY, ISO WEEK, MONTH and YEAR as integer indexes in one configured time zone.
+//
+// A period is (granularity, index). Indexes count wall-clock periods since 1970 in the zone,
+// so shifting is integer addition and no DST arithmetic is needed except when a period's
+// start or end is turned back into an instant.
+
+import { BitmapError } from './errors.ts';
+
+export const GRANULARITIES = ['HOUR', 'DAY', 'WEEK', 'MONTH', 'YEAR'] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
+
+export interface Period {
+  readonly granularity: Granularity;
+  readonly index: number;
+}
+
+/** Wall-clock date and time in the configured zone. month is 1-12. */
+export interface Civil {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  ms: number;
+}
+
+// Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian).
+export function daysFromCivil(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const mp = (m + 9) % 12;
+  const doy = Math.floor((153 * mp + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+export function civilFromDays(z: number): { year: number; month: number; day: number } {
+  z += 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  return { year: yoe + era * 400 + (month <= 2 ? 1 : 0), month, day };
+}
+
+/** 1970-01-01 was a Thursday; week index 0 is the ISO week starting Monday 1969-12-29. */
+const mondayOfWeek = (week: number): number => week * 7 - 3;
+const weekOfDay = (days: number): number => Math.floor((days + 3) / 7);
+
+/** ISO week-year and week number of the week with the given index. */
+export function isoWeek(week: number): { year: number; week: number } {
+  const thursday = mondayOfWeek(week) + 3;
+  const { year } = civilFromDays(thursday);
+  return { year, week: Math.floor((thursday - daysFromCivil(year, 1, 1)) / 7) + 1 };
+}
+
+export function weekIndexOfIso(year: number, week: number): number {
+  // The week that holds January 4th is week 1.
+  return weekOfDay(daysFromCivil(year, 1, 4)) + week - 1;
+}
+
+/** A time zone turns instants into wall-clock fields and back. */
+export class TimeZone {
+  private readonly format?: Intl.DateTimeFormat;
+
+  constructor(readonly name: string = 'UTC') {
+    if (name !== 'UTC') {
+      try {
+        this.format = new Intl.DateTimeFormat('en-US', {
+          timeZone: name,
+          hourCycle: 'h23',
+          year: 'numeric',
+          month: 'numeric',
+          day: 'numeric',
+          hour: 'numeric',
+          minute: 'numeric',
+          second: 'numeric',
+        });
+      } catch {
+        throw new BitmapError('BAD_INPUT', `unknown time zone ${JSON.stringify(name)}`);
+      }
+    }
+  }
+
+  civil(ms: number): Civil {
+    if (!this.format) {
+      const d = new Date(ms);
+      return {
+        year: d.getUTCFullYear(),
+        month: d.getUTCMonth() + 1,
+        day: d.getUTCDate(),
+        hour: d.getUTCHours(),
+        minute: d.getUTCMinutes(),
+        second: d.getUTCSeconds(),
+        ms: d.getUTCMilliseconds(),
+      };
+    }
+    const f: Record<string, number> = {};
+    for (const p of this.format.formatToParts(new Date(ms))) {
+      if (p.type !== 'literal') f[p.type] = Number(p.value);
+    }
+    return {
+      year: f.year!,
+      month: f.month!,
+      day: f.day!,
+      hour: f.hour!,
+      minute: f.minute!,
+      second: f.second!,
+      ms: ((ms % 1000) + 1000) % 1000,
+    };
+  }
+
+  /** Offset of the zone from UTC at an instant, in ms. */
+  offsetAt(ms: number): number {
+    if (!this.format) return 0;
+    const c = this.civil(ms);
+    return civilToUtcMs(c) - ms;
+  }
+
+  /** The instant at which the wall clock shows `c`; in a DST gap, the first instant after it. */
+  instant(c: Civil): number {
+    const asUtc = civilToUtcMs(c);
+    if (!this.format) return asUtc;
+    let guess = asUtc - this.offsetAt(asUtc);
+    guess = asUtc - this.offsetAt(guess);
+    return guess;
+  }
+}
+
+function civilToUtcMs(c: Civil): number {
+  return (daysFromCivil(c.year, c.month, c.day) * 86400 + c.hour * 3600 + c.minute * 60 + c.second) * 1000 + c.ms;
+}
+
+export function periodOfCivil(granularity: Granularity, c: Pick<Civil, 'year' | 'month' | 'day' | 'hour'>): Period {
+  const days = daysFromCivil(c.year, c.month, c.day);
+  switch (granularity) {
+    case 'HOUR':
+      return { granularity, index: days * 24 + c.hour };
+    case 'DAY':
+      return { granularity, index: days };
+    case 'WEEK':
+      return { granularity, index: weekOfDay(days) };
+    case 'MONTH':
+      return { granularity, index: c.year * 12 + c.month - 1 };
+    case 'YEAR':
+      return { granularity, index: c.year };
+  }
+}
+
+export function periodAt(granularity: Granularity, ms: number, tz: TimeZone): Period {
+  return periodOfCivil(granularity, tz.civil(ms));
+}
+
+export const shiftPeriod = (p: Period, by: number): Period => ({ granularity: p.granularity, index: p.index + by });
+
+/** Wall-clock start of a period. */
+export function periodStartCivil(p: Period): Civil {
+  const at = (days: number, hour = 0): Civil => ({ ...civilFromDays(days), hour, minute: 0, second: 0, ms: 0 });
+  switch (p.granularity) {
+    case 'HOUR':
+      return at(Math.floor(p.index / 24), ((p.index % 24) + 24) % 24);
+    case 'DAY':
+      return at(p.index);
+    case 'WEEK':
+      return at(mondayOfWeek(p.index));
+    case 'MONTH':
+      return at(daysFromCivil(Math.floor(p.index / 12), (((p.index % 12) + 12) % 12) + 1, 1));
+    case 'YEAR':
+      return at(daysFromCivil(p.index, 1, 1));
+  }
+}
+
+/** First instant of the period. */
+export const periodStart = (p: Period, tz: TimeZone): number => tz.instant(periodStartCivil(p));
+/** Exclusive end: the first instant of the next period. */
+export const periodEnd = (p: Period, tz: TimeZone): number => periodStart(shiftPeriod(p, 1), tz);
+
+/** Human label: 2026-11-22T09, 2026-11-22, 2026-W47, 2026-11, 2026. */
+export function periodLabel(p: Period): string {
+  const c = periodStartCivil(p);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  switch (p.granularity) {
+    case 'HOUR':
+      return `${c.year}-${pad(c.month)}-${pad(c.day)}T${pad(c.hour)}`;
+    case 'DAY':
+      return `${c.year}-${pad(c.month)}-${pad(c.day)}`;
+    case 'WEEK': {
+      const w = isoWeek(p.index);
+      return `${w.year}-W${pad(w.week)}`;
+    }
+    case 'MONTH':
+      return `${c.year}-${pad(c.month)}`;
+    case 'YEAR':
+      return `${c.year}`;
+  }
+}
+
+/** Months a year period covers (a year has no key of its own in bitmapist). */
+export function monthsOfYear(p: Period): Period[] {
+  return Array.from({ length: 12 }, (_, i) => ({ granularity: 'MONTH' as const, index: p.index * 12 + i }));
+}
+
+/** Consecutive periods from `from` to `to`, both inclusive. */
+export function periodRange(from: Period, to: Period): Period[] {
+  const out: Period[] = [];
+  for (let i = from.index; i <= to.index; i++) out.push({ granularity: from.granularity, index: i });
+  return out;
+}
+
+// ---- time input ----------------------------------------------------------------------
+
+/** A DateTime as given: an instant (it had an offset) or a wall-clock time in the configured zone. */
+export type TimeInput = { readonly utcMs: number } | { readonly local: Civil };
+
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+export function parseTimeInput(text: string): TimeInput {
+  const m = ISO.exec(text.trim());
+  const bad = (): never => {
+    throw new BitmapError(
+      'BAD_DATETIME',
+      `${JSON.stringify(text)} is not an ISO-8601 date or date-time (e.g. 2026-11-22, 2026-11-22T09:05:00Z)`,
+    );
+  };
+  if (!m) return bad();
+  const [, y, mo, d, h, mi, s, frac, zone] = m;
+  const civil: Civil = {
+    year: Number(y),
+    month: Number(mo),
+    day: Number(d),
+    hour: Number(h ?? 0),
+    minute: Number(mi ?? 0),
+    second: Number(s ?? 0),
+    ms: frac ? Math.floor(Number(`0.${frac}`) * 1000) : 0,
+  };
+  const back = civilFromDays(daysFromCivil(civil.year, civil.month, civil.day));
+  if (
+    civil.month < 1 ||
+    civil.month > 12 ||
+    back.day !== civil.day ||
+    back.month !== civil.month ||
+    civil.hour > 23 ||
+    civil.minute > 59 ||
+    civil.second > 59
+  ) {
+    return bad();
+  }
+  if (!zone) return { local: civil };
+  let offsetMin = 0;
+  if (zone.toUpperCase() !== 'Z') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    offsetMin = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || 0));
+  }
+  return { utcMs: civilToUtcMs(civil) - offsetMin * 60_000 };
+}
+
+export const resolveTime = (t: TimeInput, tz: TimeZone): number => ('utcMs' in t ? t.utcMs : tz.instant(t.local));
+
+/** ISO-8601 with the zone's offset at that instant (Z for UTC). */
+export function formatInstant(ms: number, tz: TimeZone): string {
+  const offset = tz.offsetAt(ms);
+  const c = new TimeZone('UTC').civil(ms + offset);
+  const pad = (n: number, w = 2): string => String(Math.abs(n)).padStart(w, '0');
+  const base = `${pad(c.year, 4)}-${pad(c.month)}-${pad(c.day)}T${pad(c.hour)}:${pad(c.minute)}:${pad(c.second)}`;
+  const frac = c.ms ? `.${pad(c.ms, 3)}` : '';
+  if (offset === 0) return `${base}${frac}Z`;
+  const om = Math.round(Math.abs(offset) / 60_000);
+  return `${base}${frac}${offset < 0 ? '-' : '+'}${pad(Math.floor(om / 60))}:${pad(om % 60)}`;
+}

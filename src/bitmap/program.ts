@@ -1,0 +1,87 @@
+// The program IR: what an engine runs for one request, as one round trip.
+//
+// Registers are temporary bitmaps (temporary keys in Redis), reused once their last reader
+// has run. Instructions run in order; each output instruction fills the next result slot.
+
+export type Ref = { readonly key: string } | { readonly reg: number };
+
+export type Instruction =
+  /** reg ← BITOP op over the sources (at least two). */
+  | { readonly op: 'and' | 'or' | 'xor'; readonly dest: number; readonly args: readonly Ref[] }
+  /** reg ← from AND NOT minus (AND then XOR with from: no BITOP NOT, whose width is unstable). */
+  | { readonly op: 'diff'; readonly dest: number; readonly from: Ref; readonly minus: Ref }
+  /** reg ← the set of these ids. */
+  | { readonly op: 'ids'; readonly dest: number; readonly ids: readonly number[] }
+  /** result ← number of members. */
+  | { readonly op: 'count'; readonly src: Ref }
+  /** result ← whether there is any member. */
+  | { readonly op: 'any'; readonly src: Ref }
+  /** result ← the bit at offset. */
+  | { readonly op: 'getbit'; readonly src: Ref; readonly offset: number }
+  /** result ← up to `limit` members greater than `after` (ascending), and whether more follow. */
+  | { readonly op: 'scan'; readonly src: Ref; readonly after: number; readonly limit: number };
+
+export interface Program {
+  readonly registers: number;
+  readonly instructions: readonly Instruction[];
+}
+
+export interface MemberPage {
+  ids: number[];
+  hasMore: boolean;
+}
+
+export type OutputValue = number | boolean | MemberPage;
+
+export const isOutput = (i: Instruction): boolean =>
+  i.op === 'count' || i.op === 'any' || i.op === 'getbit' || i.op === 'scan';
+
+/** Bitmaps an instruction reads. */
+export function sources(i: Instruction): readonly Ref[] {
+  switch (i.op) {
+    case 'and':
+    case 'or':
+    case 'xor':
+      return i.args;
+    case 'diff':
+      return [i.from, i.minus];
+    case 'ids':
+      return [];
+    default:
+      return [i.src];
+  }
+}
+
+/** Keys the program reads. */
+export function programKeys(p: Program): string[] {
+  const keys = new Set<string>();
+  for (const i of p.instructions) for (const r of sources(i)) if ('key' in r) keys.add(r.key);
+  return [...keys];
+}
+
+const showRef = (r: Ref): string => ('key' in r ? r.key : `r${r.reg}`);
+
+/** One instruction a line, e.g. `r0 = and trackist_a_2026-11 trackist_b_2026-11` / `out count r0`. */
+export function printProgram(p: Program): string {
+  return p.instructions
+    .map((i) => {
+      switch (i.op) {
+        case 'and':
+        case 'or':
+        case 'xor':
+          return `r${i.dest} = ${i.op} ${i.args.map(showRef).join(' ')}`;
+        case 'diff':
+          return `r${i.dest} = diff ${showRef(i.from)} ${showRef(i.minus)}`;
+        case 'ids':
+          return `r${i.dest} = ids ${i.ids.join(' ')}`;
+        case 'count':
+        case 'any':
+          return `out ${i.op} ${showRef(i.src)}`;
+        case 'getbit':
+          return `out getbit ${showRef(i.src)} ${i.offset}`;
+        case 'scan':
+          return `out scan ${showRef(i.src)} after ${i.after} limit ${i.limit}`;
+      }
+    })
+    .join('\n');
+}
