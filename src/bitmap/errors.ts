@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'UNBOUNDED_NOT'
   | 'MISSING_PERIOD'
   | 'TOO_COMPLEX'
+  | 'TOO_LARGE'
   | 'SERVICE_UNAVAILABLE';
 
 export class BitmapError extends Error {

@@ -1,0 +1,862 @@
+// Embedded engine: in-process roaring bitmaps, made durable by a write-ahead log and snapshots.
+//
+// Data folder layout (<seq> is a zero-padded decimal, e.g. 0000000003):
+//
+//   snapshot-<seq>.bin   every bitmap as of the start of log-<seq>.wal (absent for seq 0 = empty)
+//   log-<seq>.wal        records appended after that snapshot
+//   *.tmp                a snapshot being written; ignored and removed on open
+//
+// State = newest loadable snapshot S (or the empty set when there is none and the logs start
+// at 0), then log-S, log-S+1, ... replayed in order. A compaction makes the current log
+// durable, starts log-(S+1), serialises every bitmap (state == end of log-S), writes
+// snapshot-(S+1).tmp, fsyncs it, renames it to .bin, fsyncs the folder and only then deletes
+// files with a lower seq. A crash at any step leaves either snapshot-S + log-S + log-(S+1)
+// or snapshot-(S+1) + log-(S+1), both complete.
+//
+// Log record:   u32le payloadLength | u32le crc32(length bytes ++ payload) | payload
+// Payload:      u8 version (1) | varint keyCount | keyCount × (varint byteLength, utf-8 key)
+//               | varint opCount | opCount × op
+// Op:           u8 code | varint keyIndex | code 0 clear / 1 set: varint offset
+//                                          | code 2 delete: nothing
+//                                          | code 3 restore: varint length, roaring portable bytes
+// One write()/delete()/restore() call is one record, so a batch is all or none after a crash.
+// On open, a torn or corrupt tail of the last log (short header, short payload, bad CRC) is
+// dropped and the file truncated to its last good record; a bad record followed anywhere by a
+// valid one (or a bad record in a log that is not the last) throws instead of losing data.
+//
+// Snapshot:     "BMQLSNP1" | u32le count | count × (u32le keyLength, key, u32le length,
+//               roaring portable bytes) | u32le crc32 of everything before it
+//
+// Differences from Redis, by design: a bitmap whose last set bit is cleared (or that is
+// restored from all-zero bytes) is dropped, whereas Redis keeps a zero-filled string. So
+// scan() and delete() only see keys with at least one set bit, and dump() returns
+// floor(maxSetOffset/8)+1 bytes (Redis may return a longer, zero-padded string). Counts,
+// memberships and every program result are identical.
+//
+// Writes are applied to memory by the single log writer right after their record reaches the
+// file (so memory always equals the log, which is what makes a snapshot consistent), and are
+// acknowledged after the fsync that covers them ('always', 'interval') or after the write
+// syscall ('os'). Queued writes are grouped: many callers share one write and one fsync.
+// One process per folder: there is no lock file.
+
+import { constants as fsConstants } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import zlib from 'node:zlib';
+import roaring from 'roaring';
+import type { MemberPage, OutputValue, Program, Ref } from '../program.ts';
+import type { BitWrite, Engine } from './engine.ts';
+
+const { RoaringBitmap32 } = roaring;
+type Bitmap = InstanceType<typeof RoaringBitmap32>;
+
+export interface EmbeddedOptions {
+  dir: string;
+  fsync: 'always' | 'interval' | 'os';
+  /** Group-commit period for fsync 'interval'; default 50. */
+  fsyncIntervalMs?: number;
+  /** Log size that triggers a snapshot; default 64 MiB. */
+  compactAfterBytes?: number;
+  /** Testing only: called at each step of a compaction (the folder is in a crash-consistent state). */
+  onCompactionStep?: (step: CompactionStep) => void | Promise<void>;
+}
+
+export type CompactionStep = 'log-switched' | 'snapshot-written' | 'snapshot-renamed' | 'cleaned';
+
+const MAX_OFFSET = 2 ** 32 - 1;
+const RECORD_HEADER = 8;
+const RECORD_VERSION = 1;
+const OP_CLEAR = 0;
+const OP_SET = 1;
+const OP_DELETE = 2;
+const OP_RESTORE = 3;
+const SNAPSHOT_MAGIC = Buffer.from('BMQLSNP1', 'latin1');
+const SCAN_BATCH = 1000;
+const PAGE = 65536;
+
+// ---------------------------------------------------------------------------------------------
+// CRC32 (zlib.crc32 exists from Node 20.15; a table fallback keeps older runtimes working).
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+function tableCrc32(data: Uint8Array, value = 0): number {
+  let c = ~value >>> 0;
+  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+const crc32: (data: Uint8Array, value?: number) => number =
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function'
+    ? (data, value) => zlib.crc32(data, value)
+    : tableCrc32;
+
+function recordCrc(buf: Uint8Array, at: number, payloadLength: number): number {
+  return crc32(buf.subarray(at + RECORD_HEADER, at + RECORD_HEADER + payloadLength), crc32(buf.subarray(at, at + 4)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binary encoding helpers.
+
+class Writer {
+  buf: Buffer;
+  pos: number;
+  constructor(capacity: number, start = 0) {
+    this.buf = Buffer.allocUnsafe(Math.max(64, capacity));
+    this.pos = start;
+  }
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = v;
+  }
+  /** Unsigned varint for 0..2^32-1 (and lengths below 2^32). */
+  varint(v: number): void {
+    this.ensure(5);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.pos++] = v;
+  }
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+  string(s: string): void {
+    const len = Buffer.byteLength(s);
+    this.varint(len);
+    this.ensure(len);
+    this.buf.write(s, this.pos, 'utf8');
+    this.pos += len;
+  }
+}
+
+class Reader {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+  private need(n: number): void {
+    if (this.pos + n > this.buf.length) throw new Error('log record payload is shorter than its contents');
+  }
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+  varint(): number {
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 5; i++) {
+      const b = this.u8();
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 128;
+    }
+    throw new Error('bad varint in log record');
+  }
+  bytes(n: number): Buffer {
+    this.need(n);
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+  string(): string {
+    return this.bytes(this.varint()).toString('utf8');
+  }
+}
+
+/** Starts a record: the caller fills key table and ops, then calls finishRecord. */
+function recordWriter(keys: readonly string[], opCount: number, capacity: number): Writer {
+  const w = new Writer(RECORD_HEADER + 16 + capacity, RECORD_HEADER);
+  w.u8(RECORD_VERSION);
+  w.varint(keys.length);
+  for (const k of keys) w.string(k);
+  w.varint(opCount);
+  return w;
+}
+
+function finishRecord(w: Writer): Buffer {
+  const buf = w.buf.subarray(0, w.pos);
+  const length = w.pos - RECORD_HEADER;
+  buf.writeUInt32LE(length, 0);
+  buf.writeUInt32LE(recordCrc(buf, 0, length), 4);
+  return buf;
+}
+
+/** End of the valid record starting at `at`, or -1 when there is none there. */
+function validRecordEnd(buf: Buffer, at: number): number {
+  if (at + RECORD_HEADER > buf.length) return -1;
+  const length = buf.readUInt32LE(at);
+  if (length < 1 || at + RECORD_HEADER + length > buf.length) return -1;
+  if (buf[at + RECORD_HEADER] !== RECORD_VERSION) return -1;
+  if (recordCrc(buf, at, length) !== buf.readUInt32LE(at + 4)) return -1;
+  return at + RECORD_HEADER + length;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis bitmap layout <-> roaring.
+
+function bitmapFromRedisBytes(bytes: Uint8Array): Bitmap {
+  const bm = new RoaringBitmap32();
+  const stage = new Uint32Array(PAGE);
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === 0) continue;
+    if (n + 8 > PAGE) {
+      bm.addMany(stage.subarray(0, n));
+      n = 0;
+    }
+    for (let j = 0; j < 8; j++) if (b & (0x80 >> j)) stage[n++] = i * 8 + j;
+  }
+  if (n) bm.addMany(stage.subarray(0, n));
+  bm.runOptimize();
+  return bm;
+}
+
+function redisBytesFromBitmap(bm: Bitmap): Buffer {
+  const out = Buffer.alloc(Math.floor(bm.maximum() / 8) + 1);
+  const page = new Uint32Array(PAGE);
+  for (let start = 0; start < bm.size; start += PAGE) {
+    const got = bm.rangeUint32Array(page, start, PAGE);
+    for (let i = 0; i < got.length; i++) {
+      const v = got[i]!;
+      const at = v >>> 3;
+      out[at] = out[at]! | (0x80 >> (v & 7));
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files.
+
+const pad = (seq: number): string => String(seq).padStart(10, '0');
+const logName = (seq: number): string => `log-${pad(seq)}.wal`;
+const snapshotName = (seq: number): string => `snapshot-${pad(seq)}.bin`;
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, fsConstants.O_RDONLY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+    if (bytesWritten <= 0) throw new Error('write made no progress');
+    done += bytesWritten;
+  }
+}
+
+function parseSnapshot(buf: Buffer, file: string): Map<string, Bitmap> {
+  if (buf.length < SNAPSHOT_MAGIC.length + 8 || !buf.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) {
+    throw new Error(`${file}: not a snapshot (bad magic or too short)`);
+  }
+  const body = buf.length - 4;
+  if (crc32(buf.subarray(0, body)) !== buf.readUInt32LE(body)) throw new Error(`${file}: snapshot CRC mismatch`);
+  const map = new Map<string, Bitmap>();
+  let pos = SNAPSHOT_MAGIC.length;
+  const count = buf.readUInt32LE(pos);
+  pos += 4;
+  for (let i = 0; i < count; i++) {
+    const kl = buf.readUInt32LE(pos);
+    const key = buf.toString('utf8', pos + 4, pos + 4 + kl);
+    pos += 4 + kl;
+    const bl = buf.readUInt32LE(pos);
+    const bm = RoaringBitmap32.deserialize(buf.subarray(pos + 4, pos + 4 + bl), 'portable');
+    pos += 4 + bl;
+    if (!bm.isEmpty) map.set(key, bm);
+  }
+  if (pos !== body) throw new Error(`${file}: snapshot length does not match its contents`);
+  return map;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Pending {
+  readonly record: Buffer;
+  result: number;
+  resolve(result: number): void;
+  reject(error: unknown): void;
+}
+
+function checkOffset(offset: unknown): void {
+  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > MAX_OFFSET) {
+    throw new RangeError(`bit offset is not an integer or out of range: ${String(offset)}`);
+  }
+}
+
+export class EmbeddedEngine implements Engine {
+  readonly kind = 'embedded' as const;
+  private readonly bitmaps: Map<string, Bitmap>;
+  private readonly dir: string;
+  private readonly mode: EmbeddedOptions['fsync'];
+  private readonly intervalMs: number;
+  private readonly compactAfter: number;
+  private readonly onStep: EmbeddedOptions['onCompactionStep'];
+
+  private log: FileHandle;
+  private logSeq: number;
+  private logBytes: number;
+
+  private queue: Pending[] = [];
+  private unsynced: Pending[] = [];
+  private pumping: Promise<void> | null = null;
+  private syncDue = false;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private compacting: Promise<void> | null = null;
+  private nextCompactAt: number;
+  private closing = false;
+  private closed = false;
+  private failed: Error | null = null;
+  /** The last background snapshot failure, if any (the data stays recoverable from the logs). */
+  lastCompactionError: Error | null = null;
+
+  /** Use openEmbeddedEngine. */
+  constructor(state: {
+    options: EmbeddedOptions;
+    bitmaps: Map<string, Bitmap>;
+    log: FileHandle;
+    logSeq: number;
+    logBytes: number;
+  }) {
+    const o = state.options;
+    this.dir = o.dir;
+    this.mode = o.fsync;
+    this.intervalMs = o.fsyncIntervalMs ?? 50;
+    this.compactAfter = o.compactAfterBytes ?? 64 * 1024 * 1024;
+    this.onStep = o.onCompactionStep;
+    this.bitmaps = state.bitmaps;
+    this.log = state.log;
+    this.logSeq = state.logSeq;
+    this.logBytes = state.logBytes;
+    this.nextCompactAt = this.compactAfter;
+  }
+
+  // --- reads -----------------------------------------------------------------------------------
+
+  async run(program: Program): Promise<OutputValue[]> {
+    this.checkOpen();
+    const regs: (Bitmap | undefined)[] = new Array<Bitmap | undefined>(program.registers);
+    const empty = new RoaringBitmap32();
+    const get = (r: Ref): Bitmap => ('key' in r ? this.bitmaps.get(r.key) : regs[r.reg]) ?? empty;
+    const out: OutputValue[] = [];
+    for (const i of program.instructions) {
+      switch (i.op) {
+        case 'and': {
+          const args = i.args.map(get).sort((a, b) => a.size - b.size);
+          let acc = args[0] ?? empty;
+          if (args.length < 2) acc = acc.clone();
+          for (let k = 1; k < args.length && !acc.isEmpty; k++) acc = RoaringBitmap32.and(acc, args[k]!);
+          regs[i.dest] = acc;
+          break;
+        }
+        case 'or':
+          regs[i.dest] = RoaringBitmap32.orMany(i.args.map(get));
+          break;
+        case 'xor':
+          regs[i.dest] = RoaringBitmap32.xorMany(i.args.map(get));
+          break;
+        case 'diff':
+          regs[i.dest] = RoaringBitmap32.andNot(get(i.from), get(i.minus));
+          break;
+        case 'ids':
+          regs[i.dest] = new RoaringBitmap32(i.ids);
+          break;
+        case 'count':
+          out.push(get(i.src).size);
+          break;
+        case 'any':
+          out.push(!get(i.src).isEmpty);
+          break;
+        case 'getbit':
+          out.push(i.offset >= 0 && i.offset <= MAX_OFFSET && get(i.src).has(i.offset) ? 1 : 0);
+          break;
+        case 'scan':
+          out.push(scanPage(get(i.src), i.after, i.limit));
+          break;
+      }
+    }
+    return out;
+  }
+
+  async *scan(prefix: string): AsyncIterable<string[]> {
+    this.checkOpen();
+    const keys: string[] = [];
+    for (const k of this.bitmaps.keys()) if (k.startsWith(prefix)) keys.push(k);
+    for (let i = 0; i < keys.length; i += SCAN_BATCH) yield keys.slice(i, i + SCAN_BATCH);
+  }
+
+  async dump(key: string): Promise<Buffer | null> {
+    this.checkOpen();
+    const bm = this.bitmaps.get(key);
+    return bm && !bm.isEmpty ? redisBytesFromBitmap(bm) : null;
+  }
+
+  async ready(): Promise<boolean> {
+    return !this.closed && !this.closing && !this.failed;
+  }
+
+  /** Serialized size of every stored bitmap plus its key, in bytes. */
+  memoryBytes(): number {
+    let total = 0;
+    for (const [k, bm] of this.bitmaps) total += bm.getSerializationSizeInBytes('portable') + k.length;
+    return total;
+  }
+
+  /** Number of stored (non-empty) bitmaps. */
+  keyCount(): number {
+    return this.bitmaps.size;
+  }
+
+  // --- writes ----------------------------------------------------------------------------------
+
+  async write(writes: readonly BitWrite[]): Promise<void> {
+    this.checkOpen();
+    if (writes.length === 0) return;
+    const keyIndex = new Map<string, number>();
+    for (const w of writes) {
+      if (typeof w.key !== 'string') throw new TypeError('bit write key must be a string');
+      checkOffset(w.offset);
+      if (w.bit !== 0 && w.bit !== 1) throw new RangeError(`bit must be 0 or 1: ${String(w.bit)}`);
+      if (!keyIndex.has(w.key)) keyIndex.set(w.key, keyIndex.size);
+    }
+    const rec = recordWriter([...keyIndex.keys()], writes.length, writes.length * 8);
+    for (const w of writes) {
+      rec.u8(w.bit === 1 ? OP_SET : OP_CLEAR);
+      rec.varint(keyIndex.get(w.key)!);
+      rec.varint(w.offset);
+    }
+    await this.enqueue(finishRecord(rec));
+  }
+
+  async delete(keys: readonly string[]): Promise<number> {
+    this.checkOpen();
+    const unique = [...new Set(keys)];
+    if (unique.length === 0) return 0;
+    const rec = recordWriter(unique, unique.length, unique.length * 4);
+    unique.forEach((_, i) => {
+      rec.u8(OP_DELETE);
+      rec.varint(i);
+    });
+    return this.enqueue(finishRecord(rec));
+  }
+
+  async restore(key: string, bytes: Buffer): Promise<void> {
+    this.checkOpen();
+    const portable = bitmapFromRedisBytes(bytes).serialize('portable');
+    const rec = recordWriter([key], 1, portable.length + 8);
+    rec.u8(OP_RESTORE);
+    rec.varint(0);
+    rec.varint(portable.length);
+    rec.bytes(portable);
+    await this.enqueue(finishRecord(rec));
+  }
+
+  /** Resolves once every queued write is acknowledged and no compaction is running. */
+  async idle(): Promise<void> {
+    for (;;) {
+      if (this.failed) throw this.failed;
+      if (this.pumping) await this.pumping;
+      else if (this.compacting) await this.compacting;
+      else if (this.queue.length) this.kick();
+      else if (this.unsynced.length) {
+        this.syncDue = true;
+        this.kick();
+      } else return;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.closing) {
+      while (!this.closed) await new Promise((r) => setTimeout(r, 5));
+      return;
+    }
+    this.closing = true;
+    try {
+      if (this.syncTimer) clearTimeout(this.syncTimer);
+      this.syncTimer = null;
+      if (!this.failed) {
+        await this.idle();
+        await this.log.sync();
+      } else if (this.compacting) {
+        await this.compacting;
+      }
+    } finally {
+      this.closed = true;
+      await this.log.close().catch(() => undefined);
+    }
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private checkOpen(): void {
+    if (this.failed) throw this.failed;
+    if (this.closed || this.closing) throw new Error('embedded engine is closed');
+  }
+
+  private enqueue(record: Buffer): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.queue.push({ record, result: 0, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.pumping || this.failed) return;
+    this.pumping = this.pump().finally(() => {
+      this.pumping = null;
+      // Work that arrived while the loop was finishing.
+      if (!this.failed && (this.queue.length || (this.syncDue && this.unsynced.length))) this.kick();
+    });
+  }
+
+  /** The single log writer: writes queued records as one group, applies them, fsyncs, acknowledges. */
+  private async pump(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.syncDue && this.unsynced.length) {
+          this.syncDue = false;
+          const waiting = this.unsynced;
+          this.unsynced = [];
+          await this.log.datasync();
+          settle(waiting);
+          continue;
+        }
+        // Checked before the queue: under constant load the queue is never empty.
+        if (!this.closing && !this.compacting && this.logBytes >= this.nextCompactAt) {
+          await this.compact();
+          continue;
+        }
+        if (this.queue.length) {
+          const batch = this.queue;
+          this.queue = [];
+          const buf = batch.length === 1 ? batch[0]!.record : Buffer.concat(batch.map((p) => p.record));
+          await writeAll(this.log, buf, this.logBytes);
+          this.logBytes += buf.length;
+          for (const p of batch) p.result = this.applyPayload(p.record.subarray(RECORD_HEADER));
+          if (this.mode === 'always') {
+            await this.log.datasync();
+            settle(batch);
+          } else if (this.mode === 'os') {
+            settle(batch);
+          } else {
+            for (const p of batch) this.unsynced.push(p);
+            this.armSyncTimer();
+          }
+          continue;
+        }
+        return;
+      }
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private armSyncTimer(): void {
+    if (this.syncTimer) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = null;
+      this.syncDue = true;
+      this.kick();
+    }, this.intervalMs);
+  }
+
+  private fail(e: unknown): void {
+    const error = e instanceof Error ? e : new Error(String(e));
+    this.failed = new Error(`embedded engine failed, restart to recover from the log: ${error.message}`, {
+      cause: error,
+    });
+    const all = [...this.unsynced, ...this.queue];
+    this.unsynced = [];
+    this.queue = [];
+    for (const p of all) p.reject(this.failed);
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = null;
+  }
+
+  /** Applies one record payload to memory; returns how many deleted keys existed. */
+  private applyPayload(payload: Buffer): number {
+    return applyPayload(this.bitmaps, payload);
+  }
+
+  /**
+   * Runs inside the log writer, so memory equals the current log: switch to a new log, then
+   * write the snapshot in the background while writes continue into the new log.
+   */
+  private async compact(): Promise<void> {
+    // Everything in the old log must be durable before a newer log may exist.
+    await this.log.datasync();
+    settle(this.unsynced.splice(0));
+    const seq = this.logSeq + 1;
+    const fh = await open(join(this.dir, logName(seq)), 'wx');
+    await fsyncDir(this.dir);
+    const old = this.log;
+    this.log = fh;
+    this.logSeq = seq;
+    this.logBytes = 0;
+    this.nextCompactAt = this.compactAfter;
+    await old.close();
+    await this.onStep?.('log-switched');
+    const pieces = serializeAll(this.bitmaps);
+    this.compacting = this.writeSnapshot(seq, pieces)
+      .catch((e: unknown) => {
+        this.lastCompactionError = e instanceof Error ? e : new Error(String(e));
+        // Retry after another full log's worth of writes; the logs keep everything meanwhile.
+        this.nextCompactAt = this.logBytes + this.compactAfter;
+      })
+      .finally(() => {
+        this.compacting = null;
+        this.kick();
+      });
+  }
+
+  private async writeSnapshot(seq: number, pieces: Buffer[]): Promise<void> {
+    const final = join(this.dir, snapshotName(seq));
+    const tmp = `${final}.tmp`;
+    const fh = await open(tmp, 'w');
+    try {
+      let pos = 0;
+      let crc = 0;
+      let group: Buffer[] = [];
+      let groupBytes = 0;
+      const flush = async (): Promise<void> => {
+        if (!group.length) return;
+        const buf = group.length === 1 ? group[0]! : Buffer.concat(group, groupBytes);
+        crc = crc32(buf, crc);
+        await writeAll(fh, buf, pos);
+        pos += buf.length;
+        group = [];
+        groupBytes = 0;
+      };
+      for (const p of pieces) {
+        group.push(p);
+        groupBytes += p.length;
+        if (groupBytes >= 4 * 1024 * 1024) await flush();
+      }
+      await flush();
+      const trailer = Buffer.alloc(4);
+      trailer.writeUInt32LE(crc, 0);
+      await writeAll(fh, trailer, pos);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await this.onStep?.('snapshot-written');
+    await rename(tmp, final);
+    await fsyncDir(this.dir);
+    await this.onStep?.('snapshot-renamed');
+    for (const name of await readdir(this.dir)) {
+      const f = parseName(name);
+      if (f && f.kind !== 'tmp' && f.seq < seq) await unlink(join(this.dir, name)).catch(() => undefined);
+    }
+    await this.onStep?.('cleaned');
+  }
+}
+
+function settle(done: readonly Pending[]): void {
+  for (const p of done) p.resolve(p.result);
+}
+
+function scanPage(bm: Bitmap, after: number, limit: number): MemberPage {
+  const start = after < 0 ? 0 : after >= MAX_OFFSET ? bm.size : bm.rank(Math.floor(after));
+  const available = bm.size - start;
+  const n = Math.max(0, Math.min(limit, available));
+  const ids = n ? Array.from(bm.rangeUint32Array(new Uint32Array(n), start, n)) : [];
+  return { ids, hasMore: available > Math.max(0, limit) };
+}
+
+function applyPayload(bitmaps: Map<string, Bitmap>, payload: Buffer): number {
+  const r = new Reader(payload);
+  if (r.u8() !== RECORD_VERSION) throw new Error('unknown log record version');
+  const keyCount = r.varint();
+  const keys: string[] = [];
+  for (let i = 0; i < keyCount; i++) keys.push(r.string());
+  const opCount = r.varint();
+  let existed = 0;
+  for (let i = 0; i < opCount; i++) {
+    const code = r.u8();
+    const key = keys[r.varint()];
+    if (key === undefined) throw new Error('log record refers to a missing key');
+    switch (code) {
+      case OP_SET: {
+        const offset = r.varint();
+        let bm = bitmaps.get(key);
+        if (!bm) bitmaps.set(key, (bm = new RoaringBitmap32()));
+        bm.add(offset);
+        break;
+      }
+      case OP_CLEAR: {
+        const offset = r.varint();
+        const bm = bitmaps.get(key);
+        if (bm && bm.delete(offset) && bm.isEmpty) bitmaps.delete(key);
+        break;
+      }
+      case OP_DELETE:
+        if (bitmaps.delete(key)) existed++;
+        break;
+      case OP_RESTORE: {
+        const bm = RoaringBitmap32.deserialize(r.bytes(r.varint()), 'portable');
+        if (bm.isEmpty) bitmaps.delete(key);
+        else bitmaps.set(key, bm);
+        break;
+      }
+      default:
+        throw new Error(`unknown log op ${code}`);
+    }
+  }
+  if (r.pos !== payload.length) throw new Error('log record has trailing bytes');
+  return existed;
+}
+
+function serializeAll(bitmaps: Map<string, Bitmap>): Buffer[] {
+  const head = Buffer.alloc(SNAPSHOT_MAGIC.length + 4);
+  SNAPSHOT_MAGIC.copy(head, 0);
+  const pieces: Buffer[] = [head];
+  let count = 0;
+  for (const [key, bm] of bitmaps) {
+    if (bm.isEmpty) continue;
+    bm.runOptimize();
+    const k = Buffer.from(key, 'utf8');
+    const serialized = bm.serialize('portable');
+    const body = Buffer.from(serialized.buffer, serialized.byteOffset, serialized.byteLength);
+    const meta = Buffer.alloc(4);
+    meta.writeUInt32LE(k.length, 0);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(body.length, 0);
+    pieces.push(meta, k, len, body);
+    count++;
+  }
+  head.writeUInt32LE(count, SNAPSHOT_MAGIC.length);
+  return pieces;
+}
+
+type FileName = { kind: 'log' | 'snapshot' | 'tmp'; seq: number };
+
+function parseName(name: string): FileName | null {
+  if (name.endsWith('.tmp')) return { kind: 'tmp', seq: -1 };
+  const m = /^(log|snapshot)-(\d+)\.(wal|bin)$/.exec(name);
+  if (!m || (m[1] === 'log') !== (m[3] === 'wal')) return null;
+  return { kind: m[1] as 'log' | 'snapshot', seq: Number(m[2]) };
+}
+
+/** Replays one log; returns the length of its valid prefix. Throws on a bad record that is not a torn tail. */
+function replayLog(bitmaps: Map<string, Bitmap>, buf: Buffer, file: string, last: boolean): number {
+  let pos = 0;
+  while (pos < buf.length) {
+    const end = validRecordEnd(buf, pos);
+    if (end < 0) break;
+    try {
+      applyPayload(bitmaps, buf.subarray(pos + RECORD_HEADER, end));
+    } catch (e) {
+      throw new Error(`${file}: record at byte ${pos} has a valid CRC but cannot be decoded: ${String(e)}`, {
+        cause: e,
+      });
+    }
+    pos = end;
+  }
+  if (pos === buf.length) return pos;
+  if (!last) {
+    throw new Error(
+      `${file}: corrupt record at byte ${pos} of ${buf.length} in a log that is followed by newer logs; refusing to open`,
+    );
+  }
+  for (let q = pos + 1; q + RECORD_HEADER < buf.length; q++) {
+    if (validRecordEnd(buf, q) >= 0) {
+      throw new Error(
+        `${file}: corrupt record at byte ${pos} is followed by a valid record at byte ${q}; ` +
+          'refusing to open rather than drop acknowledged data',
+      );
+    }
+  }
+  return pos;
+}
+
+export async function openEmbeddedEngine(options: EmbeddedOptions): Promise<EmbeddedEngine> {
+  if (!['always', 'interval', 'os'].includes(options.fsync)) throw new Error(`bad fsync mode: ${options.fsync}`);
+  const dir = options.dir;
+  await mkdir(dir, { recursive: true });
+  const names = await readdir(dir);
+  const logs = new Set<number>();
+  const snapshots: number[] = [];
+  for (const name of names) {
+    const f = parseName(name);
+    if (!f) continue;
+    if (f.kind === 'tmp') await unlink(join(dir, name)).catch(() => undefined);
+    else if (f.kind === 'log') logs.add(f.seq);
+    else snapshots.push(f.seq);
+  }
+  const maxLog = logs.size ? Math.max(...logs) : -1;
+  snapshots.sort((a, b) => b - a);
+  // Base candidates, newest first; with no snapshot-0 the empty state at seq 0 is the last resort.
+  const candidates = snapshots.includes(0) ? snapshots : [...snapshots, 0];
+  const problems: string[] = [];
+  let base = -1;
+  let bitmaps: Map<string, Bitmap> | null = null;
+  for (const seq of candidates) {
+    const missing: number[] = [];
+    for (let s = seq; s <= maxLog; s++) if (!logs.has(s)) missing.push(s);
+    if (missing.length) {
+      problems.push(`base ${seq}: missing ${missing.map(logName).join(', ')}`);
+      continue;
+    }
+    if (snapshots.includes(seq)) {
+      try {
+        bitmaps = parseSnapshot(await readFile(join(dir, snapshotName(seq))), snapshotName(seq));
+      } catch (e) {
+        problems.push(String(e instanceof Error ? e.message : e));
+        continue;
+      }
+    } else bitmaps = new Map();
+    base = seq;
+    break;
+  }
+  if (!bitmaps || base < 0) throw new Error(`embedded engine: no recoverable state in ${dir}: ${problems.join('; ')}`);
+
+  for (let s = base; s <= maxLog; s++) {
+    const path = join(dir, logName(s));
+    const buf = await readFile(path);
+    const good = replayLog(bitmaps, buf, logName(s), s === maxLog);
+    if (good < buf.length) {
+      await truncate(path, good);
+      const fh = await open(path, 'r+');
+      await fh.sync();
+      await fh.close();
+    }
+  }
+  for (const name of names) {
+    const f = parseName(name);
+    if (f && f.kind !== 'tmp' && f.seq < base) await unlink(join(dir, name)).catch(() => undefined);
+  }
+  const logSeq = Math.max(base, maxLog);
+  const path = join(dir, logName(logSeq));
+  let log: FileHandle;
+  let logBytes = 0;
+  if (maxLog >= base) {
+    log = await open(path, 'r+');
+    logBytes = (await stat(path)).size;
+  } else {
+    log = await open(path, 'wx');
+    await fsyncDir(dir);
+  }
+  return new EmbeddedEngine({ options, bitmaps, log, logSeq, logBytes });
+}

@@ -1,0 +1,264 @@
+// Redis engine: a whole Program as one round trip, by one Lua script or one MULTI/EXEC pipeline.
+
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { BitmapError } from '../errors.ts';
+import { isOutput, sources } from '../program.ts';
+import type { Instruction, OutputValue, Program, Ref } from '../program.ts';
+import { decodeBits } from './engine.ts';
+import type { BitWrite, Engine } from './engine.ts';
+
+/**
+ * `lua`: one EVALSHA per program (the fast path).
+ * `pipeline`: MULTI … EXEC with only the commands Doist's bitmapist-server implements
+ * (SETBIT GETBIT BITCOUNT BITOP GET SET EXISTS DEL SCAN EXPIRE MULTI EXEC), so the gateway
+ * can front a bitmapist-server.
+ */
+export type RedisMode = 'lua' | 'pipeline';
+
+export interface RedisEngineOptions {
+  readonly url: string;
+  readonly mode?: RedisMode;
+  /** Prefix of temporary keys (the layout's tempPrefix). */
+  readonly tempPrefix: string;
+  /** A command not answered in this time fails with SERVICE_UNAVAILABLE. */
+  readonly commandTimeoutMs?: number;
+}
+
+const PROGRAM_LUA = readFileSync(new URL('./program.lua', import.meta.url), 'utf8');
+
+type ProgramClient = Redis & {
+  bitmapqlProgramBuffer(numKeys: number, ...args: Array<string | number>): Promise<unknown[]>;
+};
+
+export class RedisEngine implements Engine {
+  readonly kind = 'redis' as const;
+  readonly mode: RedisMode;
+  private readonly client: ProgramClient;
+  private readonly tempPrefix: string;
+  private runs = 0;
+  private readonly instance = randomBytes(4).toString('hex');
+
+  constructor(options: RedisEngineOptions) {
+    this.mode = options.mode ?? 'lua';
+    this.tempPrefix = options.tempPrefix;
+    const redisOptions: RedisOptions = {
+      lazyConnect: true,
+      connectTimeout: 2000,
+      commandTimeout: options.commandTimeoutMs ?? 5000,
+      maxRetriesPerRequest: 0,
+      // bitmapist-server answers neither INFO (the ready check) nor CLIENT SETNAME.
+      enableReadyCheck: this.mode === 'lua',
+      retryStrategy: (times) => Math.min(50 * times, 1000),
+    };
+    this.client = new Redis(options.url, redisOptions) as ProgramClient;
+    this.client.on('error', () => {
+      // Connection errors surface on the commands that fail; ioredis reconnects by itself.
+    });
+    if (this.mode === 'lua') this.client.defineCommand('bitmapqlProgram', { lua: PROGRAM_LUA });
+  }
+
+  async connect(): Promise<this> {
+    await this.client.connect().catch(unavailable);
+    return this;
+  }
+
+  /** The underlying client, for tests that inspect the server. */
+  get redis(): Redis {
+    return this.client;
+  }
+
+  private tempKeys(n: number): string[] {
+    const run = `${this.tempPrefix}${this.instance}${(this.runs++).toString(36)}:`;
+    return Array.from({ length: n }, (_, i) => `${run}${i}`);
+  }
+
+  async run(program: Program): Promise<OutputValue[]> {
+    if (program.instructions.length === 0) return [];
+    return this.mode === 'lua' ? this.runLua(program) : this.runPipeline(program);
+  }
+
+  private async runLua(program: Program): Promise<OutputValue[]> {
+    const keys: string[] = [];
+    const keyIndex = new Map<string, number>();
+    const temps = this.tempKeys(program.registers);
+    for (const i of program.instructions) {
+      for (const r of sources(i)) {
+        if ('key' in r && !keyIndex.has(r.key)) {
+          keys.push(r.key);
+          keyIndex.set(r.key, keys.length);
+        }
+      }
+    }
+    const base = keys.length; // temporary keys follow the input keys
+    const ref = (r: Ref): number => ('key' in r ? keyIndex.get(r.key)! : base + r.reg + 1);
+    const argv: Array<string | number> = [program.registers];
+    for (const i of program.instructions) encodeLua(i, ref, argv);
+    const reply = await this.client
+      .bitmapqlProgramBuffer(keys.length + temps.length, ...keys, ...temps, ...argv)
+      .catch(unavailable);
+    let slot = 0;
+    return program.instructions.filter(isOutput).map((i) => {
+      const v = reply[slot++];
+      switch (i.op) {
+        case 'count':
+        case 'getbit':
+          return Number(v);
+        case 'any':
+          return Number(v) === 1;
+        case 'scan': {
+          const [firstByte, bytes] = v as [number, Buffer];
+          return decodeBits(bytes, Number(firstByte) * 8, i.after + 1, i.limit);
+        }
+        default:
+          throw new Error(`not an output: ${i.op}`);
+      }
+    });
+  }
+
+  private async runPipeline(program: Program): Promise<OutputValue[]> {
+    const temps = this.tempKeys(program.registers);
+    const name = (r: Ref): string => ('key' in r ? r.key : temps[r.reg]!);
+    const tx = this.client.multi();
+    const outputs: Array<{ at: number; instr: Instruction }> = [];
+    let at = 0;
+    for (const i of program.instructions) {
+      switch (i.op) {
+        case 'and':
+        case 'or':
+        case 'xor':
+          tx.bitop(i.op.toUpperCase(), temps[i.dest]!, ...i.args.map(name));
+          at++;
+          break;
+        case 'diff':
+          tx.bitop('AND', temps[i.dest]!, name(i.from), name(i.minus));
+          tx.bitop('XOR', temps[i.dest]!, name(i.from), temps[i.dest]!);
+          at += 2;
+          break;
+        case 'ids':
+          tx.del(temps[i.dest]!);
+          for (const id of i.ids) tx.setbit(temps[i.dest]!, id, 1);
+          at += 1 + i.ids.length;
+          break;
+        case 'count':
+        case 'any':
+          tx.bitcount(name(i.src));
+          outputs.push({ at: at++, instr: i });
+          break;
+        case 'getbit':
+          tx.getbit(name(i.src), i.offset);
+          outputs.push({ at: at++, instr: i });
+          break;
+        case 'scan':
+          tx.getBuffer(name(i.src));
+          outputs.push({ at: at++, instr: i });
+          break;
+      }
+    }
+    if (temps.length) tx.del(...temps);
+    const replies = await tx.exec().catch(unavailable);
+    if (!replies) throw new BitmapError('SERVICE_UNAVAILABLE', 'the Redis transaction was aborted');
+    const failed = replies.find(([err]) => err);
+    if (failed) throw failed[0];
+    return outputs.map(({ at: index, instr }) => {
+      const v = replies[index]![1];
+      switch (instr.op) {
+        case 'count':
+        case 'getbit':
+          return Number(v);
+        case 'any':
+          return Number(v) > 0;
+        case 'scan':
+          return decodeBits((v as Buffer | null) ?? Buffer.alloc(0), 0, instr.after + 1, instr.limit);
+        default:
+          throw new Error(`not an output: ${instr.op}`);
+      }
+    });
+  }
+
+  async write(writes: readonly BitWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    const tx = this.client.multi();
+    for (const w of writes) tx.setbit(w.key, w.offset, w.bit);
+    const replies = await tx.exec().catch(unavailable);
+    if (!replies) throw new BitmapError('SERVICE_UNAVAILABLE', 'the write was aborted; nothing was written');
+    const failed = replies.find(([err]) => err);
+    if (failed) throw failed[0];
+  }
+
+  async *scan(prefix: string): AsyncIterable<string[]> {
+    const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.client.scan(cursor, 'MATCH', match, 'COUNT', 1000).catch(unavailable);
+      cursor = next;
+      if (keys.length) yield keys;
+    } while (cursor !== '0');
+  }
+
+  async delete(keys: readonly string[]): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      n += await (this.mode === 'lua' ? this.client.unlink(...batch) : this.client.del(...batch)).catch(unavailable);
+    }
+    return n;
+  }
+
+  async dump(key: string): Promise<Buffer | null> {
+    return this.client.getBuffer(key).catch(unavailable);
+  }
+
+  async restore(key: string, bytes: Buffer): Promise<void> {
+    await this.client.set(key, bytes).catch(unavailable);
+  }
+
+  async ready(): Promise<boolean> {
+    try {
+      await this.client.exists(`${this.tempPrefix}ready`);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
+
+function encodeLua(i: Instruction, ref: (r: Ref) => number, argv: Array<string | number>): void {
+  switch (i.op) {
+    case 'and':
+    case 'or':
+    case 'xor':
+      argv.push(i.op === 'and' ? 'A' : i.op === 'or' ? 'O' : 'X', ref({ reg: i.dest }), i.args.length, ...i.args.map(ref));
+      return;
+    case 'diff':
+      argv.push('D', ref({ reg: i.dest }), ref(i.from), ref(i.minus));
+      return;
+    case 'ids':
+      argv.push('I', ref({ reg: i.dest }), i.ids.length, ...i.ids);
+      return;
+    case 'count':
+      argv.push('C', ref(i.src));
+      return;
+    case 'any':
+      argv.push('Y', ref(i.src));
+      return;
+    case 'getbit':
+      argv.push('B', ref(i.src), i.offset);
+      return;
+    case 'scan':
+      argv.push('S', ref(i.src), i.after, i.limit);
+      return;
+  }
+}
+
+/** Connection trouble becomes SERVICE_UNAVAILABLE; Redis's own replies (bugs) pass through to be masked. */
+function unavailable(err: unknown): never {
+  if (err instanceof Error && err.name === 'ReplyError') throw err;
+  throw new BitmapError('SERVICE_UNAVAILABLE', `storage is unavailable: ${(err as Error)?.message ?? err}`);
+}

@@ -1,0 +1,39 @@
+// Marking events: which keys one mark writes, and the list of events that have data.
+
+import type { BitWrite, Engine } from './engines/engine.ts';
+import type { KeyLayout } from './keys.ts';
+import { periodAt } from './period.ts';
+import type { TimeZone } from './period.ts';
+
+export interface Mark {
+  readonly name: string;
+  readonly userId: number;
+  /** Instant of the event, ms since the epoch. */
+  readonly at: number;
+  readonly hourly: boolean;
+  readonly unique: boolean;
+}
+
+/** bitmapist's mark_event: month, week and day keys, plus hour and unique when asked for. */
+export function markKeys(layout: KeyLayout, tz: TimeZone, mark: Mark): string[] {
+  const keys = (['MONTH', 'WEEK', 'DAY'] as const).flatMap((g) => layout.eventKeys(mark.name, periodAt(g, mark.at, tz)));
+  if (mark.hourly) keys.push(...layout.eventKeys(mark.name, periodAt('HOUR', mark.at, tz)));
+  if (mark.unique) keys.push(layout.uniqueKey(mark.name));
+  return keys;
+}
+
+export function markWrites(layout: KeyLayout, tz: TimeZone, marks: readonly Mark[], bit: 0 | 1): BitWrite[] {
+  return marks.flatMap((m) => markKeys(layout, tz, m).map((key) => ({ key, offset: m.userId, bit })));
+}
+
+/** Names of events with at least one key, sorted; found by SCAN, never KEYS. */
+export async function listEvents(engine: Engine, layout: KeyLayout, namePrefix = ''): Promise<string[]> {
+  const names = new Set<string>();
+  for await (const batch of engine.scan(`${layout.prefix}${namePrefix}`)) {
+    for (const key of batch) {
+      const info = layout.parse(key);
+      if (info && info.name.startsWith(namePrefix)) names.add(info.name);
+    }
+  }
+  return [...names].sort();
+}

@@ -1,0 +1,193 @@
+// From a set as a caller writes it (events, periods, ranges, ids) to a canonical expression over keys.
+
+import { BitmapError, assertEventName, assertUserId } from './errors.ts';
+import { canonical } from './expr.ts';
+import type { Expr, RawExpr } from './expr.ts';
+import type { KeyLayout } from './keys.ts';
+import { periodAt, resolveTime, shiftPeriod } from './period.ts';
+import type { Granularity, Period, TimeInput, TimeZone } from './period.ts';
+
+/**
+ * Inputs below are GraphQL @oneOf objects: exactly one field is set. They are flat records
+ * of optional fields (the shape Pothos gives recursive inputs), read field by field.
+ */
+export interface PeriodSpec {
+  readonly at?: { readonly granularity: Granularity; readonly date: TimeInput } | null;
+  readonly current?: Granularity | null;
+  readonly ago?: { readonly granularity: Granularity; readonly periods: number } | null;
+}
+
+export interface RangeSpec {
+  readonly name: string;
+  readonly granularity: Granularity;
+  readonly from?: TimeInput | null;
+  readonly to?: TimeInput | null;
+  readonly last?: number | null;
+}
+
+export interface EventSpec {
+  readonly name: string;
+  readonly period?: PeriodSpec | null;
+  readonly shift?: number | null;
+}
+
+export interface SetSpec {
+  readonly event?: EventSpec | null;
+  readonly unique?: string | null;
+  readonly range?: RangeSpec | null;
+  readonly and?: readonly SetSpec[] | null;
+  readonly or?: readonly SetSpec[] | null;
+  readonly xor?: readonly SetSpec[] | null;
+  readonly minus?: { readonly from: SetSpec; readonly subtract: readonly SetSpec[] } | null;
+  readonly not?: SetSpec | null;
+  readonly ids?: readonly number[] | null;
+}
+
+export interface SetLimits {
+  /** Operators and leaves in one expression. */
+  readonly maxNodes: number;
+  /** Nesting depth of one expression. */
+  readonly maxDepth: number;
+  /** Periods one leaf may expand to (a YEAR is 12 months; a range its length). */
+  readonly maxPeriodsPerLeaf: number;
+  /** Ids in one `ids` literal. */
+  readonly maxIds: number;
+}
+
+export const DEFAULT_SET_LIMITS: SetLimits = { maxNodes: 1000, maxDepth: 32, maxPeriodsPerLeaf: 2000, maxIds: 10_000 };
+
+export interface SetContext {
+  readonly layout: KeyLayout;
+  readonly tz: TimeZone;
+  readonly now: number;
+  readonly limits: SetLimits;
+  /** The period that event leaves without one of their own are bound to (series and cohort). */
+  readonly bound?: Period;
+}
+
+export function resolvePeriod(spec: PeriodSpec, tz: TimeZone, now: number): Period {
+  if (spec.at) return periodAt(spec.at.granularity, resolveTime(spec.at.date, tz), tz);
+  if (spec.current) return periodAt(spec.current, now, tz);
+  if (!spec.ago) throw oneOf('PeriodInput');
+  if (!Number.isInteger(spec.ago.periods) || spec.ago.periods < 0) {
+    throw new BitmapError('BAD_INPUT', `ago.periods must be a whole number ≥ 0, got ${spec.ago.periods}`);
+  }
+  return shiftPeriod(periodAt(spec.ago.granularity, now, tz), -spec.ago.periods);
+}
+
+/** Periods of a range leaf: from..to, or the current period and the last-1 before it. */
+export function rangePeriods(spec: RangeSpec, ctx: Pick<SetContext, 'tz' | 'now' | 'limits'>): Period[] {
+  const g = spec.granularity;
+  let first: Period;
+  let last: Period;
+  if (spec.last != null) {
+    if (spec.from != null || spec.to != null) {
+      throw new BitmapError('BAD_INPUT', 'a range takes either `last` or `from`/`to`, not both');
+    }
+    if (!Number.isInteger(spec.last) || spec.last < 1) {
+      throw new BitmapError('BAD_INPUT', `range.last must be a whole number ≥ 1, got ${spec.last}`);
+    }
+    last = periodAt(g, ctx.now, ctx.tz);
+    first = shiftPeriod(last, 1 - spec.last);
+  } else {
+    if (spec.from == null) throw new BitmapError('BAD_INPUT', 'a range needs `last`, or `from` (and optionally `to`)');
+    first = periodAt(g, resolveTime(spec.from, ctx.tz), ctx.tz);
+    last = spec.to != null ? periodAt(g, resolveTime(spec.to, ctx.tz), ctx.tz) : periodAt(g, ctx.now, ctx.tz);
+    if (last.index < first.index) throw new BitmapError('BAD_INPUT', 'range.to is before range.from');
+  }
+  const n = last.index - first.index + 1;
+  checkPeriods(n, ctx.limits);
+  return Array.from({ length: n }, (_, i) => shiftPeriod(first, i));
+}
+
+function checkPeriods(n: number, limits: SetLimits): void {
+  if (n > limits.maxPeriodsPerLeaf) {
+    throw new BitmapError(
+      'TOO_COMPLEX',
+      `one set leaf expands to ${n} periods; the limit is ${limits.maxPeriodsPerLeaf} (narrow the range or use a coarser granularity)`,
+    );
+  }
+}
+
+const oneOf = (type: string): BitmapError => new BitmapError('BAD_INPUT', `${type} needs exactly one field set`);
+
+const tooComplex = (what: string, limit: number, fix: string): BitmapError =>
+  new BitmapError('TOO_COMPLEX', `the set expression has more than ${limit} ${what}; ${fix}`, { limit });
+
+const SET_FIELDS = new Set(['event', 'unique', 'range', 'and', 'or', 'xor', 'minus', 'not', 'ids']);
+const NESTING_FIELDS = new Set(['and', 'or', 'xor', 'not', 'from', 'subtract']);
+
+/**
+ * Checks size and depth without recursion, so a hostile 5,000-deep input cannot overflow the
+ * stack. Walks any JSON value (so it also guards raw GraphQL variables before coercion);
+ * depth grows only through set operands, and only set objects count as nodes.
+ */
+export function checkSetShape(input: unknown, limits: SetLimits): void {
+  const stack: Array<[unknown, number]> = [[input, 1]];
+  let nodes = 0;
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (Array.isArray(node)) {
+      for (const n of node) stack.push([n, depth]);
+      continue;
+    }
+    const entries = Object.entries(node as Record<string, unknown>);
+    if (entries.some(([k]) => SET_FIELDS.has(k))) {
+      nodes++;
+      if (nodes > limits.maxNodes) throw tooComplex('nodes', limits.maxNodes, 'split it into several queries');
+      if (depth > limits.maxDepth) throw tooComplex('levels of nesting', limits.maxDepth, 'flatten it');
+    }
+    for (const [k, v] of entries) {
+      if (k === 'ids' && Array.isArray(v)) {
+        if (v.length > limits.maxIds) throw tooComplex('ids in one list', limits.maxIds, 'page through them');
+        continue;
+      }
+      if (v !== null && typeof v === 'object') stack.push([v, NESTING_FIELDS.has(k) ? depth + 1 : depth]);
+    }
+  }
+}
+
+/** Resolves a set to its canonical expression over this layout's keys. */
+export function resolveSet(spec: SetSpec, ctx: SetContext): Expr {
+  checkSetShape(spec, ctx.limits);
+  return canonical(toRaw(spec, ctx));
+}
+
+const orOfKeys = (keys: string[]): RawExpr =>
+  keys.length === 1 ? { op: 'key', key: keys[0]! } : { op: 'or', args: keys.map((key) => ({ op: 'key', key })) };
+
+function toRaw(spec: SetSpec, ctx: SetContext): RawExpr {
+  if (spec.event) {
+    const { name, period, shift } = spec.event;
+    assertEventName(name, 'event.name');
+    let p: Period;
+    if (period) p = resolvePeriod(period, ctx.tz, ctx.now);
+    else if (ctx.bound) p = ctx.bound;
+    else {
+      throw new BitmapError(
+        'MISSING_PERIOD',
+        `event "${name}" has no period: give it \`period\` (e.g. { current: DAY }) — only series and cohort bind one for you`,
+      );
+    }
+    if (shift) p = shiftPeriod(p, shift);
+    return orOfKeys(ctx.layout.eventKeys(name, p));
+  }
+  if (spec.unique != null) return { op: 'key', key: ctx.layout.uniqueKey(assertEventName(spec.unique, 'unique')) };
+  if (spec.range) {
+    const { name } = spec.range;
+    assertEventName(name, 'range.name');
+    const keys = rangePeriods(spec.range, ctx).flatMap((p) => ctx.layout.eventKeys(name, p));
+    checkPeriods(keys.length, ctx.limits);
+    return orOfKeys(keys);
+  }
+  if (spec.ids) return { op: 'ids', ids: spec.ids.map((id, i) => assertUserId(id, `ids[${i}]`)) };
+  if (spec.not) return { op: 'not', arg: toRaw(spec.not, ctx) };
+  if (spec.minus) {
+    return { op: 'minus', from: toRaw(spec.minus.from, ctx), subtract: spec.minus.subtract.map((s) => toRaw(s, ctx)) };
+  }
+  const [op, args] = spec.and ? (['and', spec.and] as const) : spec.or ? (['or', spec.or] as const) : (['xor', spec.xor] as const);
+  if (!args) throw oneOf('SetExpr');
+  if (args.length === 0) throw new BitmapError('BAD_INPUT', `\`${op}\` needs at least one operand`);
+  return { op, args: args.map((a) => toRaw(a, ctx)) };
+}

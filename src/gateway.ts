@@ -1,0 +1,172 @@
+// createGateway(config): the yoga instance and the services behind it; listening is main.ts's job.
+
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createGraphQLError, createYoga } from 'graphql-yoga';
+import type { Plugin, YogaServerInstance } from 'graphql-yoga';
+import { BitmapError } from './bitmap/errors.ts';
+import { openEmbeddedEngine } from './bitmap/engines/embedded.ts';
+import type { Engine } from './bitmap/engines/engine.ts';
+import { RedisEngine } from './bitmap/engines/redis.ts';
+import { bitmapistLayout } from './bitmap/keys.ts';
+import { TimeZone } from './bitmap/period.ts';
+import { checkSetShape } from './bitmap/sets.ts';
+import type { SetLimits } from './bitmap/sets.ts';
+import type { Config } from './config.ts';
+import { createContext } from './context.ts';
+import type { Context, Services } from './context.ts';
+import { schema } from './schema/index.ts';
+import { maskError } from './schema/errors.ts';
+
+export interface Gateway {
+  readonly yoga: YogaServerInstance<Record<string, unknown>, Context>;
+  readonly services: Services;
+  close(): Promise<void>;
+}
+
+export async function openEngine(config: Config): Promise<Engine> {
+  const layout = bitmapistLayout(config.keyPrefix);
+  if (config.redisUrl) {
+    return new RedisEngine({
+      url: config.redisUrl,
+      mode: config.redisMode,
+      tempPrefix: layout.tempPrefix,
+      commandTimeoutMs: config.redisTimeoutMs,
+    }).connect();
+  }
+  return openEmbeddedEngine({ dir: config.dataDir, fsync: config.fsync, fsyncIntervalMs: config.fsyncIntervalMs });
+}
+
+export interface GatewayOptions {
+  /** Use this engine instead of opening one from the config (tests share one). */
+  readonly engine?: Engine;
+  /** The clock (tests fix it). */
+  readonly now?: () => number;
+}
+
+export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+  const engine = options.engine ?? (await openEngine(config));
+  const limits: SetLimits = {
+    maxNodes: config.maxExprNodes,
+    maxDepth: config.maxExprDepth,
+    maxPeriodsPerLeaf: config.maxPeriodsPerLeaf,
+    maxIds: config.maxIds,
+  };
+  const services: Services = {
+    config,
+    engine,
+    layout: bitmapistLayout(config.keyPrefix),
+    tz: new TimeZone(config.timeZone),
+    limits,
+    now: options.now ?? Date.now,
+  };
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    context: () => createContext(services),
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/health',
+    landingPage: false,
+    graphiql: { title: 'bitmapql', defaultQuery: EXAMPLE_QUERY },
+    renderGraphiQL,
+    maskedErrors: { maskError },
+    plugins: [
+      readiness(engine),
+      bodyLimit(config.maxBodyBytes),
+      inputShapeGuard(limits),
+      EnvelopArmorPlugin({
+        maxDepth: { n: 12 },
+        maxAliases: { n: 1000 },
+        maxTokens: { n: 50_000 },
+        maxDirectives: { n: 50 },
+        costLimit: { enabled: false },
+        blockFieldSuggestion: { enabled: false },
+      }),
+    ],
+  });
+  return {
+    yoga,
+    services,
+    close: async () => {
+      if (!options.engine) await engine.close();
+    },
+  };
+}
+
+const EXAMPLE_QUERY = `# Mark an event, then ask questions about it.
+# mutation { markEvent(input: { name: "active", userId: 123 }) { marked } }
+
+query Dashboard {
+  activeToday: count(set: { event: { name: "active", period: { current: DAY } } })
+  activeThisWeek: count(set: { event: { name: "active", period: { current: WEEK } } })
+  user123ThisWeek: contains(set: { event: { name: "active", period: { current: WEEK } } }, userId: 123)
+  events { name }
+}
+`;
+
+/** GET /ready: 200 when storage answers, 503 otherwise (GET /health is yoga's: the process is up). */
+function readiness(engine: Engine): Plugin {
+  return {
+    async onRequest({ url, endResponse, fetchAPI }) {
+      if (url.pathname !== '/ready') return;
+      const ok = await engine.ready();
+      endResponse(new fetchAPI.Response(JSON.stringify({ ready: ok }), { status: ok ? 200 : 503, headers: { 'content-type': 'application/json' } }));
+    },
+  };
+}
+
+function bodyLimit(maxBytes: number): Plugin {
+  return {
+    onRequest({ request, endResponse, fetchAPI }) {
+      const length = Number(request.headers.get('content-length') ?? 0);
+      if (length > maxBytes) {
+        endResponse(
+          new fetchAPI.Response(
+            JSON.stringify({ errors: [{ message: `request body is ${length} bytes; the limit is ${maxBytes}`, extensions: { code: 'TOO_LARGE' } }] }),
+            { status: 413, headers: { 'content-type': 'application/json' } },
+          ),
+        );
+      }
+    },
+  };
+}
+
+/**
+ * Rejects over-deep set expressions before graphql-js coerces them: coercion recurses, and a
+ * 5,000-level expression in the variables would overflow the stack. The query text gets the
+ * same guard on its bracket nesting, before the (recursive) parser sees it.
+ */
+function inputShapeGuard(limits: SetLimits): Plugin {
+  const maxBrackets = limits.maxDepth * 2 + 32;
+  return {
+    onParams({ params }) {
+      try {
+        if (typeof params.query === 'string' && bracketDepth(params.query) > maxBrackets) {
+          throw new BitmapError('TOO_COMPLEX', `the query nests more than ${maxBrackets} brackets deep; set expressions may nest at most ${limits.maxDepth} levels`, { limit: limits.maxDepth });
+        }
+        if (params.variables) checkSetShape(params.variables, { ...limits, maxNodes: Infinity, maxIds: Infinity });
+      } catch (e) {
+        if (e instanceof BitmapError) throw createGraphQLError(e.message, { extensions: { code: e.code, ...e.details } });
+        throw e;
+      }
+    },
+  };
+}
+
+function bracketDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash escape
+      else if (c === 34) inString = false;
+      continue;
+    }
+    if (c === 34) inString = true;
+    else if (c === 123 || c === 91) max = Math.max(max, ++depth);
+    else if (c === 125 || c === 93) depth--;
+    else if (c === 35) while (i < text.length && text.charCodeAt(i) !== 10) i++; // comment
+  }
+  return max;
+}

@@ -1,0 +1,37 @@
+// Set queries: GraphQL arguments in, one load on the request's set loader out.
+
+import { BitmapError } from '../bitmap/errors.ts';
+import type { MemberPage } from '../bitmap/program.ts';
+import { resolveSet } from '../bitmap/sets.ts';
+import type { SetSpec } from '../bitmap/sets.ts';
+import type { Context } from '../context.ts';
+
+export const countSet = async (ctx: Context, set: SetSpec): Promise<number> =>
+  (await ctx.sets.load({ kind: 'count', expr: resolveSet(set, ctx.setContext) })) as number;
+
+export const hasMembers = async (ctx: Context, set: SetSpec): Promise<boolean> =>
+  (await ctx.sets.load({ kind: 'exists', expr: resolveSet(set, ctx.setContext) })) as boolean;
+
+export const containsUser = async (ctx: Context, set: SetSpec, id: number): Promise<boolean> =>
+  (await ctx.sets.load({ kind: 'contains', expr: resolveSet(set, ctx.setContext), id })) as boolean;
+
+export interface MemberPageResult extends MemberPage {
+  endCursor: number | null;
+}
+
+export async function memberPage(
+  ctx: Context,
+  set: SetSpec,
+  first: number | null | undefined,
+  after: number | null | undefined,
+): Promise<MemberPageResult> {
+  const max = ctx.services.config.maxPageSize;
+  const limit = first ?? Math.min(100, max);
+  if (!Number.isInteger(limit) || limit < 1) throw new BitmapError('BAD_INPUT', `first must be at least 1, got ${limit}`);
+  if (limit > max) {
+    throw new BitmapError('TOO_COMPLEX', `first is ${limit}; the largest page is ${max} (page with \`after\`)`, { limit: max });
+  }
+  const expr = resolveSet(set, ctx.setContext);
+  const page = (await ctx.sets.load({ kind: 'members', expr, after: after ?? null, limit })) as MemberPage;
+  return { ...page, endCursor: page.ids.length ? page.ids[page.ids.length - 1]! : null };
+}

@@ -1,0 +1,46 @@
+// One mapping from errors to what a caller sees: domain errors keep their code, the rest is masked.
+
+import { GraphQLError } from 'graphql';
+import { BitmapError } from '../bitmap/errors.ts';
+
+function find<T>(error: unknown, test: (e: unknown) => e is T): T | undefined {
+  for (let e = error, depth = 0; e && depth < 10; depth++) {
+    if (test(e)) return e;
+    e = (e as { originalError?: unknown; cause?: unknown }).originalError ?? (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+const isBitmapError = (e: unknown): e is BitmapError => e instanceof BitmapError;
+const hasCode = (e: unknown): e is GraphQLError => e instanceof GraphQLError && typeof e.extensions?.code === 'string';
+
+/** Yoga's maskError: expected errors carry `extensions.code`; anything else becomes INTERNAL_SERVER_ERROR. */
+export function maskError(error: unknown, message: string): Error {
+  const graphql = error instanceof GraphQLError ? error : undefined;
+  const domain = find(error, isBitmapError);
+  if (domain) {
+    // Same error object back (with its code), so yoga does not log an expected error as a fault.
+    if (graphql && graphql.message === domain.message) {
+      Object.assign(graphql.extensions, { code: domain.code, ...domain.details });
+      return graphql;
+    }
+    return new GraphQLError(domain.message, {
+      nodes: graphql?.nodes,
+      path: graphql?.path,
+      extensions: { code: domain.code, ...domain.details },
+    });
+  }
+  const coded = find(error, hasCode);
+  if (coded) {
+    if (graphql && coded !== graphql) {
+      return new GraphQLError(graphql.message, { nodes: graphql.nodes, path: graphql.path, extensions: coded.extensions });
+    }
+    return coded;
+  }
+  if (graphql && !graphql.originalError) return graphql; // parse and validation errors: already safe
+  return new GraphQLError(message, {
+    nodes: graphql?.nodes,
+    path: graphql?.path,
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  });
+}

@@ -1,0 +1,14 @@
+// The schema: every concept file registers its types and fields on the one builder.
+
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './scalars.ts';
+import './periods.ts';
+import './sets.ts';
+import './events.ts';
+
+export const schema: GraphQLSchema = builder.toSchema();
+
+/** The committed schema.graphql: sorted, so diffs show real changes only. */
+export const printedSchema = (): string => `${printSchema(lexicographicSortSchema(schema))}\n`;

@@ -1,0 +1,92 @@
+// Test helpers: a gateway on either engine, isolated by a fresh key prefix or data folder.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { openEmbeddedEngine } from '../src/bitmap/engines/embedded.ts';
+import type { Engine } from '../src/bitmap/engines/engine.ts';
+import { RedisEngine } from '../src/bitmap/engines/redis.ts';
+import type { RedisMode } from '../src/bitmap/engines/redis.ts';
+import { loadConfig } from '../src/config.ts';
+import type { Config } from '../src/config.ts';
+import { createGateway } from '../src/gateway.ts';
+import type { Gateway } from '../src/gateway.ts';
+
+export type EngineKind = 'redis' | 'embedded';
+export const ENGINES: EngineKind[] = ['redis', 'embedded'];
+
+export interface GqlResult<T = Record<string, unknown>> {
+  data?: T | null;
+  errors?: Array<{ message: string; path?: string[]; extensions?: { code?: string; [k: string]: unknown } }>;
+}
+
+export interface TestGateway {
+  gateway: Gateway;
+  engine: Engine;
+  config: Config;
+  prefix: string;
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GqlResult<T>>;
+  /** Every key of this gateway's prefix. */
+  keys(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export const redisUrl = (): string => inject('redisUrl');
+
+export interface TestGatewayOptions {
+  engine: EngineKind;
+  redisMode?: RedisMode;
+  now?: number;
+  config?: Partial<Config>;
+}
+
+export async function testGateway(options: TestGatewayOptions): Promise<TestGateway> {
+  const prefix = `t${randomBytes(4).toString('hex')}_`;
+  const dir = options.engine === 'embedded' ? mkdtempSync(join(tmpdir(), 'bitmapql-test-')) : undefined;
+  const config = loadConfig({}, { keyPrefix: prefix, dataDir: dir ?? './data', ...options.config });
+  const engine: Engine =
+    options.engine === 'redis'
+      ? await new RedisEngine({ url: redisUrl(), mode: options.redisMode ?? 'lua', tempPrefix: `${prefix}bitop_` }).connect()
+      : await openEmbeddedEngine({ dir: dir!, fsync: 'os' });
+  const gateway = await createGateway(config, { engine, now: options.now === undefined ? undefined : () => options.now! });
+  const keys = async (): Promise<string[]> => {
+    const all: string[] = [];
+    for await (const batch of engine.scan(prefix)) all.push(...batch);
+    return all.sort();
+  };
+  return {
+    gateway,
+    engine,
+    config,
+    prefix,
+    keys,
+    async gql(query, variables) {
+      const res = await gateway.yoga.fetch('http://yoga/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await res.json()) as GqlResult<never>;
+    },
+    async close() {
+      await engine.delete(await keys());
+      await gateway.close();
+      await engine.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A small seeded PRNG (mulberry32), so random tests are repeatable. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
