@@ -84,7 +84,10 @@ export function orOf(input: readonly Expr[]): Expr {
   for (const a of input) {
     if (a.op === 'empty') continue;
     if (a.op === 'or') {
-      for (const b of a.args) (b.op === 'ids' ? ids.push(...b.ids) : flat.push(b));
+      for (const b of a.args) {
+        if (b.op === 'ids') ids.push(...b.ids);
+        else flat.push(b);
+      }
     } else if (a.op === 'ids') ids.push(...a.ids);
     else flat.push(a);
   }
@@ -101,7 +104,9 @@ export function xorOf(input: readonly Expr[]): Expr {
     if (e.op === 'empty') return;
     if (e.op === 'xor') return e.args.forEach(add);
     if (e.op === 'ids') {
-      for (const id of e.ids) (ids.has(id) ? ids.delete(id) : ids.add(id));
+      for (const id of e.ids) {
+        if (!ids.delete(id)) ids.add(id);
+      }
       return;
     }
     const c = counts.get(e.text);

@@ -46,7 +46,12 @@ function evaluate(e: Expr, ref: Ref): Set<number> {
       return new Set(e.args.flatMap((a) => [...evaluate(a, ref)]));
     case 'xor': {
       const out = new Set<number>();
-      for (const s of e.args.map((a) => evaluate(a, ref))) for (const x of s) (out.has(x) ? out.delete(x) : out.add(x));
+      for (const s of e.args.map((a) => evaluate(a, ref))) {
+        for (const x of s) {
+          if (out.has(x)) out.delete(x);
+          else out.add(x);
+        }
+      }
       return out;
     }
     case 'diff': {

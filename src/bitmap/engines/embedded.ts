@@ -503,6 +503,8 @@ export class EmbeddedEngine implements Engine {
       }
     } finally {
       this.closed = true;
+      if (this.syncTimer) clearTimeout(this.syncTimer);
+      this.syncTimer = null;
       await this.log.close().catch(() => undefined);
     }
   }
