@@ -175,6 +175,23 @@ describe('embedded engine: durability', () => {
     await expect(openEmbeddedEngine({ dir, fsync: 'always' })).rejects.toThrow(/followed by newer logs/);
   });
 
+  it('fails every pending write when the log cannot be written, and recovers on reopen', async () => {
+    const dir = tempDir();
+    const engine = await openEmbeddedEngine({ dir, fsync: 'always' });
+    await engine.write(batch(1));
+    const before = await contents(engine);
+    // pull the file out from under the writer
+    await (engine as unknown as { log: { close(): Promise<void> } }).log.close();
+    const pending = [engine.write(batch(2)), engine.write(batch(3)), engine.delete(['k1'])];
+    for (const p of pending) await expect(p).rejects.toThrow(/embedded engine failed/);
+    expect(await engine.ready()).toBe(false);
+    await expect(engine.write(batch(4))).rejects.toThrow(/embedded engine failed/);
+    await engine.close();
+    const reopened = await openEmbeddedEngine({ dir, fsync: 'always' });
+    expect(await contents(reopened)).toEqual(before);
+    await reopened.close();
+  });
+
   it('refuses to open when a log in the chain is missing', async () => {
     const dir = tempDir();
     const engine = await openEmbeddedEngine({ dir, fsync: 'always' });

@@ -319,6 +319,8 @@ export class EmbeddedEngine implements Engine {
 
   private queue: Pending[] = [];
   private unsynced: Pending[] = [];
+  /** Taken off the queue by the log writer and not yet settled. */
+  private inflight: Pending[] = [];
   private pumping: Promise<void> | null = null;
   private syncDue = false;
   private syncTimer: NodeJS.Timeout | null = null;
@@ -538,10 +540,10 @@ export class EmbeddedEngine implements Engine {
       for (;;) {
         if (this.syncDue && this.unsynced.length) {
           this.syncDue = false;
-          const waiting = this.unsynced;
+          this.inflight = this.unsynced;
           this.unsynced = [];
           await this.log.datasync();
-          settle(waiting);
+          settle(this.inflight.splice(0));
           continue;
         }
         // Checked before the queue: under constant load the queue is never empty.
@@ -552,19 +554,17 @@ export class EmbeddedEngine implements Engine {
         if (this.queue.length) {
           const batch = this.queue;
           this.queue = [];
+          this.inflight = batch;
           const buf = batch.length === 1 ? batch[0]!.record : Buffer.concat(batch.map((p) => p.record));
           await writeAll(this.log, buf, this.logBytes);
           this.logBytes += buf.length;
           for (const p of batch) p.result = this.applyPayload(p.record.subarray(RECORD_HEADER));
-          if (this.mode === 'always') {
-            await this.log.datasync();
-            settle(batch);
-          } else if (this.mode === 'os') {
-            settle(batch);
-          } else {
+          if (this.mode === 'always') await this.log.datasync();
+          this.inflight = [];
+          if (this.mode === 'interval') {
             for (const p of batch) this.unsynced.push(p);
             this.armSyncTimer();
-          }
+          } else settle(batch);
           continue;
         }
         return;
@@ -588,7 +588,8 @@ export class EmbeddedEngine implements Engine {
     this.failed = new Error(`embedded engine failed, restart to recover from the log: ${error.message}`, {
       cause: error,
     });
-    const all = [...this.unsynced, ...this.queue];
+    const all = [...this.inflight, ...this.unsynced, ...this.queue];
+    this.inflight = [];
     this.unsynced = [];
     this.queue = [];
     for (const p of all) p.reject(this.failed);

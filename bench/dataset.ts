@@ -1,0 +1,156 @@
+// The benchmark dataset: seeded bitmaps in Doist bitmapist's key layout, built as byte
+// buffers in JS and written with one SET per key (Redis) or restore() (embedded engine).
+
+import { Redis } from 'ioredis';
+import { openEmbeddedEngine } from '../src/bitmap/engines/embedded.ts';
+
+export const KEY_PREFIX = 'trackist_';
+export const SEED = 20250302;
+/** Bits per bitmap (user ids 0 .. 2^20-1). */
+export const BITMAP_BITS = 2 ** 20;
+export const BITMAP_BYTES = BITMAP_BITS / 8;
+/** Share of ids set in every day bitmap. */
+export const DENSITY = 0.1;
+export const EVENTS = [
+  'active',
+  'login',
+  'search',
+  'view_item',
+  'add_to_cart',
+  'checkout',
+  'purchase',
+  'share',
+  'comment',
+  'upgrade',
+] as const;
+export const DAYS = 7;
+/** The last of the DAYS consecutive days (UTC), crossing a month end on purpose. */
+export const LAST_DAY = '2025-03-02';
+
+/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Derives an independent seed for sub-stream `n` (so each bitmap does not depend on build order). */
+export const subSeed = (seed: number, n: number): number => (Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) + Math.imul(n + 1, 0x85ebca6b)) >>> 0;
+
+/** Sets bit `offset` in Redis bitmap layout: bit 0 is the most significant bit of byte 0 (SETBIT order). */
+export function setBit(buf: Uint8Array, offset: number): void {
+  const at = Math.floor(offset / 8);
+  buf[at] = buf[at]! | (0x80 >> (offset % 8));
+}
+
+export function getBit(buf: Uint8Array, offset: number): boolean {
+  return ((buf[Math.floor(offset / 8)] ?? 0) & (0x80 >> (offset % 8))) !== 0;
+}
+
+/** A bitmap of `bits` bits in which each bit is set with probability `density`. */
+export function randomBitmap(seed: number, bits: number, density: number): Buffer {
+  const next = rng(seed);
+  const buf = Buffer.alloc(Math.ceil(bits / 8));
+  for (let byte = 0; byte < buf.length; byte++) {
+    let b = 0;
+    for (let j = 0; j < 8; j++) if (next() < density) b |= 0x80 >> j;
+    buf[byte] = b;
+  }
+  return buf;
+}
+
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, i) => {
+  let n = 0;
+  for (let v = i; v; v >>= 1) n += v & 1;
+  return n;
+});
+
+export function popcount(buf: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < buf.length; i++) n += POPCOUNT[buf[i]!]!;
+  return n;
+}
+
+export interface Day {
+  /** ISO date for GraphQL, e.g. 2025-02-24. */
+  readonly iso: string;
+  /** bitmapist key suffix, not zero-padded, e.g. 2025-2-24. */
+  readonly suffix: string;
+}
+
+export interface Dataset {
+  readonly events: readonly string[];
+  /** Oldest first; days[DAYS-1] is LAST_DAY. */
+  readonly days: readonly Day[];
+  keyOf(event: string, day: number): string;
+  /** Every key's bytes, in Redis layout. */
+  readonly bitmaps: ReadonlyMap<string, Buffer>;
+  bytes(key: string): Buffer;
+}
+
+export function dayList(last = LAST_DAY, n = DAYS): Day[] {
+  const end = Date.parse(`${last}T00:00:00Z`);
+  return Array.from({ length: n }, (_, i) => {
+    const d = new Date(end - (n - 1 - i) * 86_400_000);
+    const [y, m, dd] = [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
+    return { iso: d.toISOString().slice(0, 10), suffix: `${y}-${m}-${dd}` };
+  });
+}
+
+/** Builds the EVENTS × DAYS day bitmaps (deterministic for a seed). */
+export function buildDataset(seed = SEED): Dataset {
+  const days = dayList();
+  const keyOf = (event: string, day: number): string => {
+    const d = days[day];
+    if (!d) throw new Error(`no day ${day}`);
+    return `${KEY_PREFIX}${event}_${d.suffix}`;
+  };
+  const bitmaps = new Map<string, Buffer>();
+  EVENTS.forEach((event, e) => {
+    for (let day = 0; day < DAYS; day++) {
+      bitmaps.set(keyOf(event, day), randomBitmap(subSeed(seed, e * DAYS + day), BITMAP_BITS, DENSITY));
+    }
+  });
+  return {
+    events: EVENTS,
+    days,
+    keyOf,
+    bitmaps,
+    bytes(key) {
+      const b = bitmaps.get(key);
+      if (!b) throw new Error(`not in the dataset: ${key}`);
+      return b;
+    },
+  };
+}
+
+/** Writes every bitmap with SET (one pipeline), after deleting whatever the prefix held. */
+export async function loadRedis(redis: Redis, ds: Dataset): Promise<void> {
+  await redis.flushdb();
+  const tx = redis.pipeline();
+  for (const [key, bytes] of ds.bitmaps) tx.set(key, bytes);
+  const replies = await tx.exec();
+  const failed = replies?.find(([err]) => err);
+  if (!replies || failed) throw new Error(`loading Redis failed: ${failed?.[0]?.message ?? 'pipeline aborted'}`);
+  const count = await redis.dbsize();
+  if (count !== ds.bitmaps.size) throw new Error(`Redis holds ${count} keys after loading, expected ${ds.bitmaps.size}`);
+}
+
+/**
+ * Writes every bitmap into an embedded-engine data folder via restore(). The engine must not be
+ * open elsewhere (one process per folder): call this before starting a gateway on `dir`.
+ */
+export async function loadEmbedded(dir: string, ds: Dataset): Promise<void> {
+  const engine = await openEmbeddedEngine({ dir, fsync: 'os' });
+  try {
+    for (const [key, bytes] of ds.bitmaps) await engine.restore(key, bytes);
+    if (engine.keyCount() !== ds.bitmaps.size) throw new Error(`embedded engine holds ${engine.keyCount()} keys, expected ${ds.bitmaps.size}`);
+  } finally {
+    await engine.close();
+  }
+}
