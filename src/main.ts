@@ -3,8 +3,14 @@
 import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { openEmbeddedEngine } from './bitmap/engines/embedded.ts';
+import type { Engine } from './bitmap/engines/engine.ts';
+import { RedisEngine } from './bitmap/engines/redis.ts';
+import { copyKeys } from './bitmap/copy.ts';
+import { bitmapistLayout } from './bitmap/keys.ts';
 import { ConfigError, describeSettings, loadConfig } from './config.ts';
 import { createGateway } from './gateway.ts';
+import { progress } from './progress.ts';
 import { printedSchema } from './schema/index.ts';
 
 async function serve(): Promise<void> {
@@ -54,6 +60,35 @@ program
   .action((opts: { out?: string }) => {
     if (opts.out) writeFileSync(opts.out, printedSchema());
     else process.stdout.write(printedSchema());
+  });
+
+/** A Redis URL, or a data folder of the embedded engine. */
+async function openStore(where: string, mode: 'lua' | 'pipeline', tempPrefix: string): Promise<Engine> {
+  if (/^rediss?:\/\//.test(where)) return new RedisEngine({ url: where, mode, tempPrefix }).connect();
+  return openEmbeddedEngine({ dir: where, fsync: 'os' });
+}
+
+program
+  .command('copy')
+  .description('copy every bitmapist key between a Redis (or bitmapist-server) URL and an embedded data folder, either way')
+  .argument('<from>', 'redis://host:port[/db] or a data folder')
+  .argument('<to>', 'redis://host:port[/db] or a data folder')
+  .option('--prefix <prefix>', 'key prefix to copy (default: KEY_PREFIX)')
+  .option('--pipeline', 'talk to Redis with bitmapist-server commands only (no Lua, no UNLINK)')
+  .action(async (fromWhere: string, toWhere: string, opts: { prefix?: string; pipeline?: boolean }) => {
+    const prefix = opts.prefix ?? loadConfig().keyPrefix;
+    const mode = opts.pipeline ? 'pipeline' : 'lua';
+    const { tempPrefix } = bitmapistLayout(prefix);
+    const from = await openStore(fromWhere, mode, tempPrefix);
+    const to = await openStore(toWhere, mode, tempPrefix);
+    try {
+      const bar = progress(`copy ${prefix}*`, undefined);
+      const result = await copyKeys(from, to, prefix, (p) => bar.update(p.keys, `${(p.bytes / 1048576).toFixed(1)} MiB`));
+      bar.finish(`${result.keys} keys, ${(result.bytes / 1048576).toFixed(1)} MiB copied, ${result.skipped} temporary keys skipped`);
+    } finally {
+      await from.close();
+      await to.close();
+    }
   });
 
 program.parseAsync().catch((e: unknown) => {
