@@ -59,6 +59,8 @@ export const SETTINGS = {
   maxExprDepth: { env: 'MAX_EXPR_DEPTH', schema: int(1, 1000).default(32), doc: 'nesting depth of one set expression' },
   maxPeriodsPerLeaf: { env: 'MAX_PERIODS_PER_LEAF', schema: int(1).default(2000), doc: 'periods one set leaf may expand to' },
   maxIds: { env: 'MAX_IDS', schema: int(1).default(10_000), doc: 'ids in one `ids` literal' },
+  maxPoints: { env: 'MAX_POINTS', schema: int(1).default(2000), doc: 'points of one series or counterSeries' },
+  maxCohortCells: { env: 'MAX_COHORT_CELLS', schema: int(1).default(10_000), doc: 'rows × columns of one cohort table' },
   maxPageSize: { env: 'MAX_PAGE_SIZE', schema: int(1).default(10_000), doc: 'largest `members` page' },
   maxBatch: { env: 'MAX_BATCH', schema: int(1).default(10_000), doc: 'largest markEvents batch' },
   maxBodyBytes: { env: 'MAX_BODY_BYTES', schema: int(1024).default(4 * 1024 * 1024), doc: 'largest request body' },

@@ -5,7 +5,7 @@ import type { Engine } from './bitmap/engines/engine.ts';
 import type { KeyLayout } from './bitmap/keys.ts';
 import type { TimeZone } from './bitmap/period.ts';
 import { plan } from './bitmap/plan.ts';
-import type { SetAnswer, SetQuery } from './bitmap/plan.ts';
+import type { Answer, Query } from './bitmap/plan.ts';
 import type { SetContext, SetLimits } from './bitmap/sets.ts';
 import type { Config } from './config.ts';
 
@@ -21,25 +21,29 @@ export interface Services {
 
 export interface Context {
   readonly services: Services;
-  /** Every set query of the request, gathered and run as one program. */
-  readonly sets: DataLoader<SetQuery, SetAnswer, string>;
+  /** Every set and counter query of the request, gathered and run as one program. */
+  readonly sets: DataLoader<Query, Answer, string>;
   /** Resolution context for set expressions, with the request's clock fixed. */
   readonly setContext: SetContext;
 }
 
-const signature = (q: SetQuery): string => {
+const signature = (q: Query): string => {
   switch (q.kind) {
     case 'contains':
       return `contains ${q.id} ${q.expr.text}`;
     case 'members':
       return `members ${q.after} ${q.limit} ${q.expr.text}`;
+    case 'counter':
+      return `counter ${JSON.stringify(q.field)} ${q.keys.join(' ')}`;
+    case 'counterTop':
+      return `counterTop ${q.top} ${q.keys.join(' ')}`;
     default:
       return `${q.kind} ${q.expr.text}`;
   }
 };
 
 export function createContext(services: Services): Context {
-  const sets = new DataLoader<SetQuery, SetAnswer, string>(
+  const sets = new DataLoader<Query, Answer, string>(
     async (queries) => {
       const p = plan(queries);
       return p.answer(await services.engine.run(p.program));

@@ -51,9 +51,10 @@ export async function testGateway(options: TestGatewayOptions): Promise<TestGate
       ? await new RedisEngine({ url: redisUrl(), mode: options.redisMode ?? 'lua', tempPrefix: `${prefix}bitop_` }).connect()
       : await openEmbeddedEngine({ dir: dir!, fsync: 'os' });
   const gateway = await createGateway(config, { engine, now: options.now === undefined ? undefined : () => options.now! });
+  /** Every key of this gateway: bitmaps under the prefix and counter hashes under the counter prefix. */
   const keys = async (): Promise<string[]> => {
     const all: string[] = [];
-    for await (const batch of engine.scan(prefix)) all.push(...batch);
+    for (const p of [prefix, gateway.services.layout.counterPrefix]) for await (const batch of engine.scan(p)) all.push(...batch);
     return all.sort();
   };
   return {

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'MISSING_PERIOD'
   | 'TOO_COMPLEX'
   | 'TOO_LARGE'
+  | 'UNSUPPORTED'
   | 'SERVICE_UNAVAILABLE';
 
 export class BitmapError extends Error {

@@ -19,6 +19,10 @@ export interface KeyLayout {
   /** SCAN pattern for every key of one event. */
   eventPattern(name: string): string;
   parse(key: string): KeyInfo | null;
+  /** Prefix of counter hashes; disjoint from every event key. */
+  readonly counterPrefix: string;
+  /** Hashes whose sum is a counter's values in the period (YEAR: its 12 months). */
+  counterKeys(name: string, period: Period): string[];
 }
 
 /** bitmapist: `trackist_<event>_<suffix>`, numbers not zero-padded, ISO week-year for weeks. */
@@ -75,10 +79,22 @@ export function parseSuffix(rest: string): KeyInfo | null {
   return { name, period };
 }
 
+/**
+ * Counters are not part of bitmapist: they live in hashes under `trackist:counter:` (the
+ * prefix with its trailing `_` swapped for `:counter:`), which no `trackist_…` event key
+ * can equal: `trackist:counter:<name>:<period suffix>`, one field per counted key.
+ */
+export const counterPrefixFor = (prefix: string): string => `${prefix.replace(/_$/, '')}:counter:`;
+
 export function bitmapistLayout(prefix = 'trackist_'): KeyLayout {
   const eventKey = (name: string, p: Period): string => `${prefix}${name}_${periodSuffix(p)}`;
+  const counterPrefix = counterPrefixFor(prefix);
+  const counterKey = (name: string, p: Period): string => `${counterPrefix}${name}:${periodSuffix(p)}`;
   return {
     prefix,
+    counterPrefix,
+    counterKeys: (name, period) =>
+      period.granularity === 'YEAR' ? monthsOfYear(period).map((m) => counterKey(name, m)) : [counterKey(name, period)],
     tempPrefix: `${prefix}bitop_`,
     eventKeys: (name, period) =>
       period.granularity === 'YEAR' ? monthsOfYear(period).map((m) => eventKey(name, m)) : [eventKey(name, period)],

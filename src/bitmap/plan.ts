@@ -1,22 +1,27 @@
-// Planner: a batch of set queries becomes one Program, each distinct sub-expression computed once.
+// Planner: a batch of queries becomes one Program, each distinct sub-expression computed once.
 
 import { candidateIds, evaluateMembership, leafKeys } from './expr.ts';
 import type { Expr } from './expr.ts';
 import { sources } from './program.ts';
-import type { Instruction, MemberPage, OutputValue, Program, Ref } from './program.ts';
+import type { CounterEntries, Instruction, MemberPage, OutputValue, Program, Ref } from './program.ts';
 
-export type SetQuery =
+/** One question of a request: about a set, or about counters. */
+export type Query =
   | { readonly kind: 'count'; readonly expr: Expr }
   | { readonly kind: 'exists'; readonly expr: Expr }
   | { readonly kind: 'contains'; readonly expr: Expr; readonly id: number }
-  | { readonly kind: 'members'; readonly expr: Expr; readonly after: number | null; readonly limit: number };
+  | { readonly kind: 'members'; readonly expr: Expr; readonly after: number | null; readonly limit: number }
+  /** One field's value (or, with field null, the total of all fields) summed over counter hashes. */
+  | { readonly kind: 'counter'; readonly keys: readonly string[]; readonly field: string | null }
+  /** The `top` highest fields summed over counter hashes, highest first (ties by field). */
+  | { readonly kind: 'counterTop'; readonly keys: readonly string[]; readonly top: number };
 
-export type SetAnswer = number | boolean | MemberPage;
+export type Answer = number | boolean | MemberPage | CounterEntries;
 
 export interface Plan {
   readonly program: Program;
   /** The answer to each query, in the order given, from the program's outputs. */
-  answer(outputs: readonly OutputValue[]): SetAnswer[];
+  answer(outputs: readonly OutputValue[]): Answer[];
 }
 
 export interface PlanOptions {
@@ -24,10 +29,10 @@ export interface PlanOptions {
   maxBitReads?: number;
 }
 
-type Answer = (outputs: readonly OutputValue[]) => SetAnswer;
+type Reader = (outputs: readonly OutputValue[]) => Answer;
 
 /** Plans a batch; see printProgram for the readable form. */
-export function plan(queries: readonly SetQuery[], options: PlanOptions = {}): Plan {
+export function plan(queries: readonly Query[], options: PlanOptions = {}): Plan {
   const maxBitReads = options.maxBitReads ?? 4096;
   const code: Instruction[] = [];
   const computed = new Map<string, number>(); // expression text → virtual register
@@ -93,7 +98,23 @@ export function plan(queries: readonly SetQuery[], options: PlanOptions = {}): P
     return ids.length * Math.max(1, leafKeys(e).size) <= maxBitReads ? ids : null;
   };
 
-  const answers: Answer[] = queries.map((q): Answer => {
+  const answers: Reader[] = queries.map((q): Reader => {
+    if (q.kind === 'counter') {
+      const slotsOf = q.keys.map((key) =>
+        q.field === null
+          ? output(`hsum ${JSON.stringify(key)}`, { op: 'hsum', key })
+          : output(`hget ${JSON.stringify(key)} ${JSON.stringify(q.field)}`, { op: 'hget', key, field: q.field }),
+      );
+      return (outs) => slotsOf.reduce((sum, slot) => sum + (outs[slot] as number), 0);
+    }
+    if (q.kind === 'counterTop') {
+      const slotsOf = q.keys.map((key) => output(`hgetall ${JSON.stringify(key)}`, { op: 'hgetall', key }));
+      return (outs) => {
+        const totals = new Map<string, number>();
+        for (const slot of slotsOf) for (const [field, v] of outs[slot] as CounterEntries) totals.set(field, (totals.get(field) ?? 0) + v);
+        return [...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, q.top);
+      };
+    }
     const e = q.expr;
     switch (q.kind) {
       case 'contains': {
@@ -158,11 +179,14 @@ function allocateRegisters(code: readonly Instruction[]): Program {
       case 'diff':
         mapped = { ...i, from: map(i.from), minus: map(i.minus) };
         break;
-      case 'ids':
-        mapped = i;
+      case 'count':
+      case 'any':
+      case 'getbit':
+      case 'scan':
+        mapped = { ...i, src: map(i.src) };
         break;
       default:
-        mapped = { ...i, src: map(i.src) };
+        mapped = i;
     }
     if ('dest' in i) {
       free.sort((a, b) => a - b);

@@ -19,7 +19,13 @@ export type Instruction =
   /** result ← the bit at offset. */
   | { readonly op: 'getbit'; readonly src: Ref; readonly offset: number }
   /** result ← up to `limit` members greater than `after` (ascending), and whether more follow. */
-  | { readonly op: 'scan'; readonly src: Ref; readonly after: number; readonly limit: number };
+  | { readonly op: 'scan'; readonly src: Ref; readonly after: number; readonly limit: number }
+  /** result ← a counter hash's value for one field (0 when absent). */
+  | { readonly op: 'hget'; readonly key: string; readonly field: string }
+  /** result ← every field of a counter hash with its value. */
+  | { readonly op: 'hgetall'; readonly key: string }
+  /** result ← the sum of a counter hash's values. */
+  | { readonly op: 'hsum'; readonly key: string };
 
 export interface Program {
   readonly registers: number;
@@ -31,10 +37,12 @@ export interface MemberPage {
   hasMore: boolean;
 }
 
-export type OutputValue = number | boolean | MemberPage;
+/** Fields of a counter hash and their values. */
+export type CounterEntries = ReadonlyArray<readonly [string, number]>;
 
-export const isOutput = (i: Instruction): boolean =>
-  i.op === 'count' || i.op === 'any' || i.op === 'getbit' || i.op === 'scan';
+export type OutputValue = number | boolean | MemberPage | CounterEntries;
+
+export const isOutput = (i: Instruction): boolean => !('dest' in i);
 
 /** Bitmaps an instruction reads. */
 export function sources(i: Instruction): readonly Ref[] {
@@ -46,17 +54,19 @@ export function sources(i: Instruction): readonly Ref[] {
     case 'diff':
       return [i.from, i.minus];
     case 'ids':
+    case 'hget':
+    case 'hgetall':
+    case 'hsum':
       return [];
     default:
       return [i.src];
   }
 }
 
-/** Keys the program reads. */
-export function programKeys(p: Program): string[] {
-  const keys = new Set<string>();
-  for (const i of p.instructions) for (const r of sources(i)) if ('key' in r) keys.add(r.key);
-  return [...keys];
+/** Stored keys an instruction reads (bitmaps and counter hashes). */
+export function readKeys(i: Instruction): string[] {
+  if (i.op === 'hget' || i.op === 'hgetall' || i.op === 'hsum') return [i.key];
+  return sources(i).flatMap((r) => ('key' in r ? [r.key] : []));
 }
 
 const showRef = (r: Ref): string => ('key' in r ? r.key : `r${r.reg}`);
@@ -81,6 +91,11 @@ export function printProgram(p: Program): string {
           return `out getbit ${showRef(i.src)} ${i.offset}`;
         case 'scan':
           return `out scan ${showRef(i.src)} after ${i.after} limit ${i.limit}`;
+        case 'hget':
+          return `out hget ${i.key} ${JSON.stringify(i.field)}`;
+        case 'hgetall':
+        case 'hsum':
+          return `out ${i.op} ${i.key}`;
       }
     })
     .join('\n');

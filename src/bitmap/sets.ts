@@ -17,12 +17,16 @@ export interface PeriodSpec {
   readonly ago?: { readonly granularity: Granularity; readonly periods: number } | null;
 }
 
-export interface RangeSpec {
-  readonly name: string;
+/** Consecutive periods: `from`..`to` (to defaults to now), or the `last` N up to the current one. */
+export interface PeriodRange {
   readonly granularity: Granularity;
   readonly from?: TimeInput | null;
   readonly to?: TimeInput | null;
   readonly last?: number | null;
+}
+
+export interface RangeSpec extends PeriodRange {
+  readonly name: string;
 }
 
 export interface EventSpec {
@@ -75,8 +79,13 @@ export function resolvePeriod(spec: PeriodSpec, tz: TimeZone, now: number): Peri
   return shiftPeriod(periodAt(spec.ago.granularity, now, tz), -spec.ago.periods);
 }
 
-/** Periods of a range leaf: from..to, or the current period and the last-1 before it. */
-export function rangePeriods(spec: RangeSpec, ctx: Pick<SetContext, 'tz' | 'now' | 'limits'>): Period[] {
+/** Periods of a range: from..to, or the current period and the last-1 before it. */
+export function rangePeriods(
+  spec: PeriodRange,
+  ctx: Pick<SetContext, 'tz' | 'now'>,
+  maxPeriods: number,
+  what = 'one set leaf expands to',
+): Period[] {
   const g = spec.granularity;
   let first: Period;
   let last: Period;
@@ -96,15 +105,16 @@ export function rangePeriods(spec: RangeSpec, ctx: Pick<SetContext, 'tz' | 'now'
     if (last.index < first.index) throw new BitmapError('BAD_INPUT', 'range.to is before range.from');
   }
   const n = last.index - first.index + 1;
-  checkPeriods(n, ctx.limits);
+  checkPeriods(n, maxPeriods, what);
   return Array.from({ length: n }, (_, i) => shiftPeriod(first, i));
 }
 
-function checkPeriods(n: number, limits: SetLimits): void {
-  if (n > limits.maxPeriodsPerLeaf) {
+export function checkPeriods(n: number, max: number, what = 'one set leaf expands to'): void {
+  if (n > max) {
     throw new BitmapError(
       'TOO_COMPLEX',
-      `one set leaf expands to ${n} periods; the limit is ${limits.maxPeriodsPerLeaf} (narrow the range or use a coarser granularity)`,
+      `${what} ${n} periods; the limit is ${max} (narrow the range or use a coarser granularity)`,
+      { limit: max },
     );
   }
 }
@@ -177,8 +187,9 @@ function toRaw(spec: SetSpec, ctx: SetContext): RawExpr {
   if (spec.range) {
     const { name } = spec.range;
     assertEventName(name, 'range.name');
-    const keys = rangePeriods(spec.range, ctx).flatMap((p) => ctx.layout.eventKeys(name, p));
-    checkPeriods(keys.length, ctx.limits);
+    const max = ctx.limits.maxPeriodsPerLeaf;
+    const keys = rangePeriods(spec.range, ctx, max).flatMap((p) => ctx.layout.eventKeys(name, p));
+    checkPeriods(keys.length, max);
     return orOfKeys(keys);
   }
   if (spec.ids) return { op: 'ids', ids: spec.ids.map((id, i) => assertUserId(id, `ids[${i}]`)) };

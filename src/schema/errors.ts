@@ -37,10 +37,23 @@ export function maskError(error: unknown, message: string): Error {
     }
     return coded;
   }
-  if (graphql && !graphql.originalError) return graphql; // parse and validation errors: already safe
+  // Parse and validation errors, and variable coercion errors (a GraphQLError wrapping a GraphQLError
+  // such as an unknown field or a @oneOf violation in the variables): already safe.
+  if (graphql && safeChain(graphql)) return graphql;
   return new GraphQLError(message, {
     nodes: graphql?.nodes,
     path: graphql?.path,
     extensions: { code: 'INTERNAL_SERVER_ERROR' },
   });
+}
+
+/** True when every error in the originalError chain is a GraphQLError (none wraps a thrown fault). */
+function safeChain(error: GraphQLError): boolean {
+  for (let e: GraphQLError = error, depth = 0; depth < 10; depth++) {
+    const inner: unknown = e.originalError;
+    if (!inner) return true;
+    if (!(inner instanceof GraphQLError)) return false;
+    e = inner;
+  }
+  return false;
 }

@@ -7,6 +7,9 @@ import './scalars.ts';
 import './periods.ts';
 import './sets.ts';
 import './events.ts';
+import './series.ts';
+import './cohort.ts';
+import './counters.ts';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

@@ -14,24 +14,39 @@
 // or snapshot-(S+1) + log-(S+1), both complete.
 //
 // Log record:   u32le payloadLength | u32le crc32(length bytes ++ payload) | payload
-// Payload:      u8 version (1) | varint keyCount | keyCount × (varint byteLength, utf-8 key)
+// Payload:      u8 version (1) | varint stringCount | stringCount × (varint byteLength, utf-8)
 //               | varint opCount | opCount × op
 // Op:           u8 code | varint keyIndex | code 0 clear / 1 set: varint offset
 //                                          | code 2 delete: nothing
 //                                          | code 3 restore: varint length, roaring portable bytes
-// One write()/delete()/restore() call is one record, so a batch is all or none after a crash.
-// On open, a torn or corrupt tail of the last log (short header, short payload, bad CRC) is
-// dropped and the file truncated to its last good record; a bad record followed anywhere by a
-// valid one (or a bad record in a log that is not the last) throws instead of losing data.
+//                                          | code 4 increment: varint fieldIndex, u8 sign (0 add,
+//                                            1 subtract), varint53 magnitude
+// The string table holds keys and counter fields alike (keyIndex and fieldIndex point into it).
+// varint is LEB128 of at most 5 bytes (values below 2^32); varint53 is the same with at most 8
+// bytes (values below 2^53). Records written before counters existed (codes 0-3) read unchanged.
+// One write()/delete()/restore()/increment() call is one record, so a batch is all or none
+// after a crash. On open, a torn or corrupt tail of the last log (short header, short payload,
+// bad CRC) is dropped and the file truncated to its last good record; a bad record followed
+// anywhere by a valid one (or a bad record in a log that is not the last) throws instead of
+// losing data.
+//
+// A key holds either a bitmap or a counter hash, as in Redis. A record is checked against the
+// state before it is applied: a set/clear on a counter hash, an increment of a bitmap or an
+// increment past Number.MAX_SAFE_INTEGER rejects the whole record (its caller gets the error,
+// memory is untouched). The check is deterministic, so replay skips the same records.
 //
 // Snapshot:     "BMQLSNP1" | u32le count | count × (u32le keyLength, key, u32le length,
-//               roaring portable bytes) | u32le crc32 of everything before it
+//               roaring portable bytes) | [counter section] | u32le crc32 of everything before it
+// Counter section (present only when a counter hash exists; snapshots without one read as
+// before): "CNT1" | u32le hashCount | hashCount × (u32le keyLength, key, u32le fieldCount,
+//               fieldCount × (u32le fieldLength, field, f64le value))
 //
 // Differences from Redis, by design: a bitmap whose last set bit is cleared (or that is
 // restored from all-zero bytes) is dropped, whereas Redis keeps a zero-filled string. So
 // scan() and delete() only see keys with at least one set bit, and dump() returns
 // floor(maxSetOffset/8)+1 bytes (Redis may return a longer, zero-padded string). Counts,
-// memberships and every program result are identical.
+// memberships and every program result are identical. Counter hashes follow HINCRBY: a field
+// that reaches 0 stays, with value 0; values are JS safe integers rather than 64-bit.
 //
 // Writes are applied to memory by the single log writer right after their record reaches the
 // file (so memory always equals the log, which is what makes a snapshot consistent), and are
@@ -45,11 +60,19 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
 import roaring from 'roaring';
-import type { MemberPage, OutputValue, Program, Ref } from '../program.ts';
-import type { BitWrite, Engine } from './engine.ts';
+import type { CounterEntries, MemberPage, OutputValue, Program, Ref } from '../program.ts';
+import type { BitWrite, CounterIncrement, Engine } from './engine.ts';
 
 const { RoaringBitmap32 } = roaring;
 type Bitmap = InstanceType<typeof RoaringBitmap32>;
+/** Counter hashes: key → field → value. */
+type Counters = Map<string, Map<string, number>>;
+
+/** What the engine holds: bitmaps and counter hashes, never both under one key. */
+interface Store {
+  readonly bitmaps: Map<string, Bitmap>;
+  readonly counters: Counters;
+}
 
 export interface EmbeddedOptions {
   dir: string;
@@ -71,7 +94,9 @@ const OP_CLEAR = 0;
 const OP_SET = 1;
 const OP_DELETE = 2;
 const OP_RESTORE = 3;
+const OP_INCREMENT = 4;
 const SNAPSHOT_MAGIC = Buffer.from('BMQLSNP1', 'latin1');
+const COUNTER_SECTION = Buffer.from('CNT1', 'latin1');
 const SCAN_BATCH = 1000;
 const PAGE = 65536;
 
@@ -132,6 +157,15 @@ class Writer {
     }
     this.buf[this.pos++] = v;
   }
+  /** Unsigned varint for 0..2^53-1 (at most 8 bytes). */
+  varint53(v: number): void {
+    this.ensure(8);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.pos++] = v;
+  }
   bytes(b: Uint8Array): void {
     this.ensure(b.length);
     this.buf.set(b, this.pos);
@@ -166,6 +200,20 @@ class Reader {
       mul *= 128;
     }
     throw new Error('bad varint in log record');
+  }
+  varint53(): number {
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 8; i++) {
+      const b = this.u8();
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) {
+        if (!Number.isSafeInteger(v)) break;
+        return v;
+      }
+      mul *= 128;
+    }
+    throw new Error('bad varint53 in log record');
   }
   bytes(n: number): Buffer {
     this.need(n);
@@ -266,7 +314,7 @@ async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<
   }
 }
 
-function parseSnapshot(buf: Buffer, file: string): Map<string, Bitmap> {
+function parseSnapshot(buf: Buffer, file: string): Store {
   if (buf.length < SNAPSHOT_MAGIC.length + 8 || !buf.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) {
     throw new Error(`${file}: not a snapshot (bad magic or too short)`);
   }
@@ -285,8 +333,32 @@ function parseSnapshot(buf: Buffer, file: string): Map<string, Bitmap> {
     pos += 4 + bl;
     if (!bm.isEmpty) map.set(key, bm);
   }
+  const counters: Counters = new Map();
+  if (pos < body && buf.subarray(pos, pos + COUNTER_SECTION.length).equals(COUNTER_SECTION)) {
+    pos += COUNTER_SECTION.length;
+    const hashCount = buf.readUInt32LE(pos);
+    pos += 4;
+    for (let i = 0; i < hashCount; i++) {
+      const kl = buf.readUInt32LE(pos);
+      const key = buf.toString('utf8', pos + 4, pos + 4 + kl);
+      pos += 4 + kl;
+      const fieldCount = buf.readUInt32LE(pos);
+      pos += 4;
+      const hash = new Map<string, number>();
+      for (let j = 0; j < fieldCount; j++) {
+        const fl = buf.readUInt32LE(pos);
+        const field = buf.toString('utf8', pos + 4, pos + 4 + fl);
+        pos += 4 + fl;
+        const value = buf.readDoubleLE(pos);
+        pos += 8;
+        if (!Number.isSafeInteger(value)) throw new Error(`${file}: counter ${key} ${field} is not a safe integer`);
+        hash.set(field, value);
+      }
+      if (hash.size && !map.has(key)) counters.set(key, hash);
+    }
+  }
   if (pos !== body) throw new Error(`${file}: snapshot length does not match its contents`);
-  return map;
+  return { bitmaps: map, counters };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,6 +366,8 @@ function parseSnapshot(buf: Buffer, file: string): Map<string, Bitmap> {
 interface Pending {
   readonly record: Buffer;
   result: number;
+  /** Set when the record was rejected by the state check: it changed nothing. */
+  error?: Error;
   resolve(result: number): void;
   reject(error: unknown): void;
 }
@@ -304,9 +378,20 @@ function checkOffset(offset: unknown): void {
   }
 }
 
+/** A record that the state check refused (wrong key type, counter overflow); it changed nothing. */
+class RejectedRecord extends Error {}
+
+const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
+
+function wrongType(key: string, holds: 'a counter hash' | 'a bitmap'): Error {
+  return new Error(`${WRONGTYPE}: ${JSON.stringify(key)} holds ${holds}`);
+}
+
 export class EmbeddedEngine implements Engine {
   readonly kind = 'embedded' as const;
   private readonly bitmaps: Map<string, Bitmap>;
+  private readonly counters: Counters;
+  private readonly store: Store;
   private readonly dir: string;
   private readonly mode: EmbeddedOptions['fsync'];
   private readonly intervalMs: number;
@@ -335,7 +420,7 @@ export class EmbeddedEngine implements Engine {
   /** Use openEmbeddedEngine. */
   constructor(state: {
     options: EmbeddedOptions;
-    bitmaps: Map<string, Bitmap>;
+    store: Store;
     log: FileHandle;
     logSeq: number;
     logBytes: number;
@@ -346,7 +431,9 @@ export class EmbeddedEngine implements Engine {
     this.intervalMs = o.fsyncIntervalMs ?? 50;
     this.compactAfter = o.compactAfterBytes ?? 64 * 1024 * 1024;
     this.onStep = o.onCompactionStep;
-    this.bitmaps = state.bitmaps;
+    this.bitmaps = state.store.bitmaps;
+    this.counters = state.store.counters;
+    this.store = state.store;
     this.log = state.log;
     this.logSeq = state.logSeq;
     this.logBytes = state.logBytes;
@@ -359,7 +446,19 @@ export class EmbeddedEngine implements Engine {
     this.checkOpen();
     const regs: (Bitmap | undefined)[] = new Array<Bitmap | undefined>(program.registers);
     const empty = new RoaringBitmap32();
-    const get = (r: Ref): Bitmap => ('key' in r ? this.bitmaps.get(r.key) : regs[r.reg]) ?? empty;
+    const counters = this.counters;
+    const get = (r: Ref): Bitmap => {
+      if (!('key' in r)) return regs[r.reg] ?? empty;
+      const bm = this.bitmaps.get(r.key);
+      if (bm) return bm;
+      if (counters.size && counters.has(r.key)) throw wrongType(r.key, 'a counter hash');
+      return empty;
+    };
+    const hash = (key: string): Map<string, number> | undefined => {
+      const h = counters.get(key);
+      if (!h && this.bitmaps.has(key)) throw wrongType(key, 'a bitmap');
+      return h;
+    };
     const out: OutputValue[] = [];
     for (const i of program.instructions) {
       switch (i.op) {
@@ -395,6 +494,20 @@ export class EmbeddedEngine implements Engine {
         case 'scan':
           out.push(scanPage(get(i.src), i.after, i.limit));
           break;
+        case 'hget':
+          out.push(hash(i.key)?.get(i.field) ?? 0);
+          break;
+        case 'hgetall': {
+          const entries: CounterEntries = [...(hash(i.key) ?? [])];
+          out.push(entries);
+          break;
+        }
+        case 'hsum': {
+          let sum = 0;
+          for (const v of hash(i.key)?.values() ?? []) sum += v;
+          out.push(sum);
+          break;
+        }
       }
     }
     return out;
@@ -404,12 +517,14 @@ export class EmbeddedEngine implements Engine {
     this.checkOpen();
     const keys: string[] = [];
     for (const k of this.bitmaps.keys()) if (k.startsWith(prefix)) keys.push(k);
+    for (const k of this.counters.keys()) if (k.startsWith(prefix)) keys.push(k);
     for (let i = 0; i < keys.length; i += SCAN_BATCH) yield keys.slice(i, i + SCAN_BATCH);
   }
 
   async dump(key: string): Promise<Buffer | null> {
     this.checkOpen();
     const bm = this.bitmaps.get(key);
+    if (!bm && this.counters.has(key)) throw wrongType(key, 'a counter hash');
     return bm && !bm.isEmpty ? redisBytesFromBitmap(bm) : null;
   }
 
@@ -417,14 +532,21 @@ export class EmbeddedEngine implements Engine {
     return !this.closed && !this.closing && !this.failed;
   }
 
-  /** Serialized size of every stored bitmap plus its key, in bytes. */
+  /**
+   * Serialized size of every stored bitmap plus its key, in bytes, plus a rough size of the
+   * counter hashes (key and field lengths, 8 bytes a value).
+   */
   memoryBytes(): number {
     let total = 0;
     for (const [k, bm] of this.bitmaps) total += bm.getSerializationSizeInBytes('portable') + k.length;
+    for (const [k, h] of this.counters) {
+      total += k.length;
+      for (const f of h.keys()) total += f.length + 8;
+    }
     return total;
   }
 
-  /** Number of stored (non-empty) bitmaps. */
+  /** Number of stored (non-empty) bitmaps; counter hashes are not counted. */
   keyCount(): number {
     return this.bitmaps.size;
   }
@@ -446,6 +568,33 @@ export class EmbeddedEngine implements Engine {
       rec.u8(w.bit === 1 ? OP_SET : OP_CLEAR);
       rec.varint(keyIndex.get(w.key)!);
       rec.varint(w.offset);
+    }
+    await this.enqueue(finishRecord(rec));
+  }
+
+  async increment(increments: readonly CounterIncrement[]): Promise<void> {
+    this.checkOpen();
+    if (increments.length === 0) return;
+    const strings = new Map<string, number>();
+    const intern = (s: string): void => {
+      if (!strings.has(s)) strings.set(s, strings.size);
+    };
+    for (const c of increments) {
+      if (typeof c.key !== 'string') throw new TypeError('counter key must be a string');
+      if (typeof c.field !== 'string') throw new TypeError('counter field must be a string');
+      if (typeof c.by !== 'number' || !Number.isSafeInteger(c.by)) {
+        throw new Error(`counter increment is not a safe integer: ${String(c.by)}`);
+      }
+      intern(c.key);
+      intern(c.field);
+    }
+    const rec = recordWriter([...strings.keys()], increments.length, increments.length * 8);
+    for (const c of increments) {
+      rec.u8(OP_INCREMENT);
+      rec.varint(strings.get(c.key)!);
+      rec.varint(strings.get(c.field)!);
+      rec.u8(c.by < 0 ? 1 : 0);
+      rec.varint53(Math.abs(c.by));
     }
     await this.enqueue(finishRecord(rec));
   }
@@ -558,7 +707,14 @@ export class EmbeddedEngine implements Engine {
           const buf = batch.length === 1 ? batch[0]!.record : Buffer.concat(batch.map((p) => p.record));
           await writeAll(this.log, buf, this.logBytes);
           this.logBytes += buf.length;
-          for (const p of batch) p.result = this.applyPayload(p.record.subarray(RECORD_HEADER));
+          for (const p of batch) {
+            try {
+              p.result = this.applyPayload(p.record.subarray(RECORD_HEADER));
+            } catch (e) {
+              if (!(e instanceof RejectedRecord)) throw e;
+              p.error = e;
+            }
+          }
           if (this.mode === 'always') await this.log.datasync();
           this.inflight = [];
           if (this.mode === 'interval') {
@@ -599,7 +755,7 @@ export class EmbeddedEngine implements Engine {
 
   /** Applies one record payload to memory; returns how many deleted keys existed. */
   private applyPayload(payload: Buffer): number {
-    return applyPayload(this.bitmaps, payload);
+    return applyPayload(this.store, payload);
   }
 
   /**
@@ -620,7 +776,7 @@ export class EmbeddedEngine implements Engine {
     this.nextCompactAt = this.compactAfter;
     await old.close();
     await this.onStep?.('log-switched');
-    const pieces = serializeAll(this.bitmaps);
+    const pieces = serializeAll(this.store);
     this.compacting = this.writeSnapshot(seq, pieces)
       .catch((e: unknown) => {
         this.lastCompactionError = e instanceof Error ? e : new Error(String(e));
@@ -677,7 +833,10 @@ export class EmbeddedEngine implements Engine {
 }
 
 function settle(done: readonly Pending[]): void {
-  for (const p of done) p.resolve(p.result);
+  for (const p of done) {
+    if (p.error) p.reject(p.error);
+    else p.resolve(p.result);
+  }
 }
 
 function scanPage(bm: Bitmap, after: number, limit: number): MemberPage {
@@ -688,18 +847,106 @@ function scanPage(bm: Bitmap, after: number, limit: number): MemberPage {
   return { ids, hasMore: available > Math.max(0, limit) };
 }
 
-function applyPayload(bitmaps: Map<string, Bitmap>, payload: Buffer): number {
+interface RecordHeader {
+  readonly strings: string[];
+  readonly opCount: number;
+  /** Where the ops start in the payload. */
+  readonly opsAt: number;
+}
+
+function readHeader(payload: Buffer): RecordHeader {
   const r = new Reader(payload);
   if (r.u8() !== RECORD_VERSION) throw new Error('unknown log record version');
-  const keyCount = r.varint();
-  const keys: string[] = [];
-  for (let i = 0; i < keyCount; i++) keys.push(r.string());
+  const count = r.varint();
+  const strings: string[] = [];
+  for (let i = 0; i < count; i++) strings.push(r.string());
   const opCount = r.varint();
-  let existed = 0;
-  for (let i = 0; i < opCount; i++) {
+  return { strings, opCount, opsAt: r.pos };
+}
+
+function stringAt(strings: readonly string[], index: number): string {
+  const s = strings[index];
+  if (s === undefined) throw new Error('log record refers to a missing string');
+  return s;
+}
+
+/**
+ * Walks a record's ops against the state without changing it: throws RejectedRecord when an op
+ * meets a key of the other type or an increment leaves the safe integer range, and a plain
+ * Error when the record cannot be decoded. Every op is decoded, so pass 2 cannot fail midway.
+ */
+function checkRecord(store: Store, payload: Buffer, h: RecordHeader): void {
+  const { bitmaps, counters } = store;
+  const r = new Reader(payload);
+  r.pos = h.opsAt;
+  // Key type as the ops before this one leave it: b(itmap), h(ash) or n(one).
+  const types = new Array<'b' | 'h' | 'n' | undefined>(h.strings.length);
+  const typeOf = (ki: number, key: string): 'b' | 'h' | 'n' =>
+    types[ki] ?? (bitmaps.has(key) ? 'b' : counters.has(key) ? 'h' : 'n');
+  let sums: Map<string, number> | null = null;
+  for (let i = 0; i < h.opCount; i++) {
     const code = r.u8();
-    const key = keys[r.varint()];
-    if (key === undefined) throw new Error('log record refers to a missing key');
+    const ki = r.varint();
+    const key = stringAt(h.strings, ki);
+    switch (code) {
+      case OP_SET:
+      case OP_CLEAR: {
+        const offset = r.varint();
+        if (offset > MAX_OFFSET) throw new Error('bit offset out of range in log record');
+        if (types[ki] !== 'b') {
+          if (typeOf(ki, key) === 'h') throw new RejectedRecord(wrongType(key, 'a counter hash').message);
+          types[ki] = 'b';
+        }
+        break;
+      }
+      case OP_DELETE:
+        types[ki] = 'n';
+        sums?.forEach((_, k) => {
+          if (k.startsWith(`${ki}:`)) sums!.delete(k);
+        });
+        break;
+      case OP_RESTORE:
+        r.bytes(r.varint());
+        types[ki] = 'b';
+        break;
+      case OP_INCREMENT: {
+        const fi = r.varint();
+        const field = stringAt(h.strings, fi);
+        const sign = r.u8();
+        if (sign > 1) throw new Error('bad counter sign in log record');
+        const magnitude = r.varint53();
+        const type = typeOf(ki, key);
+        if (type === 'b') throw new RejectedRecord(wrongType(key, 'a bitmap').message);
+        types[ki] = 'h';
+        sums ??= new Map();
+        const slot = `${ki}:${fi}`;
+        const before = sums.get(slot) ?? (type === 'h' ? (counters.get(key)?.get(field) ?? 0) : 0);
+        const after = sign ? before - magnitude : before + magnitude;
+        if (!Number.isSafeInteger(after)) {
+          throw new RejectedRecord(`counter ${JSON.stringify(key)} ${JSON.stringify(field)} would leave the safe integer range`);
+        }
+        sums.set(slot, after);
+        break;
+      }
+      default:
+        throw new Error(`unknown log op ${code}`);
+    }
+  }
+  if (r.pos !== payload.length) throw new Error('log record has trailing bytes');
+}
+
+/** Applies one record payload to memory (all ops or, when rejected, none); returns how many deleted keys existed. */
+function applyPayload(store: Store, payload: Buffer): number {
+  const { bitmaps, counters } = store;
+  const h = readHeader(payload);
+  checkRecord(store, payload, h);
+  const r = new Reader(payload);
+  r.pos = h.opsAt;
+  const keys = h.strings;
+  let existed = 0;
+  for (let i = 0; i < h.opCount; i++) {
+    const code = r.u8();
+    const key = keys[r.varint()]!;
     switch (code) {
       case OP_SET: {
         const offset = r.varint();
@@ -715,28 +962,36 @@ function applyPayload(bitmaps: Map<string, Bitmap>, payload: Buffer): number {
         break;
       }
       case OP_DELETE:
-        if (bitmaps.delete(key)) existed++;
+        if (bitmaps.delete(key) || counters.delete(key)) existed++;
         break;
       case OP_RESTORE: {
         const bm = RoaringBitmap32.deserialize(r.bytes(r.varint()), 'portable');
+        counters.delete(key);
         if (bm.isEmpty) bitmaps.delete(key);
         else bitmaps.set(key, bm);
         break;
       }
-      default:
-        throw new Error(`unknown log op ${code}`);
+      case OP_INCREMENT: {
+        const field = keys[r.varint()]!;
+        const sign = r.u8();
+        const magnitude = r.varint53();
+        let hash = counters.get(key);
+        if (!hash) counters.set(key, (hash = new Map()));
+        const before = hash.get(field) ?? 0;
+        hash.set(field, sign ? before - magnitude : before + magnitude);
+        break;
+      }
     }
   }
-  if (r.pos !== payload.length) throw new Error('log record has trailing bytes');
   return existed;
 }
 
-function serializeAll(bitmaps: Map<string, Bitmap>): Buffer[] {
+function serializeAll(store: Store): Buffer[] {
   const head = Buffer.alloc(SNAPSHOT_MAGIC.length + 4);
   SNAPSHOT_MAGIC.copy(head, 0);
   const pieces: Buffer[] = [head];
   let count = 0;
-  for (const [key, bm] of bitmaps) {
+  for (const [key, bm] of store.bitmaps) {
     if (bm.isEmpty) continue;
     bm.runOptimize();
     const k = Buffer.from(key, 'utf8');
@@ -750,7 +1005,32 @@ function serializeAll(bitmaps: Map<string, Bitmap>): Buffer[] {
     count++;
   }
   head.writeUInt32LE(count, SNAPSHOT_MAGIC.length);
+  if (store.counters.size) pieces.push(serializeCounters(store.counters));
   return pieces;
+}
+
+/** The snapshot's counter section, copied out now (memory keeps changing while it is written). */
+function serializeCounters(counters: Counters): Buffer {
+  let size = COUNTER_SECTION.length + 4;
+  for (const [key, hash] of counters) {
+    size += 8 + Buffer.byteLength(key);
+    for (const field of hash.keys()) size += 12 + Buffer.byteLength(field);
+  }
+  const buf = Buffer.alloc(size);
+  let pos = COUNTER_SECTION.copy(buf, 0);
+  pos = buf.writeUInt32LE(counters.size, pos);
+  for (const [key, hash] of counters) {
+    const kl = buf.write(key, pos + 4, 'utf8');
+    buf.writeUInt32LE(kl, pos);
+    pos = buf.writeUInt32LE(hash.size, pos + 4 + kl);
+    for (const [field, value] of hash) {
+      const fl = buf.write(field, pos + 4, 'utf8');
+      buf.writeUInt32LE(fl, pos);
+      pos = buf.writeDoubleLE(value, pos + 4 + fl);
+    }
+  }
+  if (pos !== size) throw new Error('counter section size mismatch');
+  return buf;
 }
 
 type FileName = { kind: 'log' | 'snapshot' | 'tmp'; seq: number };
@@ -763,14 +1043,19 @@ function parseName(name: string): FileName | null {
 }
 
 /** Replays one log; returns the length of its valid prefix. Throws on a bad record that is not a torn tail. */
-function replayLog(bitmaps: Map<string, Bitmap>, buf: Buffer, file: string, last: boolean): number {
+function replayLog(store: Store, buf: Buffer, file: string, last: boolean): number {
   let pos = 0;
   while (pos < buf.length) {
     const end = validRecordEnd(buf, pos);
     if (end < 0) break;
     try {
-      applyPayload(bitmaps, buf.subarray(pos + RECORD_HEADER, end));
+      applyPayload(store, buf.subarray(pos + RECORD_HEADER, end));
     } catch (e) {
+      // Rejected when it was first applied too: it changed nothing then, nor now.
+      if (e instanceof RejectedRecord) {
+        pos = end;
+        continue;
+      }
       throw new Error(`${file}: record at byte ${pos} has a valid CRC but cannot be decoded: ${String(e)}`, {
         cause: e,
       });
@@ -814,7 +1099,7 @@ export async function openEmbeddedEngine(options: EmbeddedOptions): Promise<Embe
   const candidates = snapshots.includes(0) ? snapshots : [...snapshots, 0];
   const problems: string[] = [];
   let base = -1;
-  let bitmaps: Map<string, Bitmap> | null = null;
+  let store: Store | null = null;
   for (const seq of candidates) {
     const missing: number[] = [];
     for (let s = seq; s <= maxLog; s++) if (!logs.has(s)) missing.push(s);
@@ -824,21 +1109,21 @@ export async function openEmbeddedEngine(options: EmbeddedOptions): Promise<Embe
     }
     if (snapshots.includes(seq)) {
       try {
-        bitmaps = parseSnapshot(await readFile(join(dir, snapshotName(seq))), snapshotName(seq));
+        store = parseSnapshot(await readFile(join(dir, snapshotName(seq))), snapshotName(seq));
       } catch (e) {
         problems.push(String(e instanceof Error ? e.message : e));
         continue;
       }
-    } else bitmaps = new Map();
+    } else store = { bitmaps: new Map(), counters: new Map() };
     base = seq;
     break;
   }
-  if (!bitmaps || base < 0) throw new Error(`embedded engine: no recoverable state in ${dir}: ${problems.join('; ')}`);
+  if (!store || base < 0) throw new Error(`embedded engine: no recoverable state in ${dir}: ${problems.join('; ')}`);
 
   for (let s = base; s <= maxLog; s++) {
     const path = join(dir, logName(s));
     const buf = await readFile(path);
-    const good = replayLog(bitmaps, buf, logName(s), s === maxLog);
+    const good = replayLog(store, buf, logName(s), s === maxLog);
     if (good < buf.length) {
       await truncate(path, good);
       const fh = await open(path, 'r+');
@@ -861,5 +1146,5 @@ export async function openEmbeddedEngine(options: EmbeddedOptions): Promise<Embe
     log = await open(path, 'wx');
     await fsyncDir(dir);
   }
-  return new EmbeddedEngine({ options, bitmaps, log, logSeq, logBytes });
+  return new EmbeddedEngine({ options, store, log, logSeq, logBytes });
 }

@@ -8,6 +8,13 @@ export interface BitWrite {
   readonly bit: 0 | 1;
 }
 
+/** Adds `by` to one field of a counter hash. */
+export interface CounterIncrement {
+  readonly key: string;
+  readonly field: string;
+  readonly by: number;
+}
+
 export interface Engine {
   readonly kind: 'redis' | 'embedded';
   /** Runs a whole program as one round trip; one result per output instruction, in order. */
@@ -17,6 +24,11 @@ export interface Engine {
    * resolves the writes are acknowledged: they survive a crash of the gateway.
    */
   write(writes: readonly BitWrite[]): Promise<void>;
+  /**
+   * Applies every counter increment of the batch, all or none, in one round trip; acknowledged
+   * (durable) when the promise resolves, like write().
+   */
+  increment(increments: readonly CounterIncrement[]): Promise<void>;
   /** Every key starting with `prefix`, in batches (SCAN in Redis, never KEYS). */
   scan(prefix: string): AsyncIterable<string[]>;
   /** Deletes keys; resolves to how many existed. */

@@ -4,6 +4,8 @@
 --   A|O|X dest n ref...   BITOP AND|OR|XOR          D dest from minus   dest = from AND NOT minus
 --   I dest n id...        dest = {ids}              C ref   count       Y ref   any
 --   B ref offset          getbit                    S ref after limit   page of members as {firstByte, bytes}
+--   H ref field           counter field value       G ref   counter fields and values (HGETALL)
+--   U ref                 sum of a counter's values
 local BITOP = { A = 'AND', O = 'OR', X = 'XOR' }
 local ntemp = tonumber(ARGV[1])
 local out = {}
@@ -59,6 +61,17 @@ local function body()
       end
       out[#out + 1] = { first, last >= first and redis.call('GETRANGE', key, first, last) or '' }
       i = i + 4
+    elseif op == 'H' then
+      out[#out + 1] = tonumber(redis.call('HGET', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2]) or 0)
+      i = i + 3
+    elseif op == 'G' then
+      out[#out + 1] = redis.call('HGETALL', KEYS[tonumber(ARGV[i + 1])])
+      i = i + 2
+    elseif op == 'U' then
+      local sum = 0
+      for _, v in ipairs(redis.call('HVALS', KEYS[tonumber(ARGV[i + 1])])) do sum = sum + tonumber(v) end
+      out[#out + 1] = sum
+      i = i + 2
     else
       error('unknown instruction ' .. tostring(op))
     end

@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { BitmapError } from '../errors.ts';
-import { isOutput, sources } from '../program.ts';
+import { isOutput, readKeys } from '../program.ts';
 import type { Instruction, OutputValue, Program, Ref } from '../program.ts';
 import { decodeBits } from './engine.ts';
-import type { BitWrite, Engine } from './engine.ts';
+import type { BitWrite, CounterIncrement, Engine } from './engine.ts';
 
 /**
  * `lua`: one EVALSHA per program (the fast path).
@@ -85,10 +85,10 @@ export class RedisEngine implements Engine {
     const keyIndex = new Map<string, number>();
     const temps = this.tempKeys(program.registers);
     for (const i of program.instructions) {
-      for (const r of sources(i)) {
-        if ('key' in r && !keyIndex.has(r.key)) {
-          keys.push(r.key);
-          keyIndex.set(r.key, keys.length);
+      for (const key of readKeys(i)) {
+        if (!keyIndex.has(key)) {
+          keys.push(key);
+          keyIndex.set(key, keys.length);
         }
       }
     }
@@ -111,6 +111,15 @@ export class RedisEngine implements Engine {
         case 'scan': {
           const [firstByte, bytes] = v as [number, Buffer];
           return decodeBits(bytes, Number(firstByte) * 8, i.after + 1, i.limit);
+        }
+        case 'hget':
+        case 'hsum':
+          return Number(v);
+        case 'hgetall': {
+          const flat = v as Buffer[];
+          const entries: Array<[string, number]> = [];
+          for (let j = 0; j < flat.length; j += 2) entries.push([flat[j]!.toString(), Number(flat[j + 1]!.toString())]);
+          return entries;
         }
         default:
           throw new Error(`not an output: ${i.op}`);
@@ -155,6 +164,8 @@ export class RedisEngine implements Engine {
           tx.getBuffer(name(i.src));
           outputs.push({ at: at++, instr: i });
           break;
+        default:
+          throw countersUnsupported();
       }
     }
     if (temps.length) tx.del(...temps);
@@ -184,6 +195,17 @@ export class RedisEngine implements Engine {
     for (const w of writes) tx.setbit(w.key, w.offset, w.bit);
     const replies = await tx.exec().catch(unavailable);
     if (!replies) throw new BitmapError('SERVICE_UNAVAILABLE', 'the write was aborted; nothing was written');
+    const failed = replies.find(([err]) => err);
+    if (failed) throw failed[0];
+  }
+
+  async increment(increments: readonly CounterIncrement[]): Promise<void> {
+    if (increments.length === 0) return;
+    if (this.mode === 'pipeline') throw countersUnsupported();
+    const tx = this.client.multi();
+    for (const c of increments) tx.hincrby(c.key, c.field, c.by);
+    const replies = await tx.exec().catch(unavailable);
+    if (!replies) throw new BitmapError('SERVICE_UNAVAILABLE', 'the increment was aborted; nothing was written');
     const failed = replies.find(([err]) => err);
     if (failed) throw failed[0];
   }
@@ -254,8 +276,23 @@ function encodeLua(i: Instruction, ref: (r: Ref) => number, argv: Array<string |
     case 'scan':
       argv.push('S', ref(i.src), i.after, i.limit);
       return;
+    case 'hget':
+      argv.push('H', ref({ key: i.key }), i.field);
+      return;
+    case 'hgetall':
+      argv.push('G', ref({ key: i.key }));
+      return;
+    case 'hsum':
+      argv.push('U', ref({ key: i.key }));
+      return;
   }
 }
+
+const countersUnsupported = (): BitmapError =>
+  new BitmapError(
+    'UNSUPPORTED',
+    'counters need Redis hashes (HINCRBY, HGETALL), which bitmapist-server does not implement: use REDIS_MODE=lua or the embedded engine',
+  );
 
 /** Connection trouble becomes SERVICE_UNAVAILABLE; Redis's own replies (bugs) pass through to be masked. */
 function unavailable(err: unknown): never {

@@ -1,0 +1,122 @@
+// Series, cohort tables and funnels: every point, cell and step goes through the request's one loader.
+
+import { cohortCsv, cohortTable, funnelSteps, rollingAverages } from '../bitmap/analytics.ts';
+import type { CohortTableData, FunnelStepData } from '../bitmap/analytics.ts';
+import { BitmapError } from '../bitmap/errors.ts';
+import { andOf } from '../bitmap/expr.ts';
+import { periodAt, periodLabel, resolveTime, shiftPeriod } from '../bitmap/period.ts';
+import type { Granularity, Period, TimeInput } from '../bitmap/period.ts';
+import { rangePeriods, resolveSet } from '../bitmap/sets.ts';
+import type { PeriodRange, SetSpec } from '../bitmap/sets.ts';
+import type { Context } from '../context.ts';
+
+export interface SeriesPointData {
+  period: Period;
+  count: number;
+  average: number | null;
+}
+
+const DEFAULT_POINTS = 30;
+
+/** The periods of a series: from..to, the last N, or by default the last 30. */
+export function seriesPeriods(ctx: Context, range: PeriodRange): Period[] {
+  const spec = range.from == null && range.to == null && range.last == null ? { ...range, last: DEFAULT_POINTS } : range;
+  return rangePeriods(spec, ctx.setContext, ctx.services.config.maxPoints, 'the series has');
+}
+
+export function withAverages(periods: readonly Period[], counts: readonly number[], window?: number | null): SeriesPointData[] {
+  if (window != null && window < 1) throw new BitmapError('BAD_INPUT', `rollingAverage must be at least 1, got ${window}`);
+  const averages = rollingAverages(counts, window);
+  return periods.map((period, i) => ({ period, count: counts[i]!, average: averages[i]! }));
+}
+
+export async function series(
+  ctx: Context,
+  set: SetSpec,
+  range: PeriodRange,
+  rollingAverage: number | null | undefined,
+): Promise<SeriesPointData[]> {
+  const periods = seriesPeriods(ctx, range);
+  const counts = await Promise.all(
+    periods.map(
+      (bound) => ctx.sets.load({ kind: 'count', expr: resolveSet(set, { ...ctx.setContext, bound }) }) as Promise<number>,
+    ),
+  );
+  return withAverages(periods, counts, rollingAverage);
+}
+
+export interface CohortArgs {
+  cohort: SetSpec;
+  activity: SetSpec;
+  granularity: Granularity;
+  rows?: number | null;
+  columns?: number | null;
+  from?: TimeInput | null;
+  to?: TimeInput | null;
+  asPercent?: boolean | null;
+}
+
+export interface CohortResult extends CohortTableData {
+  periods: Period[];
+  csv: string;
+}
+
+const DEFAULT_ROWS = 12;
+
+/** Row periods, oldest first: `from` is the first row, `to` the last; neither: the last row is now. */
+function cohortPeriods(ctx: Context, a: CohortArgs): Period[] {
+  const { tz, now } = ctx.setContext;
+  const at = (t: TimeInput): Period => periodAt(a.granularity, resolveTime(t, tz), tz);
+  let first: Period;
+  let n: number;
+  if (a.from != null && a.to != null) {
+    first = at(a.from);
+    n = at(a.to).index - first.index + 1;
+    if (n < 1) throw new BitmapError('BAD_INPUT', 'cohort `to` is before `from`');
+    if (a.rows != null && a.rows !== n) {
+      throw new BitmapError('BAD_INPUT', `from..to spans ${n} periods but rows is ${a.rows}: give two of from, to, rows`);
+    }
+  } else {
+    n = a.rows ?? DEFAULT_ROWS;
+    first = a.from != null ? at(a.from) : shiftPeriod(at(a.to ?? { utcMs: now }), 1 - n);
+  }
+  if (!Number.isInteger(n) || n < 1) throw new BitmapError('BAD_INPUT', `rows must be at least 1, got ${n}`);
+  return Array.from({ length: n }, (_, i) => shiftPeriod(first, i));
+}
+
+export async function cohort(ctx: Context, a: CohortArgs): Promise<CohortResult> {
+  const periods = cohortPeriods(ctx, a);
+  const columns = a.columns ?? periods.length;
+  if (!Number.isInteger(columns) || columns < 1) throw new BitmapError('BAD_INPUT', `columns must be at least 1, got ${columns}`);
+  const max = ctx.services.config.maxCohortCells;
+  if (periods.length * columns > max) {
+    throw new BitmapError('TOO_COMPLEX', `the cohort table has ${periods.length} × ${columns} cells; the limit is ${max}`, { limit: max });
+  }
+  const load = ctx.sets.load.bind(ctx.sets);
+  const activityOf = (bound: Period) => resolveSet(a.activity, { ...ctx.setContext, bound });
+  const rows = periods.map((p) => {
+    const cohortSet = resolveSet(a.cohort, { ...ctx.setContext, bound: p });
+    const cells = Array.from({ length: columns }, (_, k) => {
+      const activity = activityOf(shiftPeriod(p, k));
+      return {
+        overlap: load({ kind: 'count', expr: andOf([cohortSet, activity]) }) as Promise<number>,
+        exists: load({ kind: 'exists', expr: activity }) as Promise<boolean>,
+      };
+    });
+    return { size: load({ kind: 'count', expr: cohortSet }) as Promise<number>, cells };
+  });
+  const sizes = await Promise.all(rows.map((r) => r.size));
+  const overlaps = await Promise.all(rows.map((r) => Promise.all(r.cells.map((c) => c.overlap))));
+  const exists = await Promise.all(rows.map((r) => Promise.all(r.cells.map((c) => c.exists))));
+  const table = cohortTable(sizes, overlaps, exists, a.asPercent ?? false);
+  return { ...table, periods, csv: cohortCsv(periods.map(periodLabel), table) };
+}
+
+export async function funnel(ctx: Context, steps: readonly SetSpec[]): Promise<FunnelStepData[]> {
+  if (steps.length === 0) throw new BitmapError('BAD_INPUT', 'a funnel needs at least one step');
+  const sets = steps.map((s) => resolveSet(s, ctx.setContext));
+  const counts = await Promise.all(
+    sets.map((_, k) => ctx.sets.load({ kind: 'count', expr: andOf(sets.slice(0, k + 1)) }) as Promise<number>),
+  );
+  return funnelSteps(counts);
+}

@@ -1,0 +1,73 @@
+// Counters: increments, top keys of a period, and a counter's series.
+
+import { BitmapError } from '../bitmap/errors.ts';
+import { assertCounterHit, counterIncrements } from '../bitmap/counters.ts';
+import type { CounterHit } from '../bitmap/counters.ts';
+import { assertEventName } from '../bitmap/errors.ts';
+import type { CounterEntries } from '../bitmap/program.ts';
+import { resolvePeriod } from '../bitmap/sets.ts';
+import type { PeriodRange, PeriodSpec } from '../bitmap/sets.ts';
+import { resolveTime } from '../bitmap/period.ts';
+import type { TimeInput } from '../bitmap/period.ts';
+import type { Context } from '../context.ts';
+import { seriesPeriods, withAverages } from './analytics.ts';
+import type { SeriesPointData } from './analytics.ts';
+
+export interface IncrementArgs {
+  readonly name: string;
+  readonly key: string;
+  readonly by?: number | null;
+  readonly at?: TimeInput | null;
+}
+
+/** The whole batch is validated before anything is written. */
+export async function incrementCounters(ctx: Context, inputs: readonly IncrementArgs[]): Promise<{ incremented: number }> {
+  const { engine, layout, tz, config } = ctx.services;
+  if (inputs.length > config.maxBatch) {
+    throw new BitmapError('TOO_LARGE', `a batch holds at most ${config.maxBatch} increments, got ${inputs.length}; split it`, {
+      limit: config.maxBatch,
+    });
+  }
+  const hits: CounterHit[] = inputs.map((c, i) => {
+    try {
+      return assertCounterHit({ name: c.name, key: c.key, by: c.by ?? 1, at: c.at ? resolveTime(c.at, tz) : ctx.setContext.now });
+    } catch (e) {
+      if (e instanceof BitmapError) throw new BitmapError(e.code, `input[${i}]: ${e.message}`, { index: i });
+      throw e;
+    }
+  });
+  await engine.increment(counterIncrements(layout, tz, hits));
+  return { incremented: hits.length };
+}
+
+export async function topCounters(
+  ctx: Context,
+  name: string,
+  period: PeriodSpec,
+  top: number | null | undefined,
+): Promise<Array<{ key: string; value: number }>> {
+  const limit = top ?? 10;
+  const max = ctx.services.config.maxPageSize;
+  if (!Number.isInteger(limit) || limit < 1 || limit > max) {
+    throw new BitmapError(limit > max ? 'TOO_COMPLEX' : 'BAD_INPUT', `top must be from 1 to ${max}, got ${limit}`, { limit: max });
+  }
+  const keys = ctx.services.layout.counterKeys(assertEventName(name), resolvePeriod(period, ctx.services.tz, ctx.setContext.now));
+  const entries = (await ctx.sets.load({ kind: 'counterTop', keys, top: limit })) as CounterEntries;
+  return entries.map(([key, value]) => ({ key, value }));
+}
+
+export async function counterSeries(
+  ctx: Context,
+  name: string,
+  key: string | null | undefined,
+  range: PeriodRange,
+  rollingAverage: number | null | undefined,
+): Promise<SeriesPointData[]> {
+  assertEventName(name);
+  const periods = seriesPeriods(ctx, range);
+  const { layout } = ctx.services;
+  const values = await Promise.all(
+    periods.map((p) => ctx.sets.load({ kind: 'counter', keys: layout.counterKeys(name, p), field: key ?? null }) as Promise<number>),
+  );
+  return withAverages(periods, values, rollingAverage);
+}

@@ -1,0 +1,40 @@
+// Series: one count per period, with an optional rolling average.
+
+import { series } from '../resolvers/analytics.ts';
+import type { SeriesPointData } from '../resolvers/analytics.ts';
+import { builder } from './builder.ts';
+import { GranularityEnum, PeriodType } from './periods.ts';
+import { SetExpr } from './sets.ts';
+
+export const SeriesPoint = builder.objectRef<SeriesPointData>('SeriesPoint').implement({
+  fields: (t) => ({
+    period: t.field({ type: PeriodType, resolve: (p) => p.period }),
+    count: t.field({ type: 'Count', resolve: (p) => p.count }),
+    average: t.float({
+      nullable: true,
+      description: 'Mean of the last `rollingAverage` points’ counts, this one included; null until that many points exist.',
+      resolve: (p) => p.average,
+    }),
+  }),
+});
+
+/** Arguments that pick consecutive periods, shared by series and counterSeries. */
+export const periodRangeArgs = (t: QueryFieldBuilder) => ({
+  granularity: t.arg({ type: GranularityEnum, required: true }),
+  from: t.arg({ type: 'DateTime', description: 'First point’s period (inclusive).' }),
+  to: t.arg({ type: 'DateTime', description: 'Last point’s period (inclusive; default now).' }),
+  last: t.arg.int({ description: 'The current period and the last-1 before it (default 30 when no from/to).' }),
+  rollingAverage: t.arg.int({ description: 'Window of the rolling average, in points (e.g. 7).' }),
+});
+
+type QueryFieldBuilder = Parameters<Parameters<typeof builder.queryField>[1]>[0];
+
+builder.queryField('series', (t) =>
+  t.field({
+    type: [SeriesPoint],
+    description:
+      'One count per period. Event leaves of `set` without a period are bound to each point’s period (`shift: -1`: the period before it).',
+    args: { set: t.arg({ type: SetExpr, required: true }), ...periodRangeArgs(t) },
+    resolve: (_, { set, rollingAverage, ...range }, ctx) => series(ctx, set, range, rollingAverage),
+  }),
+);
