@@ -52,7 +52,8 @@
 // file (so memory always equals the log, which is what makes a snapshot consistent), and are
 // acknowledged after the fsync that covers them ('always', 'interval') or after the write
 // syscall ('os'). Queued writes are grouped: many callers share one write and one fsync.
-// One process per folder: there is no lock file.
+// One process per folder: open takes a LOCK file holding its pid (exclusive create); a lock
+// whose process is gone (after a crash) is taken over; close removes it.
 
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink } from 'node:fs/promises';
@@ -413,6 +414,7 @@ export class EmbeddedEngine implements Engine {
   private nextCompactAt: number;
   private closing = false;
   private closed = false;
+  private readonly unlock: () => Promise<void>;
   private failed: Error | null = null;
   /** The last background snapshot failure, if any (the data stays recoverable from the logs). */
   lastCompactionError: Error | null = null;
@@ -424,8 +426,10 @@ export class EmbeddedEngine implements Engine {
     log: FileHandle;
     logSeq: number;
     logBytes: number;
+    unlock: () => Promise<void>;
   }) {
     const o = state.options;
+    this.unlock = state.unlock;
     this.dir = o.dir;
     this.mode = o.fsync;
     this.intervalMs = o.fsyncIntervalMs ?? 50;
@@ -657,6 +661,7 @@ export class EmbeddedEngine implements Engine {
       if (this.syncTimer) clearTimeout(this.syncTimer);
       this.syncTimer = null;
       await this.log.close().catch(() => undefined);
+      await this.unlock();
     }
   }
 
@@ -1083,6 +1088,47 @@ export async function openEmbeddedEngine(options: EmbeddedOptions): Promise<Embe
   if (!['always', 'interval', 'os'].includes(options.fsync)) throw new Error(`bad fsync mode: ${options.fsync}`);
   const dir = options.dir;
   await mkdir(dir, { recursive: true });
+  const unlock = await lockFolder(dir);
+  try {
+    return await openLocked(options, unlock);
+  } catch (e) {
+    await unlock();
+    throw e;
+  }
+}
+
+/** Takes the folder's LOCK file, or fails naming the live process that holds it. */
+async function lockFolder(dir: string): Promise<() => Promise<void>> {
+  const path = join(dir, 'LOCK');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fh = await open(path, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      return () => unlink(path).catch(() => undefined);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      if (holder && holder !== process.pid && isAlive(holder)) {
+        throw new Error(`the data folder ${dir} is in use by process ${holder} (remove ${path} if that is wrong)`);
+      }
+      await unlink(path).catch(() => undefined); // left behind by a process that is gone
+    }
+  }
+  throw new Error(`could not lock the data folder ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function openLocked(options: EmbeddedOptions, unlock: () => Promise<void>): Promise<EmbeddedEngine> {
+  const dir = options.dir;
   const names = await readdir(dir);
   const logs = new Set<number>();
   const snapshots: number[] = [];
@@ -1146,5 +1192,5 @@ export async function openEmbeddedEngine(options: EmbeddedOptions): Promise<Embe
     log = await open(path, 'wx');
     await fsyncDir(dir);
   }
-  return new EmbeddedEngine({ options, store, log, logSeq, logBytes });
+  return new EmbeddedEngine({ options, store, log, logSeq, logBytes, unlock });
 }
