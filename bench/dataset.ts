@@ -1,7 +1,7 @@
 // The benchmark dataset: seeded bitmaps in Doist bitmapist's key layout, built as byte
 // buffers in JS and written with one SET per key (Redis) or restore() (embedded engine).
 
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { openEmbeddedEngine } from '../src/bitmap/engines/embedded.ts';
 
 export const KEY_PREFIX = 'trackist_';

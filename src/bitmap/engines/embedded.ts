@@ -1110,7 +1110,7 @@ async function lockFolder(dir: string): Promise<() => Promise<void>> {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
       if (holder && holder !== process.pid && isAlive(holder)) {
-        throw new Error(`the data folder ${dir} is in use by process ${holder} (remove ${path} if that is wrong)`);
+        throw new Error(`the data folder ${dir} is in use by process ${holder} (remove ${path} if that is wrong)`, { cause: e });
       }
       await unlink(path).catch(() => undefined); // left behind by a process that is gone
     }
