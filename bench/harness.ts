@@ -1,0 +1,61 @@
+// Checking and timing competitors: identical answers first, then interleaved timed rounds.
+
+import { performance } from 'node:perf_hooks';
+import type { Competitor } from './competitors.ts';
+
+export interface RoundOptions {
+  /** Untimed rounds first (JIT, connections, Redis allocator). */
+  readonly warmup: number;
+  /** Timed rounds; the report quotes the median. */
+  readonly rounds: number;
+}
+
+export interface Samples {
+  readonly name: string;
+  readonly description: string;
+  /** Milliseconds per batch, one per timed round. */
+  readonly ms: number[];
+}
+
+export class MismatchError extends Error {}
+
+/**
+ * Runs every competitor once and compares its answers with `expected` (the JS reference).
+ * Throws, listing the first differences, when any competitor disagrees.
+ */
+export async function verify(scenario: string, competitors: readonly Competitor[], expected: readonly number[]): Promise<void> {
+  const problems: string[] = [];
+  for (const c of competitors) {
+    const got = await c.run();
+    if (got.length !== expected.length) {
+      problems.push(`${c.name}: ${got.length} answers, expected ${expected.length}`);
+      continue;
+    }
+    const wrong = expected.flatMap((want, i) => (got[i] === want ? [] : [`#${i}: got ${got[i]}, expected ${want}`]));
+    if (wrong.length) problems.push(`${c.name}: ${wrong.length} wrong counts (${wrong.slice(0, 5).join('; ')})`);
+  }
+  if (problems.length) {
+    throw new MismatchError(`scenario ${scenario}: competitors disagree with the reference counts:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+/**
+ * Times every competitor over the same rounds. Each round runs each competitor once, one after
+ * the other, starting with a different one each round, so slow phases of a noisy machine hit
+ * all of them alike.
+ */
+export async function measure(competitors: readonly Competitor[], options: RoundOptions): Promise<Samples[]> {
+  const ms = competitors.map(() => [] as number[]);
+  const n = competitors.length;
+  for (let round = 0; round < options.warmup + options.rounds; round++) {
+    for (let k = 0; k < n; k++) {
+      const i = (round + k) % n;
+      const c = competitors[i]!;
+      const start = performance.now();
+      await c.run();
+      const took = performance.now() - start;
+      if (round >= options.warmup) ms[i]!.push(took);
+    }
+  }
+  return competitors.map((c, i) => ({ name: c.name, description: c.description, ms: ms[i]! }));
+}

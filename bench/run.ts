@@ -1,0 +1,193 @@
+// `npm run bench`: the gateway against hand-rolled Redis access, on a seeded bitmapist dataset.
+//
+// Starts its own redis-server (loopback, free port) and two gateways as child processes (one
+// over that Redis, one with the embedded engine in a temporary folder), loads the same dataset
+// into both, checks that every competitor returns identical counts, then times them in
+// interleaved rounds and prints one table per scenario. Everything it started is stopped at
+// the end, also on error or Ctrl-C.
+//
+//   BENCH_ROUNDS   timed rounds per scenario (default 200)
+//   BENCH_WARMUP   untimed rounds before them (default 20)
+//
+// Layout: dataset.ts (data + loaders), expr.ts (expressions → BITOPs / GraphQL / reference),
+// competitors.ts (naive, pipeline, lua, gateway), harness.ts (verify + timing),
+// scenarios.ts (A, B; add new ones there), memory.ts (C), report.ts (tables).
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import { startRedis } from '../test/global-setup.ts';
+import { BITMAP_BITS, DAYS, DENSITY, EVENTS, KEY_PREFIX, SEED, buildDataset, getBit, loadEmbedded, loadRedis } from './dataset.ts';
+import type { Dataset } from './dataset.ts';
+import { toGraphQL, day, referenceCount } from './expr.ts';
+import { startGateway } from './gateway-process.ts';
+import type { GatewayProcess } from './gateway-process.ts';
+import { measure, verify } from './harness.ts';
+import { measureMemory, memoryCases, printMemory } from './memory.ts';
+import { median, printTiming } from './report.ts';
+import { COUNT_SCENARIOS } from './scenarios.ts';
+import type { ScenarioContext } from './scenarios.ts';
+
+function intEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < 0) throw new Error(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
+  return v;
+}
+
+const ROUNDS = Math.max(1, intEnv('BENCH_ROUNDS', 200));
+const WARMUP = intEnv('BENCH_WARMUP', 20);
+
+/** Cleanup actions, run last-in first-out exactly once. */
+const cleanups: Array<{ what: string; run: () => Promise<void> }> = [];
+let cleaning: Promise<void> | null = null;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    while (cleanups.length) {
+      const c = cleanups.pop()!;
+      try {
+        await c.run();
+      } catch (e) {
+        console.error(`cleanup (${c.what}) failed: ${(e as Error).message}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+
+const elapsed = (since: number): string => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+const log = (msg: string): void => console.log(`· ${msg}`);
+
+async function gql(g: GatewayProcess, query: string): Promise<Record<string, unknown>> {
+  const res = await fetch(`${g.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+    body: JSON.stringify({ query }),
+  });
+  const json = (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
+  if (!res.ok || json.errors || !json.data) throw new Error(`${g.name}: ${JSON.stringify(json).slice(0, 500)}`);
+  return json.data;
+}
+
+/** Both gateways see the bits where JS put them (SETBIT order: bit 0 = top bit of byte 0). */
+async function checkBitOrder(ds: Dataset, redis: Redis, gateways: readonly GatewayProcess[]): Promise<void> {
+  const leaf = day(ds.events[0]!, DAYS - 1);
+  const bytes = ds.bytes(ds.keyOf(ds.events[0]!, DAYS - 1));
+  const first: number[] = [];
+  for (let id = 0; first.length < 5; id++) if (getBit(bytes, id)) first.push(id);
+  let absent = 0;
+  while (getBit(bytes, absent)) absent++;
+  if ((await redis.getbit(ds.keyOf(ds.events[0]!, DAYS - 1), first[0]!)) !== 1) throw new Error('Redis GETBIT disagrees with the dataset bytes');
+  const query = `{ m: members(set: ${toGraphQL(ds, leaf)}, first: 5) { ids } yes: contains(set: ${toGraphQL(ds, leaf)}, userId: ${first[4]}) no: contains(set: ${toGraphQL(ds, leaf)}, userId: ${absent}) }`;
+  for (const g of gateways) {
+    const d = (await gql(g, query)) as { m: { ids: number[] }; yes: boolean; no: boolean };
+    if (JSON.stringify(d.m.ids) !== JSON.stringify(first) || d.yes !== true || d.no !== false) {
+      throw new Error(`${g.name}: members/contains disagree with the dataset (got ${JSON.stringify(d)}, expected ids ${JSON.stringify(first)})`);
+    }
+  }
+}
+
+/** Median time of a request that touches no storage (what HTTP and GraphQL cost on their own), interleaved. */
+async function requestFloors(gateways: readonly GatewayProcess[]): Promise<string> {
+  const samples = await measure(
+    gateways.map((g) => ({
+      name: g.name,
+      description: '{ __typename }',
+      run: async () => {
+        await gql(g, '{ __typename }');
+        return [];
+      },
+    })),
+    { warmup: 20, rounds: 100 },
+  );
+  return samples.map((s) => `${s.name} ${median(s.ms).toFixed(2)} ms`).join(', ');
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const redisServer = await startRedis();
+  cleanups.push({ what: 'redis-server', run: () => redisServer.stop() });
+  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 0 });
+  cleanups.push({ what: 'redis client', run: async () => void (await redis.quit()) });
+  const version = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?';
+
+  console.log('bitmapql benchmark');
+  console.log(`  node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? '?'}), redis-server ${version} on ${redisServer.url}`);
+  console.log(
+    `  dataset: ${EVENTS.length} events × ${DAYS} days = ${EVENTS.length * DAYS} day bitmaps of ${BITMAP_BITS.toLocaleString('en-US')} bits, ` +
+      `${DENSITY * 100}% set, seed ${SEED}, keys ${KEY_PREFIX}<event>_<Y>-<M>-<D>`,
+  );
+
+  let t = performance.now();
+  const ds = buildDataset();
+  log(`dataset built in ${elapsed(t)} (days ${ds.days[0]!.iso} … ${ds.days[DAYS - 1]!.iso}, e.g. ${ds.keyOf(EVENTS[0], DAYS - 1)})`);
+
+  t = performance.now();
+  await loadRedis(redis, ds);
+  log(`loaded into Redis in ${elapsed(t)} (one SET per key)`);
+
+  const dataDir = await mkdtemp(join(tmpdir(), 'bitmapql-bench-'));
+  cleanups.push({ what: 'embedded data folder', run: () => rm(dataDir, { recursive: true, force: true }) });
+  t = performance.now();
+  await loadEmbedded(dataDir, ds);
+  log(`loaded into an embedded data folder in ${elapsed(t)} (restore() per key)`);
+
+  t = performance.now();
+  const started = await Promise.allSettled([
+    startGateway('gateway-redis', { REDIS_URL: redisServer.url, KEY_PREFIX }),
+    startGateway('gateway-embedded', { DATA_DIR: dataDir, FSYNC: 'os', KEY_PREFIX }),
+  ]);
+  for (const s of started) {
+    if (s.status === 'fulfilled') cleanups.push({ what: s.value.name, run: () => s.value.stop() });
+  }
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  const [gatewayRedis, gatewayEmbedded] = started.map((s) => (s as PromiseFulfilledResult<GatewayProcess>).value) as [GatewayProcess, GatewayProcess];
+  log(`gateways ready in ${elapsed(t)}: redis ${gatewayRedis.url} (pid ${gatewayRedis.pid}), embedded ${gatewayEmbedded.url} (pid ${gatewayEmbedded.pid})`);
+
+  await checkBitOrder(ds, redis, [gatewayRedis, gatewayEmbedded]);
+  log('bit order checked (GETBIT, members, contains agree with the dataset bytes)');
+
+  log(`HTTP + GraphQL floor, median of 100 \`{ __typename }\` requests: ${await requestFloors([gatewayRedis, gatewayEmbedded])}`);
+
+  const ctx: ScenarioContext = { ds, redis, gatewayRedis, gatewayEmbedded };
+  for (const scenario of COUNT_SCENARIOS) {
+    t = performance.now();
+    const exprs = scenario.exprs(ds);
+    const expected = exprs.map((e) => referenceCount(ds, e));
+    const competitors = await scenario.competitors(ctx, exprs);
+    await verify(scenario.id, competitors, expected);
+    log(`scenario ${scenario.id}: ${competitors.length} competitors agree on all ${exprs.length} counts (checked against a JS reference)`);
+    const samples = await measure(competitors, { warmup: WARMUP, rounds: ROUNDS });
+    printTiming({ title: scenario.title, notes: scenario.notes, samples, baseline: scenario.baseline, speedups: scenario.speedups, rounds: ROUNDS, warmup: WARMUP });
+    log(`scenario ${scenario.id} took ${elapsed(t)}`);
+    console.log('');
+  }
+
+  t = performance.now();
+  printMemory(await measureMemory(redis, memoryCases()));
+  console.log('');
+  log(`scenario C took ${elapsed(t)}`);
+  log(`total ${elapsed(t0)}`);
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`\n${signal}: stopping what the benchmark started…`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+try {
+  await main();
+} catch (e) {
+  if (!interrupted) console.error(`\nbenchmark FAILED: ${(e as Error)?.stack ?? String(e)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
