@@ -86,10 +86,23 @@ export function parseSuffix(rest: string): KeyInfo | null {
  */
 export const counterPrefixFor = (prefix: string): string => `${prefix.replace(/_$/, '')}:counter:`;
 
+/** Period suffixes are computed once per period (a dashboard names the same few periods many times). */
+const suffixes = new Map<string, string>();
+function cachedSuffix(p: Period): string {
+  const id = `${p.granularity}${p.index}`;
+  let s = suffixes.get(id);
+  if (s === undefined) {
+    if (suffixes.size >= 100_000) suffixes.clear();
+    s = periodSuffix(p);
+    suffixes.set(id, s);
+  }
+  return s;
+}
+
 export function bitmapistLayout(prefix = 'trackist_'): KeyLayout {
-  const eventKey = (name: string, p: Period): string => `${prefix}${name}_${periodSuffix(p)}`;
+  const eventKey = (name: string, p: Period): string => `${prefix}${name}_${cachedSuffix(p)}`;
   const counterPrefix = counterPrefixFor(prefix);
-  const counterKey = (name: string, p: Period): string => `${counterPrefix}${name}:${periodSuffix(p)}`;
+  const counterKey = (name: string, p: Period): string => `${counterPrefix}${name}:${cachedSuffix(p)}`;
   return {
     prefix,
     counterPrefix,

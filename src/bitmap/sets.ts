@@ -17,7 +17,7 @@ export interface PeriodSpec {
   readonly ago?: { readonly granularity: Granularity; readonly periods: number } | null;
 }
 
-/** Consecutive periods: `from`..`to` (to defaults to now), or the `last` N up to the current one. */
+/** Consecutive periods: `from`..`to` (to defaults to now), or the `last` N up to `to` (default now). */
 export interface PeriodRange {
   readonly granularity: Granularity;
   readonly from?: TimeInput | null;
@@ -79,7 +79,7 @@ export function resolvePeriod(spec: PeriodSpec, tz: TimeZone, now: number): Peri
   return shiftPeriod(periodAt(spec.ago.granularity, now, tz), -spec.ago.periods);
 }
 
-/** Periods of a range: from..to, or the current period and the last-1 before it. */
+/** Periods of a range: from..to, or the last N ending with the period of `to` (default: the current one). */
 export function rangePeriods(
   spec: PeriodRange,
   ctx: Pick<SetContext, 'tz' | 'now'>,
@@ -90,16 +90,14 @@ export function rangePeriods(
   let first: Period;
   let last: Period;
   if (spec.last != null) {
-    if (spec.from != null || spec.to != null) {
-      throw new BitmapError('BAD_INPUT', 'a range takes either `last` or `from`/`to`, not both');
-    }
+    if (spec.from != null) throw new BitmapError('BAD_INPUT', 'a range takes `last` (optionally with `to`) or `from`/`to`, not both');
     if (!Number.isInteger(spec.last) || spec.last < 1) {
       throw new BitmapError('BAD_INPUT', `range.last must be a whole number ≥ 1, got ${spec.last}`);
     }
-    last = periodAt(g, ctx.now, ctx.tz);
+    last = periodAt(g, spec.to != null ? resolveTime(spec.to, ctx.tz) : ctx.now, ctx.tz);
     first = shiftPeriod(last, 1 - spec.last);
   } else {
-    if (spec.from == null) throw new BitmapError('BAD_INPUT', 'a range needs `last`, or `from` (and optionally `to`)');
+    if (spec.from == null) throw new BitmapError('BAD_INPUT', 'a range needs `last` (optionally with `to`), or `from` (and optionally `to`)');
     first = periodAt(g, resolveTime(spec.from, ctx.tz), ctx.tz);
     last = spec.to != null ? periodAt(g, resolveTime(spec.to, ctx.tz), ctx.tz) : periodAt(g, ctx.now, ctx.tz);
     if (last.index < first.index) throw new BitmapError('BAD_INPUT', 'range.to is before range.from');
@@ -139,35 +137,41 @@ export function checkSetShape(input: unknown, limits: SetLimits): void {
     const [node, depth] = stack.pop()!;
     if (node === null || typeof node !== 'object') continue;
     if (Array.isArray(node)) {
-      for (const n of node) stack.push([n, depth]);
+      for (const n of node) if (n !== null && typeof n === 'object') stack.push([n, depth]);
       continue;
     }
-    const entries = Object.entries(node as Record<string, unknown>);
-    if (entries.some(([k]) => SET_FIELDS.has(k))) {
-      nodes++;
-      if (nodes > limits.maxNodes) throw tooComplex('nodes', limits.maxNodes, 'split it into several queries');
-      if (depth > limits.maxDepth) throw tooComplex('levels of nesting', limits.maxDepth, 'flatten it');
-    }
-    for (const [k, v] of entries) {
+    let isSet = false;
+    for (const k in node) {
+      const v = (node as Record<string, unknown>)[k];
+      if (SET_FIELDS.has(k)) isSet = true;
       if (k === 'ids' && Array.isArray(v)) {
         if (v.length > limits.maxIds) throw tooComplex('ids in one list', limits.maxIds, 'page through them');
         continue;
       }
       if (v !== null && typeof v === 'object') stack.push([v, NESTING_FIELDS.has(k) ? depth + 1 : depth]);
     }
+    if (isSet) {
+      nodes++;
+      if (nodes > limits.maxNodes) throw tooComplex('nodes', limits.maxNodes, 'split it into several queries');
+      if (depth > limits.maxDepth) throw tooComplex('levels of nesting', limits.maxDepth, 'flatten it');
+    }
   }
 }
 
 /** Resolves a set to its canonical expression over this layout's keys. */
 export function resolveSet(spec: SetSpec, ctx: SetContext): Expr {
-  checkSetShape(spec, ctx.limits);
-  return canonical(toRaw(spec, ctx));
+  return canonical(toRaw(spec, ctx, 1, { nodes: 0 }));
 }
 
 const orOfKeys = (keys: string[]): RawExpr =>
   keys.length === 1 ? { op: 'key', key: keys[0]! } : { op: 'or', args: keys.map((key) => ({ op: 'key', key })) };
 
-function toRaw(spec: SetSpec, ctx: SetContext): RawExpr {
+/** Depth and node limits are checked on the way down, so recursion never goes past maxDepth. */
+function toRaw(spec: SetSpec, ctx: SetContext, depth: number, seen: { nodes: number }): RawExpr {
+  const { limits } = ctx;
+  if (++seen.nodes > limits.maxNodes) throw tooComplex('nodes', limits.maxNodes, 'split it into several queries');
+  if (depth > limits.maxDepth) throw tooComplex('levels of nesting', limits.maxDepth, 'flatten it');
+  const sub = (s: SetSpec): RawExpr => toRaw(s, ctx, depth + 1, seen);
   if (spec.event) {
     const { name, period, shift } = spec.event;
     assertEventName(name, 'event.name');
@@ -192,13 +196,14 @@ function toRaw(spec: SetSpec, ctx: SetContext): RawExpr {
     checkPeriods(keys.length, max);
     return orOfKeys(keys);
   }
-  if (spec.ids) return { op: 'ids', ids: spec.ids.map((id, i) => assertUserId(id, `ids[${i}]`)) };
-  if (spec.not) return { op: 'not', arg: toRaw(spec.not, ctx) };
-  if (spec.minus) {
-    return { op: 'minus', from: toRaw(spec.minus.from, ctx), subtract: spec.minus.subtract.map((s) => toRaw(s, ctx)) };
+  if (spec.ids) {
+    if (spec.ids.length > limits.maxIds) throw tooComplex('ids in one list', limits.maxIds, 'page through them');
+    return { op: 'ids', ids: spec.ids.map((id, i) => assertUserId(id, `ids[${i}]`)) };
   }
+  if (spec.not) return { op: 'not', arg: sub(spec.not) };
+  if (spec.minus) return { op: 'minus', from: sub(spec.minus.from), subtract: spec.minus.subtract.map(sub) };
   const [op, args] = spec.and ? (['and', spec.and] as const) : spec.or ? (['or', spec.or] as const) : (['xor', spec.xor] as const);
   if (!args) throw oneOf('SetExpr');
   if (args.length === 0) throw new BitmapError('BAD_INPUT', `\`${op}\` needs at least one operand`);
-  return { op, args: args.map((a) => toRaw(a, ctx)) };
+  return { op, args: args.map(sub) };
 }

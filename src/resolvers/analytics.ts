@@ -18,9 +18,9 @@ export interface SeriesPointData {
 
 const DEFAULT_POINTS = 30;
 
-/** The periods of a series: from..to, the last N, or by default the last 30. */
+/** The periods of a series: from..to, or the last N (default 30) ending at `to` (default now). */
 export function seriesPeriods(ctx: Context, range: PeriodRange): Period[] {
-  const spec = range.from == null && range.to == null && range.last == null ? { ...range, last: DEFAULT_POINTS } : range;
+  const spec = range.from == null && range.last == null ? { ...range, last: DEFAULT_POINTS } : range;
   return rangePeriods(spec, ctx.setContext, ctx.services.config.maxPoints, 'the series has');
 }
 
@@ -63,8 +63,11 @@ export interface CohortResult extends CohortTableData {
 
 const DEFAULT_ROWS = 12;
 
-/** Row periods, oldest first: `from` is the first row, `to` the last; neither: the last row is now. */
-function cohortPeriods(ctx: Context, a: CohortArgs): Period[] {
+/**
+ * Row periods, oldest first: `from` is the first row, `to` the last; neither: the last row is now.
+ * The cell limit is checked before any period is made, so a huge from..to is refused at once.
+ */
+function cohortPeriods(ctx: Context, a: CohortArgs): { periods: Period[]; columns: number } {
   const { tz, now } = ctx.setContext;
   const at = (t: TimeInput): Period => periodAt(a.granularity, resolveTime(t, tz), tz);
   let first: Period;
@@ -81,17 +84,17 @@ function cohortPeriods(ctx: Context, a: CohortArgs): Period[] {
     first = a.from != null ? at(a.from) : shiftPeriod(at(a.to ?? { utcMs: now }), 1 - n);
   }
   if (!Number.isInteger(n) || n < 1) throw new BitmapError('BAD_INPUT', `rows must be at least 1, got ${n}`);
-  return Array.from({ length: n }, (_, i) => shiftPeriod(first, i));
+  const columns = a.columns ?? n;
+  if (!Number.isInteger(columns) || columns < 1) throw new BitmapError('BAD_INPUT', `columns must be at least 1, got ${columns}`);
+  const max = ctx.services.config.maxCohortCells;
+  if (n * columns > max) {
+    throw new BitmapError('TOO_COMPLEX', `the cohort table has ${n} × ${columns} cells; the limit is ${max}`, { limit: max });
+  }
+  return { periods: Array.from({ length: n }, (_, i) => shiftPeriod(first, i)), columns };
 }
 
 export async function cohort(ctx: Context, a: CohortArgs): Promise<CohortResult> {
-  const periods = cohortPeriods(ctx, a);
-  const columns = a.columns ?? periods.length;
-  if (!Number.isInteger(columns) || columns < 1) throw new BitmapError('BAD_INPUT', `columns must be at least 1, got ${columns}`);
-  const max = ctx.services.config.maxCohortCells;
-  if (periods.length * columns > max) {
-    throw new BitmapError('TOO_COMPLEX', `the cohort table has ${periods.length} × ${columns} cells; the limit is ${max}`, { limit: max });
-  }
+  const { periods, columns } = cohortPeriods(ctx, a);
   const load = ctx.sets.load.bind(ctx.sets);
   const activityOf = (bound: Period) => resolveSet(a.activity, { ...ctx.setContext, bound });
   const rows = periods.map((p) => {

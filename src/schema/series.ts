@@ -23,7 +23,7 @@ export const periodRangeArgs = (t: QueryFieldBuilder) => ({
   granularity: t.arg({ type: GranularityEnum, required: true }),
   from: t.arg({ type: 'DateTime', description: 'First point’s period (inclusive).' }),
   to: t.arg({ type: 'DateTime', description: 'Last point’s period (inclusive; default now).' }),
-  last: t.arg.int({ description: 'The current period and the last-1 before it (default 30 when no from/to).' }),
+  last: t.arg.int({ description: 'The last N periods, ending with `to` (default: the current period); default 30 when there is no `from`.' }),
   rollingAverage: t.arg.int({ description: 'Window of the rolling average, in points (e.g. 7).' }),
 });
 

@@ -17,7 +17,7 @@ const EventSet = builder.inputType('EventSet', {
 });
 
 const RangeSet = builder.inputType('RangeSet', {
-  description: 'Users who had event `name` in any of consecutive periods: `from`..`to` (both inclusive; `to` defaults to now), or the `last` N periods up to the current one.',
+  description: 'Users who had event `name` in any of consecutive periods: `from`..`to` (both inclusive; `to` defaults to now), or the `last` N periods ending with `to` (default: the current period).',
   fields: (t) => ({
     name: t.string({ required: true }),
     granularity: t.field({ type: GranularityEnum, required: true }),

@@ -436,3 +436,17 @@ describe.each(['lua', 'pipeline'] as const)('an unexpected storage failure is ma
     expect(r).toEqual({ data: { count: 3 } });
   });
 });
+
+describe('UNSUPPORTED (counters on the redis pipeline mode)', () => {
+  let t: TestGateway;
+  beforeAll(async () => {
+    t = await testGateway({ engine: 'redis', now: NOW, redisMode: 'pipeline' });
+  });
+  afterAll(() => t.close());
+
+  it('an increment and a counter query say which mode or engine to use, and write nothing', async () => {
+    expectCode(await t.gql('mutation { incrementCounter(name: "plays", key: "song1") { incremented } }'), 'UNSUPPORTED', 'REDIS_MODE=lua');
+    expectCode(await t.gql(`{ counters(name: "plays", period: ${DAY}) { key value } }`), 'UNSUPPORTED', 'REDIS_MODE=lua');
+    expect(await t.keys()).toEqual([]);
+  });
+});

@@ -10,7 +10,7 @@ import type { EmbeddedEngine } from '../../src/bitmap/engines/embedded.ts';
 import { andOf, diffOf, idsExpr, keyExpr, orOf, xorOf } from '../../src/bitmap/expr.ts';
 import type { Expr } from '../../src/bitmap/expr.ts';
 import { plan } from '../../src/bitmap/plan.ts';
-import type { SetQuery } from '../../src/bitmap/plan.ts';
+import type { Query } from '../../src/bitmap/plan.ts';
 import type { MemberPage, Program } from '../../src/bitmap/program.ts';
 
 function mulberry32(seed: number): () => number {
@@ -151,7 +151,7 @@ describe('embedded engine: programs', () => {
   it('matches the reference on random planned batches', async () => {
     const q = mulberry32(7);
     for (let round = 0; round < 150; round++) {
-      const queries: SetQuery[] = [];
+      const queries: Array<Extract<Query, { expr: unknown }>> = [];
       const n = 1 + Math.floor(q() * 6);
       for (let i = 0; i < n; i++) {
         const expr = randomExpr(q, ref, 3);
