@@ -3,6 +3,7 @@
 
 import type { Redis } from 'ioredis';
 import type { Dataset } from './dataset.ts';
+import { graphql } from './http-client.ts';
 import { compile, countQuery } from './expr.ts';
 import type { BExpr, Operand } from './expr.ts';
 
@@ -143,26 +144,15 @@ export async function lua(
   };
 }
 
-interface GraphQLReply {
-  data?: Record<string, unknown> | null;
-  errors?: Array<{ message: string }>;
-}
-
 /** ONE GraphQL request with an aliased `count(set: …)` field per expression, over HTTP. */
 export function gateway(name: string, baseUrl: string, ds: Dataset, exprs: readonly BExpr[]): Competitor {
   const body = JSON.stringify({ query: countQuery(ds, exprs) });
   const url = `${baseUrl}/graphql`;
-  const headers = { 'content-type': 'application/json', accept: 'application/graphql-response+json' };
   return {
     name,
     description: `one POST /graphql with ${exprs.length} aliased count fields`,
     async run() {
-      const res = await fetch(url, { method: 'POST', headers, body });
-      const json = (await res.json()) as GraphQLReply;
-      if (!res.ok || json.errors?.length || !json.data) {
-        throw new Error(`${name}: HTTP ${res.status}: ${JSON.stringify(json.errors ?? json).slice(0, 500)}`);
-      }
-      const data = json.data;
+      const data = await graphql(url, body, name);
       return exprs.map((_, i) => Number(data[`c${i}`]));
     },
   };

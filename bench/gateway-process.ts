@@ -1,4 +1,4 @@
-// A gateway as a child process (`node --import tsx src/main.ts serve`) on a free loopback port.
+// A gateway as a child process (`node bin/bitmapql.js serve`, as `npm start` runs it) on a free loopback port.
 
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,7 @@ export async function startGateway(name: string, env: Record<string, string>, ti
   for (const k of GATEWAY_SETTINGS) delete childEnv[k];
   Object.assign(childEnv, { HOST: '127.0.0.1', PORT: String(port), TIME_ZONE: 'UTC' }, env);
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+  const child = spawn(process.execPath, ['bin/bitmapql.js', 'serve'], {
     cwd: PROJECT_ROOT,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

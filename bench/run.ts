@@ -23,6 +23,7 @@ import { BITMAP_BITS, DAYS, DENSITY, EVENTS, KEY_PREFIX, SEED, buildDataset, get
 import type { Dataset } from './dataset.ts';
 import { toGraphQL, day, referenceCount } from './expr.ts';
 import { startGateway } from './gateway-process.ts';
+import { graphql } from './http-client.ts';
 import type { GatewayProcess } from './gateway-process.ts';
 import { measure, verify } from './harness.ts';
 import { measureMemory, memoryCases, printMemory } from './memory.ts';
@@ -61,16 +62,8 @@ function cleanup(): Promise<void> {
 const elapsed = (since: number): string => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 const log = (msg: string): void => console.log(`· ${msg}`);
 
-async function gql(g: GatewayProcess, query: string): Promise<Record<string, unknown>> {
-  const res = await fetch(`${g.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-    body: JSON.stringify({ query }),
-  });
-  const json = (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
-  if (!res.ok || json.errors || !json.data) throw new Error(`${g.name}: ${JSON.stringify(json).slice(0, 500)}`);
-  return json.data;
-}
+const gql = (g: GatewayProcess, query: string): Promise<Record<string, unknown>> =>
+  graphql(`${g.url}/graphql`, JSON.stringify({ query }), g.name);
 
 /** Both gateways see the bits where JS put them (SETBIT order: bit 0 = top bit of byte 0). */
 async function checkBitOrder(ds: Dataset, redis: Redis, gateways: readonly GatewayProcess[]): Promise<void> {

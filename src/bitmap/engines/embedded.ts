@@ -61,7 +61,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
 import roaring from 'roaring';
-import type { CounterEntries, MemberPage, OutputValue, Program, Ref } from '../program.ts';
+import { sources } from '../program.ts';
+import type { CounterEntries, Instruction, MemberPage, OutputValue, Program, Ref } from '../program.ts';
 import type { BitWrite, CounterIncrement, Engine } from './engine.ts';
 
 const { RoaringBitmap32 } = roaring;
@@ -464,7 +465,17 @@ export class EmbeddedEngine implements Engine {
       return h;
     };
     const out: OutputValue[] = [];
-    for (const i of program.instructions) {
+    const ins = program.instructions;
+    const fused = countedOnce(ins);
+    for (let at = 0; at < ins.length; at++) {
+      const i = ins[at]!;
+      if (fused[at]) {
+        // The result is only counted: roaring gives the cardinality without building the bitmap.
+        const n = cardinality(i as SetOp, get);
+        out.push(ins[at + 1]!.op === 'count' ? n : n > 0);
+        at++;
+        continue;
+      }
       switch (i.op) {
         case 'and': {
           const args = i.args.map(get).sort((a, b) => a.size - b.size);
@@ -1193,4 +1204,48 @@ async function openLocked(options: EmbeddedOptions, unlock: () => Promise<void>)
     await fsyncDir(dir);
   }
   return new EmbeddedEngine({ options, store, log, logSeq, logBytes, unlock });
+}
+
+type SetOp = Extract<Instruction, { op: 'and' | 'or' | 'xor' | 'diff' }>;
+
+/**
+ * Marks the set operations whose result is read exactly once, by a `count` or `any` right
+ * after them, and never again before the register is written anew.
+ */
+function countedOnce(ins: readonly Instruction[]): boolean[] {
+  const fused = new Array<boolean>(ins.length).fill(false);
+  for (let at = 0; at + 1 < ins.length; at++) {
+    const i = ins[at]!;
+    const next = ins[at + 1]!;
+    if (i.op !== 'and' && i.op !== 'or' && i.op !== 'xor' && i.op !== 'diff') continue;
+    if ((next.op !== 'count' && next.op !== 'any') || !('reg' in next.src) || next.src.reg !== i.dest) continue;
+    let readAgain = false;
+    for (let k = at + 2; k < ins.length; k++) {
+      const later = ins[k]!;
+      if (sources(later).some((r) => 'reg' in r && r.reg === i.dest)) {
+        readAgain = true;
+        break;
+      }
+      if ('dest' in later && later.dest === i.dest) break;
+    }
+    fused[at] = !readAgain;
+  }
+  return fused;
+}
+
+/** Size of a set operation's result, building at most the bitmaps of all but its last operand. */
+function cardinality(i: SetOp, get: (r: Ref) => Bitmap): number {
+  if (i.op === 'diff') return get(i.from).andNotCardinality(get(i.minus));
+  const args = i.args.map(get);
+  if (i.op === 'and') args.sort((a, b) => a.size - b.size); // intersect the small ones first, count against the largest
+  const last = args.pop()!;
+  const rest =
+    args.length === 1
+      ? args[0]!
+      : i.op === 'and'
+        ? args.reduce((acc, b) => RoaringBitmap32.and(acc, b))
+        : i.op === 'or'
+          ? RoaringBitmap32.orMany(args)
+          : RoaringBitmap32.xorMany(args);
+  return i.op === 'and' ? rest.andCardinality(last) : i.op === 'or' ? rest.orCardinality(last) : rest.xorCardinality(last);
 }
