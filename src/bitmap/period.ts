@@ -220,7 +220,20 @@ export type TimeInput = { readonly utcMs: number } | { readonly local: Civil };
 const ISO =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
+/** Dashboards repeat the same few dates; parsed values are immutable, so they are kept. */
+const parsed = new Map<string, TimeInput>();
+
 export function parseTimeInput(text: string): TimeInput {
+  let t = parsed.get(text);
+  if (t === undefined) {
+    t = parseTimeText(text);
+    if (parsed.size >= 10_000) parsed.clear();
+    parsed.set(text, t);
+  }
+  return t;
+}
+
+function parseTimeText(text: string): TimeInput {
   const m = ISO.exec(text.trim());
   const bad = (): never => {
     throw new BitmapError(
@@ -251,14 +264,14 @@ export function parseTimeInput(text: string): TimeInput {
   ) {
     return bad();
   }
-  if (!zone) return { local: civil };
+  if (!zone) return Object.freeze({ local: Object.freeze(civil) });
   let offsetMin = 0;
   if (zone.toUpperCase() !== 'Z') {
     const sign = zone.startsWith('-') ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
     offsetMin = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || 0));
   }
-  return { utcMs: civilToUtcMs(civil) - offsetMin * 60_000 };
+  return Object.freeze({ utcMs: civilToUtcMs(civil) - offsetMin * 60_000 });
 }
 
 export const resolveTime = (t: TimeInput, tz: TimeZone): number => ('utcMs' in t ? t.utcMs : tz.instant(t.local));
