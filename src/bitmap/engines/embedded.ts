@@ -60,13 +60,11 @@ import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink } from '
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
-import roaring from 'roaring';
-import { sources } from '../program.ts';
-import type { CounterEntries, Instruction, MemberPage, OutputValue, Program, Ref } from '../program.ts';
+import type { OutputValue, Program } from '../program.ts';
+import { RoaringBitmap32, bitmapFromRedisBytes, redisBytesFromBitmap, runOnBitmaps } from './roaring.ts';
+import type { Bitmap } from './roaring.ts';
 import type { BitWrite, CounterIncrement, Engine } from './engine.ts';
 
-const { RoaringBitmap32 } = roaring;
-type Bitmap = InstanceType<typeof RoaringBitmap32>;
 /** Counter hashes: key → field → value. */
 type Counters = Map<string, Map<string, number>>;
 
@@ -100,7 +98,6 @@ const OP_INCREMENT = 4;
 const SNAPSHOT_MAGIC = Buffer.from('BMQLSNP1', 'latin1');
 const COUNTER_SECTION = Buffer.from('CNT1', 'latin1');
 const SCAN_BATCH = 1000;
-const PAGE = 65536;
 
 // ---------------------------------------------------------------------------------------------
 // CRC32 (zlib.crc32 exists from Node 20.15; a table fallback keeps older runtimes working).
@@ -254,41 +251,6 @@ function validRecordEnd(buf: Buffer, at: number): number {
   if (buf[at + RECORD_HEADER] !== RECORD_VERSION) return -1;
   if (recordCrc(buf, at, length) !== buf.readUInt32LE(at + 4)) return -1;
   return at + RECORD_HEADER + length;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Redis bitmap layout <-> roaring.
-
-function bitmapFromRedisBytes(bytes: Uint8Array): Bitmap {
-  const bm = new RoaringBitmap32();
-  const stage = new Uint32Array(PAGE);
-  let n = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    if (b === 0) continue;
-    if (n + 8 > PAGE) {
-      bm.addMany(stage.subarray(0, n));
-      n = 0;
-    }
-    for (let j = 0; j < 8; j++) if (b & (0x80 >> j)) stage[n++] = i * 8 + j;
-  }
-  if (n) bm.addMany(stage.subarray(0, n));
-  bm.runOptimize();
-  return bm;
-}
-
-function redisBytesFromBitmap(bm: Bitmap): Buffer {
-  const out = Buffer.alloc(Math.floor(bm.maximum() / 8) + 1);
-  const page = new Uint32Array(PAGE);
-  for (let start = 0; start < bm.size; start += PAGE) {
-    const got = bm.rangeUint32Array(page, start, PAGE);
-    for (let i = 0; i < got.length; i++) {
-      const v = got[i]!;
-      const at = v >>> 3;
-      out[at] = out[at]! | (0x80 >> (v & 7));
-    }
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -449,83 +411,19 @@ export class EmbeddedEngine implements Engine {
 
   async run(program: Program): Promise<OutputValue[]> {
     this.checkOpen();
-    const regs: (Bitmap | undefined)[] = new Array<Bitmap | undefined>(program.registers);
-    const empty = new RoaringBitmap32();
     const counters = this.counters;
-    const get = (r: Ref): Bitmap => {
-      if (!('key' in r)) return regs[r.reg] ?? empty;
-      const bm = this.bitmaps.get(r.key);
-      if (bm) return bm;
-      if (counters.size && counters.has(r.key)) throw wrongType(r.key, 'a counter hash');
-      return empty;
-    };
-    const hash = (key: string): Map<string, number> | undefined => {
-      const h = counters.get(key);
-      if (!h && this.bitmaps.has(key)) throw wrongType(key, 'a bitmap');
-      return h;
-    };
-    const out: OutputValue[] = [];
-    const ins = program.instructions;
-    const fused = countedOnce(ins);
-    for (let at = 0; at < ins.length; at++) {
-      const i = ins[at]!;
-      if (fused[at]) {
-        // The result is only counted: roaring gives the cardinality without building the bitmap.
-        const n = cardinality(i as SetOp, get);
-        out.push(ins[at + 1]!.op === 'count' ? n : n > 0);
-        at++;
-        continue;
-      }
-      switch (i.op) {
-        case 'and': {
-          const args = i.args.map(get).sort((a, b) => a.size - b.size);
-          let acc = args[0] ?? empty;
-          if (args.length < 2) acc = acc.clone();
-          for (let k = 1; k < args.length && !acc.isEmpty; k++) acc = RoaringBitmap32.and(acc, args[k]!);
-          regs[i.dest] = acc;
-          break;
-        }
-        case 'or':
-          regs[i.dest] = RoaringBitmap32.orMany(i.args.map(get));
-          break;
-        case 'xor':
-          regs[i.dest] = RoaringBitmap32.xorMany(i.args.map(get));
-          break;
-        case 'diff':
-          regs[i.dest] = RoaringBitmap32.andNot(get(i.from), get(i.minus));
-          break;
-        case 'ids':
-          regs[i.dest] = new RoaringBitmap32(i.ids);
-          break;
-        case 'count':
-          out.push(get(i.src).size);
-          break;
-        case 'any':
-          out.push(!get(i.src).isEmpty);
-          break;
-        case 'getbit':
-          out.push(i.offset >= 0 && i.offset <= MAX_OFFSET && get(i.src).has(i.offset) ? 1 : 0);
-          break;
-        case 'scan':
-          out.push(scanPage(get(i.src), i.after, i.limit));
-          break;
-        case 'hget':
-          out.push(hash(i.key)?.get(i.field) ?? 0);
-          break;
-        case 'hgetall': {
-          const entries: CounterEntries = [...(hash(i.key) ?? [])];
-          out.push(entries);
-          break;
-        }
-        case 'hsum': {
-          let sum = 0;
-          for (const v of hash(i.key)?.values() ?? []) sum += v;
-          out.push(sum);
-          break;
-        }
-      }
-    }
-    return out;
+    return runOnBitmaps(program, {
+      bitmap: (key) => {
+        const bm = this.bitmaps.get(key);
+        if (!bm && counters.size && counters.has(key)) throw wrongType(key, 'a counter hash');
+        return bm;
+      },
+      hash: (key) => {
+        const h = counters.get(key);
+        if (!h && this.bitmaps.has(key)) throw wrongType(key, 'a bitmap');
+        return h;
+      },
+    });
   }
 
   async *scan(prefix: string): AsyncIterable<string[]> {
@@ -853,14 +751,6 @@ function settle(done: readonly Pending[]): void {
     if (p.error) p.reject(p.error);
     else p.resolve(p.result);
   }
-}
-
-function scanPage(bm: Bitmap, after: number, limit: number): MemberPage {
-  const start = after < 0 ? 0 : after >= MAX_OFFSET ? bm.size : bm.rank(Math.floor(after));
-  const available = bm.size - start;
-  const n = Math.max(0, Math.min(limit, available));
-  const ids = n ? Array.from(bm.rangeUint32Array(new Uint32Array(n), start, n)) : [];
-  return { ids, hasMore: available > Math.max(0, limit) };
 }
 
 interface RecordHeader {
@@ -1206,46 +1096,3 @@ async function openLocked(options: EmbeddedOptions, unlock: () => Promise<void>)
   return new EmbeddedEngine({ options, store, log, logSeq, logBytes, unlock });
 }
 
-type SetOp = Extract<Instruction, { op: 'and' | 'or' | 'xor' | 'diff' }>;
-
-/**
- * Marks the set operations whose result is read exactly once, by a `count` or `any` right
- * after them, and never again before the register is written anew.
- */
-function countedOnce(ins: readonly Instruction[]): boolean[] {
-  const fused = new Array<boolean>(ins.length).fill(false);
-  for (let at = 0; at + 1 < ins.length; at++) {
-    const i = ins[at]!;
-    const next = ins[at + 1]!;
-    if (i.op !== 'and' && i.op !== 'or' && i.op !== 'xor' && i.op !== 'diff') continue;
-    if ((next.op !== 'count' && next.op !== 'any') || !('reg' in next.src) || next.src.reg !== i.dest) continue;
-    let readAgain = false;
-    for (let k = at + 2; k < ins.length; k++) {
-      const later = ins[k]!;
-      if (sources(later).some((r) => 'reg' in r && r.reg === i.dest)) {
-        readAgain = true;
-        break;
-      }
-      if ('dest' in later && later.dest === i.dest) break;
-    }
-    fused[at] = !readAgain;
-  }
-  return fused;
-}
-
-/** Size of a set operation's result, building at most the bitmaps of all but its last operand. */
-function cardinality(i: SetOp, get: (r: Ref) => Bitmap): number {
-  if (i.op === 'diff') return get(i.from).andNotCardinality(get(i.minus));
-  const args = i.args.map(get);
-  if (i.op === 'and') args.sort((a, b) => a.size - b.size); // intersect the small ones first, count against the largest
-  const last = args.pop()!;
-  const rest =
-    args.length === 1
-      ? args[0]!
-      : i.op === 'and'
-        ? args.reduce((acc, b) => RoaringBitmap32.and(acc, b))
-        : i.op === 'or'
-          ? RoaringBitmap32.orMany(args)
-          : RoaringBitmap32.xorMany(args);
-  return i.op === 'and' ? rest.andCardinality(last) : i.op === 'or' ? rest.orCardinality(last) : rest.xorCardinality(last);
-}

@@ -1,0 +1,175 @@
+// Programs on roaring bitmaps: the embedded engine's executor, also used by the Redis engine's
+// cache of closed periods. Also the conversion between Redis bitmap bytes and roaring.
+
+import roaring from 'roaring';
+import { sources } from '../program.ts';
+import type { CounterEntries, Instruction, MemberPage, OutputValue, Program, Ref } from '../program.ts';
+
+export const { RoaringBitmap32 } = roaring;
+export type Bitmap = InstanceType<typeof RoaringBitmap32>;
+
+const MAX_OFFSET = 2 ** 32 - 1;
+const PAGE = 65536;
+
+/** Where a program's keys come from; a missing key is the empty set (or hash). */
+export interface BitmapSource {
+  bitmap(key: string): Bitmap | undefined;
+  hash(key: string): ReadonlyMap<string, number> | undefined;
+}
+
+/** Runs a program; registers are temporary bitmaps, dropped when it returns. */
+export function runOnBitmaps(program: Program, source: BitmapSource): OutputValue[] {
+  const regs: (Bitmap | undefined)[] = new Array<Bitmap | undefined>(program.registers);
+  const empty = new RoaringBitmap32();
+  const get = (r: Ref): Bitmap => ('key' in r ? source.bitmap(r.key) : regs[r.reg]) ?? empty;
+  const hash = (key: string): ReadonlyMap<string, number> | undefined => source.hash(key);
+    const out: OutputValue[] = [];
+    const ins = program.instructions;
+    const fused = countedOnce(ins);
+    for (let at = 0; at < ins.length; at++) {
+      const i = ins[at]!;
+      if (fused[at]) {
+        // The result is only counted: roaring gives the cardinality without building the bitmap.
+        const n = cardinality(i as SetOp, get);
+        out.push(ins[at + 1]!.op === 'count' ? n : n > 0);
+        at++;
+        continue;
+      }
+      switch (i.op) {
+        case 'and': {
+          const args = i.args.map(get).sort((a, b) => a.size - b.size);
+          let acc = args[0] ?? empty;
+          if (args.length < 2) acc = acc.clone();
+          for (let k = 1; k < args.length && !acc.isEmpty; k++) acc = RoaringBitmap32.and(acc, args[k]!);
+          regs[i.dest] = acc;
+          break;
+        }
+        case 'or':
+          regs[i.dest] = RoaringBitmap32.orMany(i.args.map(get));
+          break;
+        case 'xor':
+          regs[i.dest] = RoaringBitmap32.xorMany(i.args.map(get));
+          break;
+        case 'diff':
+          regs[i.dest] = RoaringBitmap32.andNot(get(i.from), get(i.minus));
+          break;
+        case 'ids':
+          regs[i.dest] = new RoaringBitmap32(i.ids);
+          break;
+        case 'count':
+          out.push(get(i.src).size);
+          break;
+        case 'any':
+          out.push(!get(i.src).isEmpty);
+          break;
+        case 'getbit':
+          out.push(i.offset >= 0 && i.offset <= MAX_OFFSET && get(i.src).has(i.offset) ? 1 : 0);
+          break;
+        case 'scan':
+          out.push(scanPage(get(i.src), i.after, i.limit));
+          break;
+        case 'hget':
+          out.push(hash(i.key)?.get(i.field) ?? 0);
+          break;
+        case 'hgetall': {
+          const entries: CounterEntries = [...(hash(i.key) ?? [])];
+          out.push(entries);
+          break;
+        }
+        case 'hsum': {
+          let sum = 0;
+          for (const v of hash(i.key)?.values() ?? []) sum += v;
+          out.push(sum);
+          break;
+        }
+      }
+    }
+    return out;
+}
+
+function scanPage(bm: Bitmap, after: number, limit: number): MemberPage {
+  const start = after < 0 ? 0 : after >= MAX_OFFSET ? bm.size : bm.rank(Math.floor(after));
+  const available = bm.size - start;
+  const n = Math.max(0, Math.min(limit, available));
+  const ids = n ? Array.from(bm.rangeUint32Array(new Uint32Array(n), start, n)) : [];
+  return { ids, hasMore: available > Math.max(0, limit) };
+}
+
+/** Redis bitmap bytes (bit 0 = top bit of byte 0) to a roaring bitmap. */
+export function bitmapFromRedisBytes(bytes: Uint8Array): Bitmap {
+  const bm = new RoaringBitmap32();
+  const stage = new Uint32Array(PAGE);
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === 0) continue;
+    if (n + 8 > PAGE) {
+      bm.addMany(stage.subarray(0, n));
+      n = 0;
+    }
+    for (let j = 0; j < 8; j++) if (b & (0x80 >> j)) stage[n++] = i * 8 + j;
+  }
+  if (n) bm.addMany(stage.subarray(0, n));
+  bm.runOptimize();
+  return bm;
+}
+
+/** A roaring bitmap to Redis bitmap bytes, up to the byte of its largest member. */
+export function redisBytesFromBitmap(bm: Bitmap): Buffer {
+  const out = Buffer.alloc(Math.floor(bm.maximum() / 8) + 1);
+  const page = new Uint32Array(PAGE);
+  for (let start = 0; start < bm.size; start += PAGE) {
+    const got = bm.rangeUint32Array(page, start, PAGE);
+    for (let i = 0; i < got.length; i++) {
+      const v = got[i]!;
+      const at = v >>> 3;
+      out[at] = out[at]! | (0x80 >> (v & 7));
+    }
+  }
+  return out;
+}
+
+
+type SetOp = Extract<Instruction, { op: 'and' | 'or' | 'xor' | 'diff' }>;
+
+/**
+ * Marks the set operations whose result is read exactly once, by a `count` or `any` right
+ * after them, and never again before the register is written anew.
+ */
+function countedOnce(ins: readonly Instruction[]): boolean[] {
+  const fused = new Array<boolean>(ins.length).fill(false);
+  for (let at = 0; at + 1 < ins.length; at++) {
+    const i = ins[at]!;
+    const next = ins[at + 1]!;
+    if (i.op !== 'and' && i.op !== 'or' && i.op !== 'xor' && i.op !== 'diff') continue;
+    if ((next.op !== 'count' && next.op !== 'any') || !('reg' in next.src) || next.src.reg !== i.dest) continue;
+    let readAgain = false;
+    for (let k = at + 2; k < ins.length; k++) {
+      const later = ins[k]!;
+      if (sources(later).some((r) => 'reg' in r && r.reg === i.dest)) {
+        readAgain = true;
+        break;
+      }
+      if ('dest' in later && later.dest === i.dest) break;
+    }
+    fused[at] = !readAgain;
+  }
+  return fused;
+}
+
+/** Size of a set operation's result, building at most the bitmaps of all but its last operand. */
+function cardinality(i: SetOp, get: (r: Ref) => Bitmap): number {
+  if (i.op === 'diff') return get(i.from).andNotCardinality(get(i.minus));
+  const args = i.args.map(get);
+  if (i.op === 'and') args.sort((a, b) => a.size - b.size); // intersect the small ones first, count against the largest
+  const last = args.pop()!;
+  const rest =
+    args.length === 1
+      ? args[0]!
+      : i.op === 'and'
+        ? args.reduce((acc, b) => RoaringBitmap32.and(acc, b))
+        : i.op === 'or'
+          ? RoaringBitmap32.orMany(args)
+          : RoaringBitmap32.xorMany(args);
+  return i.op === 'and' ? rest.andCardinality(last) : i.op === 'or' ? rest.orCardinality(last) : rest.xorCardinality(last);
+}
