@@ -7,13 +7,16 @@ import { graphql } from './http-client.ts';
 import { compile, countQuery } from './expr.ts';
 import type { BExpr, Operand } from './expr.ts';
 
+/** One answer: a count, or null (a cohort cell with no data). */
+export type Answer = number | null;
+
 export interface Competitor {
   /** Short name used in tables and speed-up lines. */
   readonly name: string;
   /** What it does, one line. */
   readonly description: string;
-  /** Answers every count of the batch. */
-  run(): Promise<number[]>;
+  /** Answers every count of the batch (for a cohort table: sizes, then cells row by row). */
+  run(): Promise<Answer[]>;
 }
 
 const tempName = (owner: string, n: number): string => `bench_tmp:${owner}:${n}`;

@@ -85,10 +85,10 @@ export interface Day {
 
 export interface Dataset {
   readonly events: readonly string[];
-  /** Oldest first; days[DAYS-1] is LAST_DAY. */
+  /** Oldest first (for buildDataset, days[DAYS-1] is LAST_DAY). */
   readonly days: readonly Day[];
   keyOf(event: string, day: number): string;
-  /** Every key's bytes, in Redis layout. */
+  /** Every key's bytes, in Redis layout (a key with no data at all is absent). */
   readonly bitmaps: ReadonlyMap<string, Buffer>;
   bytes(key: string): Buffer;
 }
@@ -104,20 +104,31 @@ export function dayList(last = LAST_DAY, n = DAYS): Day[] {
 
 /** Builds the EVENTS × DAYS day bitmaps (deterministic for a seed). */
 export function buildDataset(seed = SEED): Dataset {
-  const days = dayList();
+  return datasetOf(EVENTS, dayList(), seed, []);
+}
+
+function datasetOf(
+  events: readonly string[],
+  days: readonly Day[],
+  seed: number,
+  holes: ReadonlyArray<{ readonly event: string; readonly day: number; readonly hole: 'zero bits' | 'no key' }>,
+): Dataset {
   const keyOf = (event: string, day: number): string => {
     const d = days[day];
     if (!d) throw new Error(`no day ${day}`);
     return `${KEY_PREFIX}${event}_${d.suffix}`;
   };
   const bitmaps = new Map<string, Buffer>();
-  EVENTS.forEach((event, e) => {
-    for (let day = 0; day < DAYS; day++) {
-      bitmaps.set(keyOf(event, day), randomBitmap(subSeed(seed, e * DAYS + day), BITMAP_BITS, DENSITY));
+  events.forEach((event, e) => {
+    for (let day = 0; day < days.length; day++) {
+      const hole = holes.find((h) => h.event === event && h.day === day);
+      if (hole?.hole === 'no key') continue;
+      const bytes = hole ? Buffer.alloc(BITMAP_BYTES) : randomBitmap(subSeed(seed, e * days.length + day), BITMAP_BITS, DENSITY);
+      bitmaps.set(keyOf(event, day), bytes);
     }
   });
   return {
-    events: EVENTS,
+    events,
     days,
     keyOf,
     bitmaps,
@@ -129,27 +140,71 @@ export function buildDataset(seed = SEED): Dataset {
   };
 }
 
-/** Writes every bitmap with SET (one pipeline), after deleting whatever the prefix held. */
-export async function loadRedis(redis: Redis, ds: Dataset): Promise<void> {
+// --- Scenario D: a cohort dataset ---------------------------------------------------------------
+
+/** Cohort and activity events of scenario D (a dataset of its own, apart from EVENTS × DAYS). */
+export const COHORT_EVENTS = ['signup', 'active'] as const;
+export const COHORT_DAYS = 60;
+/**
+ * The last of the COHORT_DAYS days: the day before the main dataset's first day, so the two
+ * datasets share no key although both have "active"; the range crosses a year end on purpose.
+ */
+export const COHORT_LAST_DAY = '2025-02-23';
+/**
+ * Deliberate holes, so that the cohort table has null cells to check (with 60 full days a
+ * 30 × 30 table from the first day would have none): an empty signup day (a zero-filled string
+ * in Redis: the whole row is null), an activity day with no key, and an activity day whose key
+ * holds zero bits (both mean "no activity data": one null per row that reaches that day).
+ */
+export const COHORT_HOLES: ReadonlyArray<{ readonly event: (typeof COHORT_EVENTS)[number]; readonly day: number; readonly hole: 'zero bits' | 'no key' }> = [
+  { event: 'signup', day: 12, hole: 'zero bits' },
+  { event: 'active', day: 40, hole: 'no key' },
+  { event: 'active', day: 47, hole: 'zero bits' },
+];
+
+/** Builds the COHORT_EVENTS × COHORT_DAYS day bitmaps (deterministic for a seed), with COHORT_HOLES. */
+export function buildCohortDataset(seed = SEED): Dataset {
+  return datasetOf(COHORT_EVENTS, dayList(COHORT_LAST_DAY, COHORT_DAYS), subSeed(seed, 4004), COHORT_HOLES);
+}
+
+/** Every key of the datasets (they must not share a key), in load order. */
+function allBitmaps(datasets: readonly Dataset[]): Map<string, Buffer> {
+  const all = new Map<string, Buffer>();
+  for (const ds of datasets) {
+    for (const [key, bytes] of ds.bitmaps) {
+      if (all.has(key)) throw new Error(`two bench datasets hold ${key}`);
+      all.set(key, bytes);
+    }
+  }
+  return all;
+}
+
+/** Writes every bitmap of the datasets with SET (one pipeline), after emptying the database. */
+export async function loadRedis(redis: Redis, ...datasets: Dataset[]): Promise<void> {
+  const bitmaps = allBitmaps(datasets);
   await redis.flushdb();
   const tx = redis.pipeline();
-  for (const [key, bytes] of ds.bitmaps) tx.set(key, bytes);
+  for (const [key, bytes] of bitmaps) tx.set(key, bytes);
   const replies = await tx.exec();
   const failed = replies?.find(([err]) => err);
   if (!replies || failed) throw new Error(`loading Redis failed: ${failed?.[0]?.message ?? 'pipeline aborted'}`);
   const count = await redis.dbsize();
-  if (count !== ds.bitmaps.size) throw new Error(`Redis holds ${count} keys after loading, expected ${ds.bitmaps.size}`);
+  if (count !== bitmaps.size) throw new Error(`Redis holds ${count} keys after loading, expected ${bitmaps.size}`);
 }
 
 /**
- * Writes every bitmap into an embedded-engine data folder via restore(). The engine must not be
- * open elsewhere (one process per folder): call this before starting a gateway on `dir`.
+ * Writes every bitmap of the datasets into an embedded-engine data folder via restore(). The
+ * engine must not be open elsewhere (one process per folder): call this before starting a
+ * gateway on `dir`. All-zero bitmaps are dropped by the engine (Redis keeps them), so they are
+ * not counted in the key check.
  */
-export async function loadEmbedded(dir: string, ds: Dataset): Promise<void> {
+export async function loadEmbedded(dir: string, ...datasets: Dataset[]): Promise<void> {
+  const bitmaps = allBitmaps(datasets);
   const engine = await openEmbeddedEngine({ dir, fsync: 'os' });
   try {
-    for (const [key, bytes] of ds.bitmaps) await engine.restore(key, bytes);
-    if (engine.keyCount() !== ds.bitmaps.size) throw new Error(`embedded engine holds ${engine.keyCount()} keys, expected ${ds.bitmaps.size}`);
+    for (const [key, bytes] of bitmaps) await engine.restore(key, bytes);
+    const expected = [...bitmaps.values()].filter((b) => b.some((v) => v !== 0)).length;
+    if (engine.keyCount() !== expected) throw new Error(`embedded engine holds ${engine.keyCount()} keys, expected ${expected}`);
   } finally {
     await engine.close();
   }

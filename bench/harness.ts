@@ -1,7 +1,7 @@
 // Checking and timing competitors: identical answers first, then interleaved timed rounds.
 
 import { performance } from 'node:perf_hooks';
-import type { Competitor } from './competitors.ts';
+import type { Answer, Competitor } from './competitors.ts';
 
 export interface RoundOptions {
   /** Untimed rounds first (JIT, connections, Redis allocator). */
@@ -20,10 +20,16 @@ export interface Samples {
 export class MismatchError extends Error {}
 
 /**
- * Runs every competitor once and compares its answers with `expected` (the JS reference).
- * Throws, listing the first differences, when any competitor disagrees.
+ * Runs every competitor once and compares its answers with `expected` (the JS reference; null
+ * must be null). Throws, listing the first differences, when any competitor disagrees.
+ * `label(i)` names answer i in the message (default `#i`).
  */
-export async function verify(scenario: string, competitors: readonly Competitor[], expected: readonly number[]): Promise<void> {
+export async function verify(
+  scenario: string,
+  competitors: readonly Competitor[],
+  expected: readonly Answer[],
+  label: (i: number) => string = (i) => `#${i}`,
+): Promise<void> {
   const problems: string[] = [];
   for (const c of competitors) {
     const got = await c.run();
@@ -31,8 +37,8 @@ export async function verify(scenario: string, competitors: readonly Competitor[
       problems.push(`${c.name}: ${got.length} answers, expected ${expected.length}`);
       continue;
     }
-    const wrong = expected.flatMap((want, i) => (got[i] === want ? [] : [`#${i}: got ${got[i]}, expected ${want}`]));
-    if (wrong.length) problems.push(`${c.name}: ${wrong.length} wrong counts (${wrong.slice(0, 5).join('; ')})`);
+    const wrong = expected.flatMap((want, i) => (got[i] === want ? [] : [`${label(i)}: got ${got[i]}, expected ${want}`]));
+    if (wrong.length) problems.push(`${c.name}: ${wrong.length} wrong answers (${wrong.slice(0, 5).join('; ')})`);
   }
   if (problems.length) {
     throw new MismatchError(`scenario ${scenario}: competitors disagree with the reference counts:\n  ${problems.join('\n  ')}`);

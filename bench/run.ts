@@ -1,17 +1,19 @@
 // `npm run bench`: the gateway against hand-rolled Redis access, on a seeded bitmapist dataset.
 //
-// Starts its own redis-server (loopback, free port) and two gateways as child processes (one
-// over that Redis, one with the embedded engine in a temporary folder), loads the same dataset
-// into both, checks that every competitor returns identical counts, then times them in
-// interleaved rounds and prints one table per scenario. Everything it started is stopped at
-// the end, also on error or Ctrl-C.
+// Starts its own redis-server (loopback, free port) and three gateways as child processes (two
+// over that Redis, in Lua and in pipeline mode, one with the embedded engine in a temporary
+// folder), loads the same datasets into both stores, checks that every competitor returns
+// identical answers, then times them in interleaved rounds and prints one table per scenario.
+// Everything it started is stopped at the end, also on error or Ctrl-C.
 //
-//   BENCH_ROUNDS   timed rounds per scenario (default 200)
-//   BENCH_WARMUP   untimed rounds before them (default 20)
+//   BENCH_ROUNDS          timed rounds per count scenario, A and B (default 200)
+//   BENCH_WARMUP          untimed rounds before them (default 20)
+//   BENCH_COHORT_ROUNDS   timed rounds of the cohort scenario D (default 20)
+//   BENCH_COHORT_WARMUP   untimed rounds before them (default 3)
 //
 // Layout: dataset.ts (data + loaders), expr.ts (expressions → BITOPs / GraphQL / reference),
 // competitors.ts (naive, pipeline, lua, gateway), harness.ts (verify + timing),
-// scenarios.ts (A, B; add new ones there), memory.ts (C), report.ts (tables).
+// scenarios.ts (A, B; add new ones there), memory.ts (C), cohort.ts (D), report.ts (tables).
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -19,7 +21,24 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { startRedis } from '../test/global-setup.ts';
-import { BITMAP_BITS, DAYS, DENSITY, EVENTS, KEY_PREFIX, SEED, buildDataset, getBit, loadEmbedded, loadRedis } from './dataset.ts';
+import { COHORT_ROWS, cohortLabel, cohortScenario, referenceCohort } from './cohort.ts';
+import type { CohortContext } from './cohort.ts';
+import {
+  BITMAP_BITS,
+  COHORT_DAYS,
+  COHORT_EVENTS,
+  COHORT_HOLES,
+  DAYS,
+  DENSITY,
+  EVENTS,
+  KEY_PREFIX,
+  SEED,
+  buildCohortDataset,
+  buildDataset,
+  getBit,
+  loadEmbedded,
+  loadRedis,
+} from './dataset.ts';
 import type { Dataset } from './dataset.ts';
 import { toGraphQL, day, referenceCount } from './expr.ts';
 import { startGateway } from './gateway-process.ts';
@@ -41,6 +60,8 @@ function intEnv(name: string, fallback: number): number {
 
 const ROUNDS = Math.max(1, intEnv('BENCH_ROUNDS', 200));
 const WARMUP = intEnv('BENCH_WARMUP', 20);
+const D_ROUNDS = Math.max(1, intEnv('BENCH_COHORT_ROUNDS', 20));
+const D_WARMUP = intEnv('BENCH_COHORT_WARMUP', 3);
 
 /** Cleanup actions, run last-in first-out exactly once. */
 const cleanups: Array<{ what: string; run: () => Promise<void> }> = [];
@@ -113,24 +134,37 @@ async function main(): Promise<void> {
     `  dataset: ${EVENTS.length} events × ${DAYS} days = ${EVENTS.length * DAYS} day bitmaps of ${BITMAP_BITS.toLocaleString('en-US')} bits, ` +
       `${DENSITY * 100}% set, seed ${SEED}, keys ${KEY_PREFIX}<event>_<Y>-<M>-<D>`,
   );
+  console.log(
+    `  cohort dataset (scenario D): ${COHORT_EVENTS.length} events (${COHORT_EVENTS.join(', ')}) × ${COHORT_DAYS} days, same size and density, ` +
+      `holes: ${COHORT_HOLES.map((h) => `${h.event} day ${h.day} ${h.hole}`).join(', ')}`,
+  );
 
   let t = performance.now();
   const ds = buildDataset();
   log(`dataset built in ${elapsed(t)} (days ${ds.days[0]!.iso} … ${ds.days[DAYS - 1]!.iso}, e.g. ${ds.keyOf(EVENTS[0], DAYS - 1)})`);
+  t = performance.now();
+  const cohortDs = buildCohortDataset();
+  const cohortLast = cohortDs.days.length - 1;
+  log(
+    `cohort dataset built in ${elapsed(t)} (days ${cohortDs.days[0]!.iso} … ${cohortDs.days[cohortLast]!.iso}, ` +
+      `${cohortDs.bitmaps.size} keys, e.g. ${cohortDs.keyOf(COHORT_EVENTS[0], 6)})`,
+  );
 
   t = performance.now();
-  await loadRedis(redis, ds);
-  log(`loaded into Redis in ${elapsed(t)} (one SET per key)`);
+  await loadRedis(redis, ds, cohortDs);
+  log(`both datasets loaded into Redis in ${elapsed(t)} (one SET per key)`);
 
   const dataDir = await mkdtemp(join(tmpdir(), 'bitmapql-bench-'));
   cleanups.push({ what: 'embedded data folder', run: () => rm(dataDir, { recursive: true, force: true }) });
   t = performance.now();
-  await loadEmbedded(dataDir, ds);
-  log(`loaded into an embedded data folder in ${elapsed(t)} (restore() per key)`);
+  await loadEmbedded(dataDir, ds, cohortDs);
+  log(`both datasets loaded into an embedded data folder in ${elapsed(t)} (restore() per key)`);
 
   t = performance.now();
   const started = await Promise.allSettled([
-    startGateway('gateway-redis', { REDIS_URL: redisServer.url, KEY_PREFIX }),
+    startGateway('gateway-redis', { REDIS_URL: redisServer.url, REDIS_MODE: 'lua', KEY_PREFIX }),
+    startGateway('gateway-redis-nocache', { REDIS_URL: redisServer.url, REDIS_MODE: 'lua', CACHE_MB: '0', KEY_PREFIX }),
+    startGateway('gateway-redis-pipeline', { REDIS_URL: redisServer.url, REDIS_MODE: 'pipeline', KEY_PREFIX }),
     startGateway('gateway-embedded', { DATA_DIR: dataDir, FSYNC: 'os', KEY_PREFIX }),
   ]);
   for (const s of started) {
@@ -138,15 +172,22 @@ async function main(): Promise<void> {
   }
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
-  const [gatewayRedis, gatewayEmbedded] = started.map((s) => (s as PromiseFulfilledResult<GatewayProcess>).value) as [GatewayProcess, GatewayProcess];
-  log(`gateways ready in ${elapsed(t)}: redis ${gatewayRedis.url} (pid ${gatewayRedis.pid}), embedded ${gatewayEmbedded.url} (pid ${gatewayEmbedded.pid})`);
+  const [gatewayRedis, gatewayRedisNoCache, gatewayRedisPipeline, gatewayEmbedded] = started.map(
+    (s) => (s as PromiseFulfilledResult<GatewayProcess>).value,
+  ) as [GatewayProcess, GatewayProcess, GatewayProcess, GatewayProcess];
+  log(
+    `gateways ready in ${elapsed(t)}: redis (lua mode, cache) ${gatewayRedis.url} (pid ${gatewayRedis.pid}), ` +
+      `redis (lua mode, no cache) ${gatewayRedisNoCache.url} (pid ${gatewayRedisNoCache.pid}), ` +
+      `redis (pipeline mode) ${gatewayRedisPipeline.url} (pid ${gatewayRedisPipeline.pid}), embedded ${gatewayEmbedded.url} (pid ${gatewayEmbedded.pid})`,
+  );
+  const gateways = [gatewayRedis, gatewayRedisNoCache, gatewayRedisPipeline, gatewayEmbedded];
 
-  await checkBitOrder(ds, redis, [gatewayRedis, gatewayEmbedded]);
+  await checkBitOrder(ds, redis, gateways);
   log('bit order checked (GETBIT, members, contains agree with the dataset bytes)');
 
-  log(`HTTP + GraphQL floor, median of 100 \`{ __typename }\` requests: ${await requestFloors([gatewayRedis, gatewayEmbedded])}`);
+  log(`HTTP + GraphQL floor, median of 100 \`{ __typename }\` requests: ${await requestFloors(gateways)}`);
 
-  const ctx: ScenarioContext = { ds, redis, gatewayRedis, gatewayEmbedded };
+  const ctx: ScenarioContext = { ds, redis, gatewayRedis, gatewayRedisNoCache, gatewayRedisPipeline, gatewayEmbedded };
   for (const scenario of COUNT_SCENARIOS) {
     t = performance.now();
     const exprs = scenario.exprs(ds);
@@ -164,6 +205,29 @@ async function main(): Promise<void> {
   printMemory(await measureMemory(redis, memoryCases()));
   console.log('');
   log(`scenario C took ${elapsed(t)}`);
+  console.log('');
+
+  t = performance.now();
+  const cohortCtx: CohortContext = { ds: cohortDs, redis, gatewayRedis, gatewayRedisNoCache, gatewayEmbedded };
+  const expectedTable = referenceCohort(cohortDs);
+  const competitors = await cohortScenario.competitors(cohortCtx);
+  await verify(cohortScenario.id, competitors, expectedTable, cohortLabel(cohortDs));
+  const nulls = expectedTable.slice(COHORT_ROWS).filter((c) => c === null).length;
+  log(
+    `scenario ${cohortScenario.id}: ${competitors.length} competitors agree on the whole table ` +
+      `(${COHORT_ROWS} sizes, ${expectedTable.length - COHORT_ROWS} cells of which ${nulls} null, checked against a JS reference)`,
+  );
+  const samples = await measure(competitors, { warmup: D_WARMUP, rounds: D_ROUNDS });
+  printTiming({
+    title: cohortScenario.title,
+    notes: cohortScenario.notes,
+    samples,
+    baseline: cohortScenario.baseline,
+    speedups: cohortScenario.speedups,
+    rounds: D_ROUNDS,
+    warmup: D_WARMUP,
+  });
+  log(`scenario ${cohortScenario.id} took ${elapsed(t)}`);
   log(`total ${elapsed(t0)}`);
 }
 

@@ -1,5 +1,6 @@
 // Timing scenarios: a batch of count expressions and the competitors that answer it.
-// To add one (say a 30×30 cohort), write a CountScenario and append it to COUNT_SCENARIOS.
+// To add one, write a CountScenario and append it to COUNT_SCENARIOS. (The 30×30 cohort,
+// scenario D, answers a table rather than a list of counts: see cohort.ts.)
 
 import type { Redis } from 'ioredis';
 import { gateway, lua, naive, pipeline } from './competitors.ts';
@@ -14,8 +15,12 @@ export interface ScenarioContext {
   readonly ds: Dataset;
   /** A client of the bench's redis-server (holds the dataset). */
   readonly redis: Redis;
-  /** Gateway over that Redis. */
+  /** Gateway over that Redis as configured by default: Lua mode, closed-period cache on. */
   readonly gatewayRedis: GatewayProcess;
+  /** The same with CACHE_MB=0: every request is one EVALSHA. */
+  readonly gatewayRedisNoCache: GatewayProcess;
+  /** Gateway over the same Redis with REDIS_MODE=pipeline (plain commands in one MULTI/EXEC). */
+  readonly gatewayRedisPipeline: GatewayProcess;
   /** Gateway with the embedded engine, loaded with the same dataset. */
   readonly gatewayEmbedded: GatewayProcess;
 }
@@ -32,14 +37,23 @@ export interface CountScenario {
   readonly speedups: ReadonlyArray<readonly [string, string]>;
 }
 
-/** The five competitors of a dashboard batch. */
+/** The gateways answering a batch: Redis (cache on, cache off, pipeline mode) and embedded. */
+function gatewayCompetitors(ctx: ScenarioContext, exprs: readonly BExpr[]): Competitor[] {
+  return [
+    gateway('gateway-redis', ctx.gatewayRedis.url, ctx.ds, exprs),
+    gateway('gateway-redis-nocache', ctx.gatewayRedisNoCache.url, ctx.ds, exprs),
+    gateway('gateway-redis-pipeline', ctx.gatewayRedisPipeline.url, ctx.ds, exprs),
+    gateway('gateway-embedded', ctx.gatewayEmbedded.url, ctx.ds, exprs),
+  ];
+}
+
+/** The six competitors of a dashboard batch. */
 async function standardCompetitors(ctx: ScenarioContext, exprs: readonly BExpr[]): Promise<Competitor[]> {
   return [
     naive(ctx.redis, ctx.ds, exprs),
     pipeline(ctx.redis, ctx.ds, exprs),
     await lua(ctx.redis, ctx.ds, exprs, { share: false }),
-    gateway('gateway-redis', ctx.gatewayRedis.url, ctx.ds, exprs),
-    gateway('gateway-embedded', ctx.gatewayEmbedded.url, ctx.ds, exprs),
+    ...gatewayCompetitors(ctx, exprs),
   ];
 }
 
@@ -89,6 +103,9 @@ export const dashboard: CountScenario = {
     ['naive', 'gateway-redis'],
     ['naive', 'gateway-embedded'],
     ['gateway-redis', 'gateway-embedded'],
+    ['naive', 'gateway-redis-nocache'],
+    ['lua', 'gateway-redis'],
+    ['gateway-redis-pipeline', 'gateway-redis-nocache'],
   ],
 };
 
@@ -97,7 +114,7 @@ export const sharedSubexpressions: CountScenario = {
   title: 'Scenario B — shared sub-expressions, 20 counts',
   notes: [
     '20 counts, each AND( OR of the 7 day keys of "active" , one day key of another event )',
-    'the naive, pipeline and lua competitors recompute the 7-key OR for every count; the gateway plans it once',
+    'the naive, pipeline and lua competitors recompute the 7-key OR for every count; the gateways plan it once',
     'lua-once is the hand-optimised script (OR computed once), shown for reference',
   ],
   exprs(ds) {
@@ -107,14 +124,21 @@ export const sharedSubexpressions: CountScenario = {
     return pick(next, others, 20).map((leaf) => and(range(anchor, 0, ds.days.length - 1), leaf));
   },
   async competitors(ctx, exprs) {
-    const [naiveC, pipelineC, luaC, gwRedis, gwEmbedded] = await standardCompetitors(ctx, exprs);
-    return [naiveC!, pipelineC!, luaC!, await lua(ctx.redis, ctx.ds, exprs, { name: 'lua-once', share: true }), gwRedis!, gwEmbedded!];
+    return [
+      naive(ctx.redis, ctx.ds, exprs),
+      pipeline(ctx.redis, ctx.ds, exprs),
+      await lua(ctx.redis, ctx.ds, exprs, { share: false }),
+      await lua(ctx.redis, ctx.ds, exprs, { name: 'lua-once', share: true }),
+      ...gatewayCompetitors(ctx, exprs),
+    ];
   },
   baseline: 'lua',
   speedups: [
     ['naive', 'gateway-redis'],
     ['naive', 'gateway-embedded'],
     ['lua', 'gateway-redis'],
+    ['lua', 'gateway-redis-nocache'],
+    ['gateway-redis-pipeline', 'gateway-redis-nocache'],
   ],
 };
 

@@ -23,6 +23,11 @@ export const SETTINGS = {
     doc: 'lua: one script per request; pipeline: only commands bitmapist-server implements',
   },
   redisTimeoutMs: { env: 'REDIS_TIMEOUT_MS', schema: int(1).default(5000), doc: 'a Redis command slower than this fails' },
+  cacheMb: {
+    env: 'CACHE_MB',
+    schema: int(0).default(256),
+    doc: 'Redis engine: memory for roaring copies of closed periods, counted in process and dropped on change via keyspace notifications (0: off)',
+  },
   dataDir: { env: 'DATA_DIR', schema: z.string().min(1).default('./data'), doc: 'embedded engine data folder' },
   fsync: {
     env: 'FSYNC',

@@ -9,7 +9,8 @@ import { openEmbeddedEngine } from './bitmap/engines/embedded.ts';
 import type { Engine } from './bitmap/engines/engine.ts';
 import { RedisEngine } from './bitmap/engines/redis.ts';
 import { bitmapistLayout } from './bitmap/keys.ts';
-import { TimeZone } from './bitmap/period.ts';
+import type { KeyLayout } from './bitmap/keys.ts';
+import { TimeZone, periodEnd } from './bitmap/period.ts';
 import { checkSetShape } from './bitmap/sets.ts';
 import type { SetLimits } from './bitmap/sets.ts';
 import type { Config } from './config.ts';
@@ -24,17 +25,42 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function openEngine(config: Config): Promise<Engine> {
+export async function openEngine(config: Config, log: (fields: Record<string, unknown>) => void = () => {}): Promise<Engine> {
   const layout = bitmapistLayout(config.keyPrefix);
   if (config.redisUrl) {
+    const tz = new TimeZone(config.timeZone);
     return new RedisEngine({
       url: config.redisUrl,
       mode: config.redisMode,
       tempPrefix: layout.tempPrefix,
       commandTimeoutMs: config.redisTimeoutMs,
+      cache:
+        config.cacheMb > 0
+          ? {
+              keyPrefix: layout.prefix,
+              maxBytes: config.cacheMb * 1024 * 1024,
+              isClosed: closedPeriodKeys(layout, tz),
+              onStatus: (msg) => log({ msg }),
+            }
+          : undefined,
     }).connect();
   }
   return openEmbeddedEngine({ dir: config.dataDir, fsync: config.fsync, fsyncIntervalMs: config.fsyncIntervalMs });
+}
+
+/** Keys of event periods that have ended (by the real clock); unique sets and counters never are. */
+export function closedPeriodKeys(layout: KeyLayout, tz: TimeZone, now: () => number = Date.now): (key: string) => boolean {
+  const closesAt = new Map<string, number>(); // key → end of its period (Infinity: never closes)
+  return (key) => {
+    let at = closesAt.get(key);
+    if (at === undefined) {
+      const info = layout.parse(key);
+      at = info !== null && 'period' in info ? periodEnd(info.period, tz) : Infinity;
+      if (closesAt.size >= 100_000) closesAt.clear();
+      closesAt.set(key, at);
+    }
+    return at <= now();
+  };
 }
 
 export interface GatewayOptions {
@@ -42,10 +68,12 @@ export interface GatewayOptions {
   readonly engine?: Engine;
   /** The clock (tests fix it). */
   readonly now?: () => number;
+  /** Structured log lines (main.ts prints them as JSON). */
+  readonly log?: (fields: Record<string, unknown>) => void;
 }
 
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
-  const engine = options.engine ?? (await openEngine(config));
+  const engine = options.engine ?? (await openEngine(config, options.log));
   const limits: SetLimits = {
     maxNodes: config.maxExprNodes,
     maxDepth: config.maxExprDepth,

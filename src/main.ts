@@ -15,7 +15,7 @@ import { printedSchema } from './schema/index.ts';
 
 async function serve(): Promise<void> {
   const config = loadConfig();
-  const gateway = await createGateway(config);
+  const gateway = await createGateway(config, { log });
   const server = createServer(gateway.yoga);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const engine = config.redisUrl ? `redis (${config.redisMode})` : `embedded (${config.dataDir})`;

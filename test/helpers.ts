@@ -11,7 +11,9 @@ import { RedisEngine } from '../src/bitmap/engines/redis.ts';
 import type { RedisMode } from '../src/bitmap/engines/redis.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Config } from '../src/config.ts';
-import { createGateway } from '../src/gateway.ts';
+import { closedPeriodKeys, createGateway } from '../src/gateway.ts';
+import { bitmapistLayout } from '../src/bitmap/keys.ts';
+import { TimeZone } from '../src/bitmap/period.ts';
 import type { Gateway } from '../src/gateway.ts';
 
 export type EngineKind = 'redis' | 'embedded';
@@ -38,6 +40,8 @@ export const redisUrl = (): string => inject('redisUrl');
 export interface TestGatewayOptions {
   engine: EngineKind;
   redisMode?: RedisMode;
+  /** Redis engine: cache closed periods (closed relative to `now`). */
+  cache?: boolean;
   now?: number;
   config?: Partial<Config>;
 }
@@ -46,9 +50,18 @@ export async function testGateway(options: TestGatewayOptions): Promise<TestGate
   const prefix = `t${randomBytes(4).toString('hex')}_`;
   const dir = options.engine === 'embedded' ? mkdtempSync(join(tmpdir(), 'bitmapql-test-')) : undefined;
   const config = loadConfig({}, { keyPrefix: prefix, dataDir: dir ?? './data', ...options.config });
+  const layout = bitmapistLayout(prefix);
+  const clock = (): number => options.now ?? Date.now();
   const engine: Engine =
     options.engine === 'redis'
-      ? await new RedisEngine({ url: redisUrl(), mode: options.redisMode ?? 'lua', tempPrefix: `${prefix}bitop_` }).connect()
+      ? await new RedisEngine({
+          url: redisUrl(),
+          mode: options.redisMode ?? 'lua',
+          tempPrefix: layout.tempPrefix,
+          cache: options.cache
+            ? { keyPrefix: prefix, maxBytes: 64 << 20, isClosed: closedPeriodKeys(layout, new TimeZone(config.timeZone), clock) }
+            : undefined,
+        }).connect()
       : await openEmbeddedEngine({ dir: dir!, fsync: 'os' });
   const gateway = await createGateway(config, { engine, now: options.now === undefined ? undefined : () => options.now! });
   /** Every key of this gateway: bitmaps under the prefix and counter hashes under the counter prefix. */

@@ -100,3 +100,56 @@ export function printProgram(p: Program): string {
     })
     .join('\n');
 }
+
+export interface SplitProgram {
+  /** Outputs whose every input key is local, with the steps they need. */
+  readonly local: Program;
+  /** The other outputs, with the steps they need (a step may appear in both). */
+  readonly remote: Program;
+  /** The outputs in the original order. */
+  merge(local: readonly OutputValue[], remote: readonly OutputValue[]): OutputValue[];
+}
+
+/**
+ * Splits a program by where its inputs live: an output goes to `local` when every key it
+ * depends on (through registers) satisfies `isLocal`. Each side keeps only the steps its
+ * outputs need, found by walking back with the set of registers still to be defined.
+ */
+export function splitProgram(p: Program, isLocal: (key: string) => boolean): SplitProgram {
+  const ins = p.instructions;
+  const regLocal = new Map<number, boolean>();
+  const side: boolean[] = []; // per output instruction: true = local
+  const refLocal = (r: Ref): boolean => ('key' in r ? isLocal(r.key) : regLocal.get(r.reg) === true);
+  for (const i of ins) {
+    const local = readKeys(i).every(isLocal) && sources(i).every(refLocal);
+    if ('dest' in i) regLocal.set(i.dest, local);
+    else side.push(local);
+  }
+  const pick = (wantLocal: boolean): Program => {
+    const keep: Instruction[] = [];
+    const needed = new Set<number>();
+    let out = side.length;
+    for (let at = ins.length - 1; at >= 0; at--) {
+      const i = ins[at]!;
+      let take: boolean;
+      if ('dest' in i) {
+        take = needed.delete(i.dest);
+      } else {
+        take = side[--out] === wantLocal;
+      }
+      if (!take) continue;
+      keep.push(i);
+      for (const r of sources(i)) if ('reg' in r) needed.add(r.reg);
+    }
+    return { registers: p.registers, instructions: keep.reverse() };
+  };
+  return {
+    local: pick(true),
+    remote: pick(false),
+    merge(local, remote) {
+      let l = 0;
+      let r = 0;
+      return side.map((isLocalOut) => (isLocalOut ? local[l++]! : remote[r++]!));
+    },
+  };
+}

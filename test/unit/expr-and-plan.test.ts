@@ -5,7 +5,7 @@ import { BitmapError } from '../../src/bitmap/errors.ts';
 import { EMPTY, andOf, canonical, diffOf, idsExpr, keyExpr, orOf, xorOf } from '../../src/bitmap/expr.ts';
 import type { RawExpr } from '../../src/bitmap/expr.ts';
 import { plan } from '../../src/bitmap/plan.ts';
-import { printProgram } from '../../src/bitmap/program.ts';
+import { printProgram, splitProgram } from '../../src/bitmap/program.ts';
 
 const k = (key: string): RawExpr => ({ op: 'key', key });
 const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(keyExpr) as [ReturnType<typeof keyExpr>, ReturnType<typeof keyExpr>, ReturnType<typeof keyExpr>, ReturnType<typeof keyExpr>];
@@ -97,5 +97,20 @@ describe('planner', () => {
   it('pages members with a scan of the computed set', () => {
     const p = plan([{ kind: 'members', expr: orOf([a, b]), after: 99, limit: 10 }]);
     expect(printProgram(p.program)).toBe('r0 = or a b\nout scan r0 after 99 limit 10');
+  });
+});
+
+describe('splitting a program by where its keys live', () => {
+  it('sends outputs over local keys one way and the rest the other, each with the steps it needs', () => {
+    const p = plan([
+      { kind: 'count', expr: andOf([a, b]) }, // local
+      { kind: 'count', expr: orOf([andOf([a, b]), c]) }, // needs c: remote, and the AND again
+      { kind: 'count', expr: d }, // remote
+      { kind: 'contains', expr: orOf([a, b]), id: 3 }, // local bits
+    ]).program;
+    const split = splitProgram(p, (key) => key === 'a' || key === 'b');
+    expect(printProgram(split.local)).toBe(['r0 = and a b', 'out count r0', 'out getbit a 3', 'out getbit b 3'].join('\n'));
+    expect(printProgram(split.remote)).toBe(['r0 = and a b', 'r1 = or c r0', 'out count r1', 'out count d'].join('\n'));
+    expect(split.merge([1, 0, 1], [2, 3])).toEqual([1, 2, 3, 0, 1]);
   });
 });

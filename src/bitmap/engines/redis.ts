@@ -5,10 +5,13 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { BitmapError } from '../errors.ts';
-import { isOutput, readKeys } from '../program.ts';
+import { isOutput, readKeys, splitProgram } from '../program.ts';
 import type { Instruction, OutputValue, Program, Ref } from '../program.ts';
+import { ClosedPeriodCache } from './closed-cache.ts';
+import type { ClosedCacheOptions } from './closed-cache.ts';
 import { decodeBits } from './engine.ts';
 import type { BitWrite, CounterIncrement, Engine } from './engine.ts';
+import { runOnBitmaps } from './roaring.ts';
 
 /**
  * `lua`: one EVALSHA per program (the fast path).
@@ -25,6 +28,8 @@ export interface RedisEngineOptions {
   readonly tempPrefix: string;
   /** A command not answered in this time fails with SERVICE_UNAVAILABLE. */
   readonly commandTimeoutMs?: number;
+  /** Keep roaring copies of closed periods and count them in process (Lua mode only). */
+  readonly cache?: ClosedCacheOptions;
 }
 
 const PROGRAM_LUA = readFileSync(new URL('./program.lua', import.meta.url), 'utf8');
@@ -40,6 +45,8 @@ export class RedisEngine implements Engine {
   private readonly tempPrefix: string;
   private runs = 0;
   private readonly instance = randomBytes(4).toString('hex');
+  /** Present when the closed-period cache is on (it may still be inactive). */
+  readonly cache: ClosedPeriodCache | null;
 
   constructor(options: RedisEngineOptions) {
     this.mode = options.mode ?? 'lua';
@@ -58,10 +65,12 @@ export class RedisEngine implements Engine {
       // Connection errors surface on the commands that fail; ioredis reconnects by itself.
     });
     if (this.mode === 'lua') this.client.defineCommand('bitmapqlProgram', { lua: PROGRAM_LUA });
+    this.cache = options.cache && this.mode === 'lua' ? new ClosedPeriodCache(options.cache) : null;
   }
 
   async connect(): Promise<this> {
     await this.client.connect().catch(unavailable);
+    if (this.cache) await this.cache.start(this.client);
     return this;
   }
 
@@ -77,6 +86,21 @@ export class RedisEngine implements Engine {
 
   async run(program: Program): Promise<OutputValue[]> {
     if (program.instructions.length === 0) return [];
+    const cache = this.cache;
+    if (cache?.active) {
+      // Outputs over closed periods are counted on copies; the rest is one EVALSHA as usual.
+      const split = splitProgram(program, (key) => cache.isCacheable(key));
+      if (split.local.instructions.length) {
+        const keys = [...new Set(split.local.instructions.flatMap(readKeys))];
+        // Sent together: fetching missing copies and the remote part share one round trip.
+        const [bitmaps, remote] = await Promise.all([
+          cache.load(this.client, keys).catch(unavailable),
+          split.remote.instructions.length ? this.runLua(split.remote) : [],
+        ]);
+        const local = runOnBitmaps(split.local, { bitmap: (k) => bitmaps.get(k), hash: () => undefined });
+        return split.merge(local, remote);
+      }
+    }
     return this.mode === 'lua' ? this.runLua(program) : this.runPipeline(program);
   }
 
@@ -191,9 +215,12 @@ export class RedisEngine implements Engine {
 
   async write(writes: readonly BitWrite[]): Promise<void> {
     if (writes.length === 0) return;
+    // Read-your-writes: drop copies now and once acknowledged, before the notification arrives.
+    this.forget(writes.map((w) => w.key));
     const tx = this.client.multi();
     for (const w of writes) tx.setbit(w.key, w.offset, w.bit);
     const replies = await tx.exec().catch(unavailable);
+    this.forget(writes.map((w) => w.key));
     if (!replies) throw new BitmapError('SERVICE_UNAVAILABLE', 'the write was aborted; nothing was written');
     const failed = replies.find(([err]) => err);
     if (failed) throw failed[0];
@@ -220,12 +247,18 @@ export class RedisEngine implements Engine {
     } while (cursor !== '0');
   }
 
+  private forget(keys: readonly string[]): void {
+    if (this.cache) for (const k of keys) this.cache.invalidate(k);
+  }
+
   async delete(keys: readonly string[]): Promise<number> {
+    this.forget(keys);
     let n = 0;
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
       n += await (this.mode === 'lua' ? this.client.unlink(...batch) : this.client.del(...batch)).catch(unavailable);
     }
+    this.forget(keys);
     return n;
   }
 
@@ -234,7 +267,9 @@ export class RedisEngine implements Engine {
   }
 
   async restore(key: string, bytes: Buffer): Promise<void> {
+    this.forget([key]);
     await this.client.set(key, bytes).catch(unavailable);
+    this.forget([key]);
   }
 
   async ready(): Promise<boolean> {
@@ -247,6 +282,7 @@ export class RedisEngine implements Engine {
   }
 
   async close(): Promise<void> {
+    await this.cache?.stop();
     await this.client.quit().catch(() => this.client.disconnect());
   }
 }

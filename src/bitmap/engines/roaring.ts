@@ -157,19 +157,24 @@ function countedOnce(ins: readonly Instruction[]): boolean[] {
   return fused;
 }
 
-/** Size of a set operation's result, building at most the bitmaps of all but its last operand. */
+/** Reused for the intermediate of 3+ operand counts: in place, it avoids a new bitmap per count. */
+const scratch = new RoaringBitmap32();
+
+/** Size of a set operation's result, building at most one intermediate (in `scratch`). */
 function cardinality(i: SetOp, get: (r: Ref) => Bitmap): number {
   if (i.op === 'diff') return get(i.from).andNotCardinality(get(i.minus));
   const args = i.args.map(get);
   if (i.op === 'and') args.sort((a, b) => a.size - b.size); // intersect the small ones first, count against the largest
   const last = args.pop()!;
-  const rest =
-    args.length === 1
-      ? args[0]!
-      : i.op === 'and'
-        ? args.reduce((acc, b) => RoaringBitmap32.and(acc, b))
-        : i.op === 'or'
-          ? RoaringBitmap32.orMany(args)
-          : RoaringBitmap32.xorMany(args);
-  return i.op === 'and' ? rest.andCardinality(last) : i.op === 'or' ? rest.orCardinality(last) : rest.xorCardinality(last);
+  let acc: Bitmap = args[0]!;
+  if (args.length > 1) {
+    scratch.copyFrom(acc);
+    for (let k = 1; k < args.length; k++) {
+      if (i.op === 'and') scratch.andInPlace(args[k]!);
+      else if (i.op === 'or') scratch.orInPlace(args[k]!);
+      else scratch.xorInPlace(args[k]!);
+    }
+    acc = scratch;
+  }
+  return i.op === 'and' ? acc.andCardinality(last) : i.op === 'or' ? acc.orCardinality(last) : acc.xorCardinality(last);
 }
