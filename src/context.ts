@@ -21,39 +21,30 @@ export interface Services {
 
 export interface Context {
   readonly services: Services;
-  /** Every set and counter query of the request, gathered and run as one program. */
-  readonly sets: DataLoader<Query, Answer, string>;
+  /**
+   * Every question of the request, gathered over one tick and run as one program: a field asks
+   * one question, a series or cohort all of its points and cells at once.
+   */
+  ask(queries: readonly Query[]): Promise<Answer[]>;
   /** Resolution context for set expressions, with the request's clock fixed. */
   readonly setContext: SetContext;
 }
 
-const signature = (q: Query): string => {
-  switch (q.kind) {
-    case 'contains':
-      return `contains ${q.id} ${q.expr.text}`;
-    case 'members':
-      return `members ${q.after} ${q.limit} ${q.expr.text}`;
-    case 'counter':
-      return `counter ${JSON.stringify(q.field)} ${q.keys.join(' ')}`;
-    case 'counterTop':
-      return `counterTop ${q.top} ${q.keys.join(' ')}`;
-    default:
-      return `${q.kind} ${q.expr.text}`;
-  }
-};
-
 export function createContext(services: Services): Context {
-  const sets = new DataLoader<Query, Answer, string>(
-    async (queries) => {
-      const p = plan(queries);
-      return p.answer(await services.engine.run(p.program));
+  // One loader key is a field's whole list of questions; the planner merges equal questions.
+  const batches = new DataLoader<readonly Query[], Answer[]>(
+    async (lists) => {
+      const p = plan(lists.flat());
+      const answers = p.answer(await services.engine.run(p.program));
+      let at = 0;
+      return lists.map((l) => answers.slice(at, (at += l.length)));
     },
-    { cacheKeyFn: signature, maxBatchSize: Infinity },
+    { cache: false, maxBatchSize: Infinity },
   );
   const now = services.now();
   return {
     services,
-    sets,
+    ask: (queries) => (queries.length ? batches.load(queries) : Promise.resolve([])),
     setContext: { layout: services.layout, tz: services.tz, now, limits: services.limits },
   };
 }

@@ -8,6 +8,7 @@ import { periodAt, periodLabel, resolveTime, shiftPeriod } from '../bitmap/perio
 import type { Granularity, Period, TimeInput } from '../bitmap/period.ts';
 import { rangePeriods, resolveSet } from '../bitmap/sets.ts';
 import type { PeriodRange, SetSpec } from '../bitmap/sets.ts';
+import type { Query } from '../bitmap/plan.ts';
 import type { Context } from '../context.ts';
 
 export interface SeriesPointData {
@@ -37,12 +38,8 @@ export async function series(
   rollingAverage: number | null | undefined,
 ): Promise<SeriesPointData[]> {
   const periods = seriesPeriods(ctx, range);
-  const counts = await Promise.all(
-    periods.map(
-      (bound) => ctx.sets.load({ kind: 'count', expr: resolveSet(set, { ...ctx.setContext, bound }) }) as Promise<number>,
-    ),
-  );
-  return withAverages(periods, counts, rollingAverage);
+  const counts = await ctx.ask(periods.map((bound) => ({ kind: 'count', expr: resolveSet(set, { ...ctx.setContext, bound }) })));
+  return withAverages(periods, counts as number[], rollingAverage);
 }
 
 export interface CohortArgs {
@@ -95,22 +92,25 @@ function cohortPeriods(ctx: Context, a: CohortArgs): { periods: Period[]; column
 
 export async function cohort(ctx: Context, a: CohortArgs): Promise<CohortResult> {
   const { periods, columns } = cohortPeriods(ctx, a);
-  const load = ctx.sets.load.bind(ctx.sets);
-  const activityOf = (bound: Period) => resolveSet(a.activity, { ...ctx.setContext, bound });
-  const rows = periods.map((p) => {
-    const cohortSet = resolveSet(a.cohort, { ...ctx.setContext, bound: p });
-    const cells = Array.from({ length: columns }, (_, k) => {
-      const activity = activityOf(shiftPeriod(p, k));
-      return {
-        overlap: load({ kind: 'count', expr: andOf([cohortSet, activity]) }) as Promise<number>,
-        exists: load({ kind: 'exists', expr: activity }) as Promise<boolean>,
-      };
-    });
-    return { size: load({ kind: 'count', expr: cohortSet }) as Promise<number>, cells };
+  const rowSets = periods.map((p) => resolveSet(a.cohort, { ...ctx.setContext, bound: p }));
+  // Activity periods overlap from row to row (p+k): each is resolved, and asked about, once.
+  const first = periods[0]!.index;
+  const activity = Array.from({ length: periods.length + columns - 1 }, (_, d) =>
+    resolveSet(a.activity, { ...ctx.setContext, bound: shiftPeriod(periods[0]!, d) }),
+  );
+  const questions: Query[] = [
+    ...rowSets.map((expr): Query => ({ kind: 'count', expr })),
+    ...activity.map((expr): Query => ({ kind: 'exists', expr })),
+  ];
+  rowSets.forEach((cohortSet, r) => {
+    for (let k = 0; k < columns; k++) questions.push({ kind: 'count', expr: andOf([cohortSet, activity[r + k]!]) });
   });
-  const sizes = await Promise.all(rows.map((r) => r.size));
-  const overlaps = await Promise.all(rows.map((r) => Promise.all(r.cells.map((c) => c.overlap))));
-  const exists = await Promise.all(rows.map((r) => Promise.all(r.cells.map((c) => c.exists))));
+  const answers = await ctx.ask(questions);
+  const sizes = answers.slice(0, periods.length) as number[];
+  const hasData = answers.slice(periods.length, periods.length + activity.length) as boolean[];
+  let at = periods.length + activity.length;
+  const overlaps = periods.map(() => answers.slice(at, (at += columns)) as number[]);
+  const exists = periods.map((p) => Array.from({ length: columns }, (_, k) => hasData[p.index - first + k]!));
   const table = cohortTable(sizes, overlaps, exists, a.asPercent ?? false);
   return { ...table, periods, csv: cohortCsv(periods.map(periodLabel), table) };
 }
@@ -118,8 +118,6 @@ export async function cohort(ctx: Context, a: CohortArgs): Promise<CohortResult>
 export async function funnel(ctx: Context, steps: readonly SetSpec[]): Promise<FunnelStepData[]> {
   if (steps.length === 0) throw new BitmapError('BAD_INPUT', 'a funnel needs at least one step');
   const sets = steps.map((s) => resolveSet(s, ctx.setContext));
-  const counts = await Promise.all(
-    sets.map((_, k) => ctx.sets.load({ kind: 'count', expr: andOf(sets.slice(0, k + 1)) }) as Promise<number>),
-  );
-  return funnelSteps(counts);
+  const counts = await ctx.ask(sets.map((_, k) => ({ kind: 'count', expr: andOf(sets.slice(0, k + 1)) })));
+  return funnelSteps(counts as number[]);
 }

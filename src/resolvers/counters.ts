@@ -52,7 +52,7 @@ export async function topCounters(
     throw new BitmapError(limit > max ? 'TOO_COMPLEX' : 'BAD_INPUT', `top must be from 1 to ${max}, got ${limit}`, { limit: max });
   }
   const keys = ctx.services.layout.counterKeys(assertEventName(name), resolvePeriod(period, ctx.services.tz, ctx.setContext.now));
-  const entries = (await ctx.sets.load({ kind: 'counterTop', keys, top: limit })) as CounterEntries;
+  const [entries] = (await ctx.ask([{ kind: 'counterTop', keys, top: limit }])) as [CounterEntries];
   return entries.map(([key, value]) => ({ key, value }));
 }
 
@@ -66,8 +66,6 @@ export async function counterSeries(
   assertEventName(name);
   const periods = seriesPeriods(ctx, range);
   const { layout } = ctx.services;
-  const values = await Promise.all(
-    periods.map((p) => ctx.sets.load({ kind: 'counter', keys: layout.counterKeys(name, p), field: key ?? null }) as Promise<number>),
-  );
-  return withAverages(periods, values, rollingAverage);
+  const values = await ctx.ask(periods.map((p) => ({ kind: 'counter', keys: layout.counterKeys(name, p), field: key ?? null })));
+  return withAverages(periods, values as number[], rollingAverage);
 }

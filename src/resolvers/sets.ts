@@ -4,16 +4,20 @@ import { BitmapError } from '../bitmap/errors.ts';
 import type { MemberPage } from '../bitmap/program.ts';
 import { resolveSet } from '../bitmap/sets.ts';
 import type { SetSpec } from '../bitmap/sets.ts';
+import type { Answer, Query } from '../bitmap/plan.ts';
 import type { Context } from '../context.ts';
 
+/** One question's answer. */
+const askOne = async (ctx: Context, q: Query): Promise<Answer> => (await ctx.ask([q]))[0]!;
+
 export const countSet = async (ctx: Context, set: SetSpec): Promise<number> =>
-  (await ctx.sets.load({ kind: 'count', expr: resolveSet(set, ctx.setContext) })) as number;
+  (await askOne(ctx, { kind: 'count', expr: resolveSet(set, ctx.setContext) })) as number;
 
 export const hasMembers = async (ctx: Context, set: SetSpec): Promise<boolean> =>
-  (await ctx.sets.load({ kind: 'exists', expr: resolveSet(set, ctx.setContext) })) as boolean;
+  (await askOne(ctx, { kind: 'exists', expr: resolveSet(set, ctx.setContext) })) as boolean;
 
 export const containsUser = async (ctx: Context, set: SetSpec, id: number): Promise<boolean> =>
-  (await ctx.sets.load({ kind: 'contains', expr: resolveSet(set, ctx.setContext), id })) as boolean;
+  (await askOne(ctx, { kind: 'contains', expr: resolveSet(set, ctx.setContext), id })) as boolean;
 
 export interface MemberPageResult extends MemberPage {
   endCursor: number | null;
@@ -32,6 +36,6 @@ export async function memberPage(
     throw new BitmapError('TOO_COMPLEX', `first is ${limit}; the largest page is ${max} (page with \`after\`)`, { limit: max });
   }
   const expr = resolveSet(set, ctx.setContext);
-  const page = (await ctx.sets.load({ kind: 'members', expr, after: after ?? null, limit })) as MemberPage;
+  const page = (await askOne(ctx, { kind: 'members', expr, after: after ?? null, limit })) as MemberPage;
   return { ...page, endCursor: page.ids.length ? page.ids[page.ids.length - 1]! : null };
 }
