@@ -27,17 +27,9 @@ export const DAYS = 7;
 /** The last of the DAYS consecutive days (UTC), crossing a month end on purpose. */
 export const LAST_DAY = '2025-03-02';
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../test/rng.ts';
+
+export { rng };
 
 /** Derives an independent seed for sub-stream `n` (so each bitmap does not depend on build order). */
 export const subSeed = (seed: number, n: number): number => (Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) + Math.imul(n + 1, 0x85ebca6b)) >>> 0;

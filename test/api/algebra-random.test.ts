@@ -9,6 +9,7 @@ import type { RedisEngine } from '../../src/bitmap/engines/redis.ts';
 import { ENGINES, redisUrl, rng, testGateway } from '../helpers.ts';
 import type { TestGateway } from '../helpers.ts';
 import type { RedisMode } from '../../src/bitmap/engines/redis.ts';
+import { scanAll } from '../assertions.ts';
 
 const NOW = Date.parse('2026-11-22T09:05:00Z'); // a Sunday, ISO week 2026-W47
 const HOUR_MS = 3_600_000;
@@ -273,16 +274,6 @@ function depthOf(spec: unknown): number {
   return 1;
 }
 
-async function scanAll(redis: Redis, match: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-    found.push(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  return found;
-}
 
 const SETUPS: Array<{ label: string; engine: (typeof ENGINES)[number]; redisMode?: RedisMode; cache?: boolean }> = [
   ...ENGINES.map((engine) => ({ label: engine, engine })),

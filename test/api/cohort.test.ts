@@ -3,7 +3,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, rng, testGateway } from '../helpers.ts';
-import type { GqlResult, TestGateway } from '../helpers.ts';
+import type { TestGateway } from '../helpers.ts';
+import { code, ok } from '../assertions.ts';
 
 const NOW = Date.parse('2026-11-22T09:05:00Z');
 const MARKS = 'mutation($in: [MarkEventInput!]!) { markEvents(input: $in) { marked } }';
@@ -22,15 +23,7 @@ interface Table {
 /** Marks as MarkEventInput items: each user of `users` had `name` at `at`. */
 const marksOf = (name: string, at: string, users: number[]) => users.map((userId) => ({ name, userId, at }));
 
-function ok<T>(r: GqlResult<T>): T {
-  expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
-  return r.data!;
-}
 
-function code(r: GqlResult): string | undefined {
-  expect(r.errors, JSON.stringify(r)).toHaveLength(1);
-  return r.errors![0]!.extensions?.code;
-}
 
 // ---- An evaluator of our own: plain UTC arithmetic, nothing from src/. ----
 

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, redisUrl, testGateway } from '../helpers.ts';
 import type { GqlResult, TestGateway } from '../helpers.ts';
+import { scanAll } from '../assertions.ts';
 
 const NOW = Date.parse('2026-11-22T09:05:00Z');
 const DAY = '{ current: DAY }';
@@ -39,17 +40,6 @@ async function post(t: TestGateway, body: unknown): Promise<{ status: number; js
   return { status: res.status, json: (await res.json()) as GqlResult };
 }
 
-/** Every key matching a pattern, by SCAN on a raw connection. */
-async function scanAll(redis: Redis, match: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-    found.push(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  return found;
-}
 
 const BAD_NAMES: Array<[string, string]> = [
   ['empty', ''],

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutputValue, Program } from '../../src/bitmap/program.ts';
 import { ENGINES, rng, testGateway } from '../helpers.ts';
-import type { GqlResult, TestGateway } from '../helpers.ts';
+import type { TestGateway } from '../helpers.ts';
+import { code, ok } from '../assertions.ts';
 
 const NOW = Date.parse('2027-01-20T12:00:00Z');
 const MARKS = 'mutation($in: [MarkEventInput!]!) { markEvents(input: $in) { marked } }';
@@ -16,15 +17,7 @@ interface Point {
   average: number | null;
 }
 
-function ok<T>(r: GqlResult<T>): T {
-  expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
-  return r.data!;
-}
 
-function code(r: GqlResult): string | undefined {
-  expect(r.errors, JSON.stringify(r)).toHaveLength(1);
-  return r.errors![0]!.extensions?.code;
-}
 
 // ---- An evaluator of our own: plain UTC arithmetic, nothing from src/. ----
 

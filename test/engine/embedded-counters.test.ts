@@ -7,6 +7,7 @@ import type { CounterIncrement } from '../../src/bitmap/engines/engine.ts';
 import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded.ts';
 import type { EmbeddedEngine } from '../../src/bitmap/engines/embedded.ts';
 import type { CounterEntries, Instruction } from '../../src/bitmap/program.ts';
+import { rng } from '../rng.ts';
 
 const dirs: string[] = [];
 const tempDir = (): string => {
@@ -18,16 +19,6 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEYS = ['ctr_a', 'ctr_b', 'ctr_c', 'ctr_ü'];
 const FIELDS = ['f0', 'f1', 'f2', 'f3', 'f4', '', 'ünï', 'with space'];
@@ -80,7 +71,7 @@ describe('embedded engine: counters', () => {
   it('matches a reference model on seeded random increments (hget, hgetall, hsum)', async () => {
     const engine = await openEmbeddedEngine({ dir: tempDir(), fsync: 'os' });
     const model = new Model();
-    const rand = mulberry32(20261101);
+    const rand = rng(20261101);
     for (let round = 0; round < 60; round++) {
       const batch = randomBatch(rand, 1 + Math.floor(rand() * 30));
       model.apply(batch);
@@ -178,7 +169,7 @@ describe('embedded engine: counters', () => {
     for (const fsync of ['always', 'interval', 'os'] as const) {
       const dir = tempDir();
       const model = new Model();
-      const rand = mulberry32(7);
+      const rand = rng(7);
       let engine = await openEmbeddedEngine({ dir, fsync, fsyncIntervalMs: 5 });
       const pending: Promise<void>[] = [];
       for (let i = 0; i < 50; i++) {
@@ -199,7 +190,7 @@ describe('embedded engine: counters', () => {
   it('survives compaction: counters are in snapshots, alongside bitmaps', async () => {
     const dir = tempDir();
     const model = new Model();
-    const rand = mulberry32(99);
+    const rand = rng(99);
     let engine = await openEmbeddedEngine({ dir, fsync: 'always', compactAfterBytes: 1024 });
     for (let i = 0; i < 80; i++) {
       const batch = randomBatch(rand, 10);
@@ -371,7 +362,7 @@ describe('embedded engine: counters', () => {
   it('acknowledges concurrent increment and write batches together (group commit) and keeps them all', async () => {
     const dir = tempDir();
     const model = new Model();
-    const rand = mulberry32(3);
+    const rand = rng(3);
     let engine = await openEmbeddedEngine({ dir, fsync: 'interval', fsyncIntervalMs: 5, compactAfterBytes: 4096 });
     const all: Promise<void>[] = [];
     for (let i = 0; i < 300; i++) {

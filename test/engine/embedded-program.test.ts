@@ -12,17 +12,8 @@ import type { Expr } from '../../src/bitmap/expr.ts';
 import { plan } from '../../src/bitmap/plan.ts';
 import type { Query } from '../../src/bitmap/plan.ts';
 import type { MemberPage, Program } from '../../src/bitmap/program.ts';
+import { rng } from '../rng.ts';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEYS = ['ev_a', 'ev_b', 'ev_c', 'ev_d'];
 const MISSING = 'ev_missing';
@@ -94,7 +85,7 @@ describe('embedded engine: programs', () => {
   let dir: string;
   let engine: EmbeddedEngine;
   const ref: Ref = new Map();
-  const rnd = mulberry32(20260501);
+  const rnd = rng(20260501);
 
   const applyRef = (writes: readonly BitWrite[]): void => {
     for (const w of writes) {
@@ -149,7 +140,7 @@ describe('embedded engine: programs', () => {
   }
 
   it('matches the reference on random planned batches', async () => {
-    const q = mulberry32(7);
+    const q = rng(7);
     for (let round = 0; round < 150; round++) {
       const queries: Array<Extract<Query, { expr: unknown }>> = [];
       const n = 1 + Math.floor(q() * 6);
@@ -194,7 +185,7 @@ describe('embedded engine: programs', () => {
   });
 
   it('walks every page of members back to the full sorted set', async () => {
-    const q = mulberry32(99);
+    const q = rng(99);
     for (let round = 0; round < 25; round++) {
       const expr = randomExpr(q, ref, 2);
       const limit = [1, 7, 100, 5000][round % 4]!;

@@ -11,17 +11,8 @@ import type { Expr } from '../../src/bitmap/expr.ts';
 import { plan } from '../../src/bitmap/plan.ts';
 import type { Answer, Query } from '../../src/bitmap/plan.ts';
 import { redisUrl, rng } from '../helpers.ts';
+import { scanAll } from '../assertions.ts';
 
-async function scanAll(redis: Redis, match: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-    found.push(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  return found;
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
