@@ -1,5 +1,6 @@
-// One typed, validated configuration, read from environment variables.
+// One typed, validated configuration, read from environment variables and an optional JSON file.
 
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { TimeZone } from './bitmap/period.ts';
 
@@ -7,6 +8,43 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+/** A JSON text (an environment variable, or a config file value re-serialised), then `inner`. */
+const json = <T extends z.ZodType>(inner: T) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(inner);
+
+export const SCOPES = ['read', 'write', 'admin'] as const;
+/** API keys are configured by their SHA-256 only; the keys themselves are never stored. */
+const apiKeyList = z
+  .array(
+    z.strictObject({
+      name: z.string().min(1).max(100),
+      sha256: z
+        .string()
+        .regex(/^[0-9a-fA-F]{64}$/, 'sha256 must be 64 hex digits (bitmapql hash-key <key>)')
+        .transform((h) => h.toLowerCase()),
+      scopes: z.array(z.enum(SCOPES)).min(1),
+    }),
+  )
+  .superRefine((keys, ctx) => {
+    const names = new Set<string>();
+    const hashes = new Set<string>();
+    for (const k of keys) {
+      if (names.has(k.name)) ctx.addIssue({ code: 'custom', message: `two API keys are named ${JSON.stringify(k.name)}` });
+      if (hashes.has(k.sha256)) ctx.addIssue({ code: 'custom', message: `API key ${JSON.stringify(k.name)} repeats the sha256 of another key` });
+      names.add(k.name);
+      hashes.add(k.sha256);
+    }
+  });
 
 /** Every setting: environment variable, schema, and what it is for (printed by --help). */
 export const SETTINGS = {
@@ -23,6 +61,13 @@ export const SETTINGS = {
     doc: 'lua: one script per request; pipeline: only commands bitmapist-server implements',
   },
   redisTimeoutMs: { env: 'REDIS_TIMEOUT_MS', schema: int(1).default(5000), doc: 'a Redis command slower than this fails' },
+  readyTimeoutMs: { env: 'READY_TIMEOUT_MS', schema: int(1).default(1000), doc: 'GET /ready answers 503 when storage has not answered in this time' },
+  shutdownTimeoutMs: {
+    env: 'SHUTDOWN_TIMEOUT_MS',
+    schema: int(0).default(10_000),
+    doc: 'on SIGTERM/SIGINT: how long in-flight requests may take before their connections are closed',
+  },
+  metrics: { env: 'METRICS', schema: bool.default(true), doc: 'serve Prometheus metrics at GET /metrics' },
   cacheMb: {
     env: 'CACHE_MB',
     schema: int(0).default(256),
@@ -69,6 +114,45 @@ export const SETTINGS = {
   maxPageSize: { env: 'MAX_PAGE_SIZE', schema: int(1).default(10_000), doc: 'largest `members` page' },
   maxBatch: { env: 'MAX_BATCH', schema: int(1).default(10_000), doc: 'largest markEvents batch' },
   maxBodyBytes: { env: 'MAX_BODY_BYTES', schema: int(1024).default(4 * 1024 * 1024), doc: 'largest request body' },
+  // Limits and rate limits (src/limits.ts, src/plugins/): 0 turns the cost limit and rate limits off.
+  maxCost: {
+    env: 'MAX_COST',
+    schema: int(0).default(50_000),
+    doc: 'work one request may ask for: keys read by all its questions (series points and cohort cells each count); 0: no limit',
+  },
+  maxQueryDepth: { env: 'MAX_QUERY_DEPTH', schema: int(1).default(12), doc: 'selection depth of one GraphQL document' },
+  maxAliases: { env: 'MAX_ALIASES', schema: int(1).default(1000), doc: 'aliases in one GraphQL document' },
+  maxTokens: { env: 'MAX_TOKENS', schema: int(1).default(50_000), doc: 'tokens in one GraphQL document' },
+  maxDirectives: { env: 'MAX_DIRECTIVES', schema: int(1).default(50), doc: 'directives in one GraphQL document' },
+  rateLimitPerSecond: {
+    env: 'RATE_LIMIT_PER_SECOND',
+    schema: z.coerce.number().min(0).default(0),
+    doc: 'requests per second per caller with an Authorization header (by token hash); 0: off',
+  },
+  rateLimitBurst: { env: 'RATE_LIMIT_BURST', schema: int(0).default(0), doc: 'requests such a caller may send at once (0: one second\'s worth)' },
+  rateLimitAnonPerSecond: {
+    env: 'RATE_LIMIT_ANON_PER_SECOND',
+    schema: z.coerce.number().min(0).optional(),
+    doc: 'requests per second per client address without an Authorization header; unset: RATE_LIMIT_PER_SECOND; 0: off',
+  },
+  rateLimitAnonBurst: { env: 'RATE_LIMIT_ANON_BURST', schema: int(0).optional(), doc: 'burst of an anonymous caller; unset: RATE_LIMIT_BURST' },
+  apiKeys: {
+    env: 'API_KEYS',
+    schema: json(apiKeyList).default([]),
+    doc: 'API keys, JSON: [{"name":"…","sha256":"<hex sha256 of the key>","scopes":["read","write","admin"]}] (make one: bitmapql keygen)',
+  },
+  anonymousRead: {
+    env: 'ANONYMOUS_READ',
+    schema: bool.default(true),
+    doc: 'requests without an Authorization header may run queries (set false in production)',
+  },
+  introspection: { env: 'INTROSPECTION', schema: bool.default(true), doc: 'answer introspection queries (__schema, __type)' },
+  graphiql: { env: 'GRAPHIQL', schema: bool.default(true), doc: 'serve GraphiQL on GET /graphql' },
+  persistedOperations: {
+    env: 'PERSISTED_OPERATIONS',
+    schema: z.string().min(1).optional(),
+    doc: 'path of a JSON manifest {hash: document} (codegen persisted-documents.json); set: only those operations run',
+  },
 } as const;
 
 type Settings = typeof SETTINGS;
@@ -76,8 +160,23 @@ export type Config = { [K in keyof Settings]: z.output<Settings[K]['schema']> };
 
 export class ConfigError extends Error {}
 
-/** Reads and validates every setting; a bad one stops start-up with its variable named. */
-export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+export interface LoadOptions {
+  /** A JSON config file (`serve --config`); default: the CONFIG_FILE environment variable. */
+  readonly file?: string;
+}
+
+/**
+ * Reads and validates every setting: `overrides`, else the environment variable, else the config
+ * file's key (the setting's camelCase name), else the default. A bad value stops start-up with the
+ * setting and where it came from named.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Partial<Config> = {},
+  options: LoadOptions = {},
+): Config {
+  const filePath = options.file ?? (env.CONFIG_FILE || undefined);
+  const file = filePath === undefined ? {} : readConfigFile(filePath);
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [name, s] of Object.entries(SETTINGS)) {
@@ -86,20 +185,63 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       continue;
     }
     const raw = env[s.env];
-    const parsed = (s.schema as z.ZodType).safeParse(raw === '' ? undefined : raw);
+    const fromEnv = raw !== undefined && raw !== '';
+    const fileValue = fromEnv ? undefined : file[name];
+    // File values go through the same schemas as environment text: scalars as their text, lists and objects as JSON.
+    const input = fromEnv ? raw : fileValue === undefined || fileValue === null ? undefined : typeof fileValue === 'object' ? JSON.stringify(fileValue) : String(fileValue);
+    const parsed = (s.schema as z.ZodType).safeParse(input);
     if (parsed.success) out[name] = parsed.data;
-    else problems.push(`${s.env}=${JSON.stringify(raw)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    else {
+      const where = fromEnv || fileValue === undefined ? `${s.env}=${JSON.stringify(raw)}` : `${name}=${JSON.stringify(fileValue)} (config file ${filePath})`;
+      problems.push(`${where}: ${parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`);
+    }
   }
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return out as Config;
 }
 
+/** The config file: a JSON object whose keys are setting names; an unknown key is an error (a typo would be silently ignored). */
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`invalid configuration: cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`invalid configuration: config file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ConfigError(`invalid configuration: config file ${path} must hold a JSON object of settings, e.g. {"port": 4000}`);
+  }
+  const unknown = Object.keys(data).filter((k) => !Object.hasOwn(SETTINGS, k));
+  if (unknown.length) {
+    throw new ConfigError(
+      `invalid configuration: config file ${path} has unknown settings ${unknown.map((k) => JSON.stringify(k)).join(', ')}; the settings are ${Object.keys(SETTINGS).join(', ')}`,
+    );
+  }
+  return data as Record<string, unknown>;
+}
+
 export function describeSettings(): string {
-  return Object.values(SETTINGS)
-    .map((s) => {
+  const envWidth = Math.max(...Object.values(SETTINGS).map((s) => s.env.length));
+  const nameWidth = Math.max(...Object.keys(SETTINGS).map((n) => n.length));
+  return Object.entries(SETTINGS)
+    .map(([name, s]) => {
       const def = (s.schema as z.ZodType).safeParse(undefined);
       const shown = def.success && def.data !== undefined ? ` (default ${JSON.stringify(def.data)})` : '';
-      return `  ${s.env.padEnd(22)} ${s.doc}${shown}`;
+      return `  ${s.env.padEnd(envWidth)}  ${name.padEnd(nameWidth)}  ${s.doc}${shown}`;
     })
     .join('\n');
+}
+
+/** Where settings come from, for --help. */
+export function describeSources(): string {
+  return [
+    'Settings come from environment variables (first column) or a JSON config file (serve --config <file>,',
+    'or CONFIG_FILE=<file>) keyed by the names in the second column; an environment variable overrides the file.',
+  ].join('\n');
 }

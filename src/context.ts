@@ -8,6 +8,10 @@ import { plan } from './bitmap/plan.ts';
 import type { Answer, Query } from './bitmap/plan.ts';
 import type { SetContext, SetLimits } from './bitmap/sets.ts';
 import type { Config } from './config.ts';
+import { authenticate } from './auth.ts';
+import type { Auth } from './auth.ts';
+import { costMeter } from './limits.ts';
+import type { CostMeter } from './limits.ts';
 
 /** What every request shares. */
 export interface Services {
@@ -28,12 +32,19 @@ export interface Context {
   ask(queries: readonly Query[]): Promise<Answer[]>;
   /** Resolution context for set expressions, with the request's clock fixed. */
   readonly setContext: SetContext;
+  /** Who the request is and its scopes, from the Authorization header (src/auth.ts). */
+  readonly auth: Auth;
+  /** The request's cost so far against MAX_COST (see src/limits.ts); ask() charges it. */
+  readonly cost: CostMeter;
 }
 
-export function createContext(services: Services): Context {
+/** Throws UNAUTHENTICATED for a malformed Authorization header or an unknown key (never falls back to anonymous). */
+export function createContext(services: Services, request?: { readonly headers: { get(name: string): string | null } }): Context {
+  const auth = authenticate(services.config, request?.headers.get('authorization'));
   // One loader key is a field's whole list of questions; the planner merges equal questions.
   const batches = new DataLoader<readonly Query[], Answer[]>(
     async (lists) => {
+      cost.assertWithin(); // a later field of the request went over: the whole batch is refused
       const p = plan(lists.flat());
       const answers = p.answer(await services.engine.run(p.program));
       let at = 0;
@@ -42,9 +53,20 @@ export function createContext(services: Services): Context {
     { cache: false, maxBatchSize: Infinity },
   );
   const now = services.now();
+  const cost = costMeter(services.config.maxCost);
   return {
     services,
-    ask: (queries) => (queries.length ? batches.load(queries) : Promise.resolve([])),
+    auth,
+    cost,
+    ask: (queries) => {
+      if (!queries.length) return Promise.resolve([]);
+      try {
+        cost.charge(queries);
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+      return batches.load(queries);
+    },
     setContext: { layout: services.layout, tz: services.tz, now, limits: services.limits },
   };
 }

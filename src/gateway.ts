@@ -18,10 +18,17 @@ import { createContext } from './context.ts';
 import type { Context, Services } from './context.ts';
 import { schema } from './schema/index.ts';
 import { maskError } from './schema/errors.ts';
+import { Observability, readyWithin, yogaLogger } from './observability.ts';
+import { accessPlugins } from './plugins/access.ts';
+import { bodyLimit } from './plugins/body-limit.ts';
+import { rateLimit } from './plugins/rate-limit.ts';
+import { findKey } from './auth.ts';
 
 export interface Gateway {
   readonly yoga: YogaServerInstance<Record<string, unknown>, Context>;
   readonly services: Services;
+  /** Metrics registry, request logs, and the draining flag set on shutdown (src/observability.ts). */
+  readonly observability: Observability;
   close(): Promise<void>;
 }
 
@@ -74,6 +81,7 @@ export interface GatewayOptions {
 
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const engine = options.engine ?? (await openEngine(config, options.log));
+  const observability = new Observability({ engine, log: options.log, metrics: config.metrics });
   const limits: SetLimits = {
     maxNodes: config.maxExprNodes,
     maxDepth: config.maxExprDepth,
@@ -82,7 +90,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   };
   const services: Services = {
     config,
-    engine,
+    engine: observability.instrument(engine),
     layout: bitmapistLayout(config.keyPrefix),
     tz: new TimeZone(config.timeZone),
     limits,
@@ -90,22 +98,33 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   };
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
-    context: () => createContext(services),
+    context: ({ request }) => createContext(services, request),
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: false,
-    graphiql: { title: 'bitmapql', defaultQuery: EXAMPLE_QUERY },
+    graphiql: config.graphiql ? { title: 'bitmapql', defaultQuery: EXAMPLE_QUERY } : false,
     renderGraphiQL,
     maskedErrors: { maskError },
+    logging: options.log ? yogaLogger(options.log) : undefined,
     plugins: [
-      readiness(engine),
+      observability.plugin(), // first: request id, timing and GET /metrics for every request
+      readiness(engine, config.readyTimeoutMs),
+      ...accessPlugins(config), // INTROSPECTION=false, PERSISTED_OPERATIONS
+      rateLimit({
+        keyed: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
+        anonymous: {
+          perSecond: config.rateLimitAnonPerSecond ?? config.rateLimitPerSecond,
+          burst: config.rateLimitAnonBurst ?? config.rateLimitBurst,
+        },
+        isKey: (token) => findKey(config.apiKeys, token) !== undefined, // unknown tokens count as anonymous
+      }),
       bodyLimit(config.maxBodyBytes),
       inputShapeGuard(limits),
       EnvelopArmorPlugin({
-        maxDepth: { n: 12 },
-        maxAliases: { n: 1000 },
-        maxTokens: { n: 50_000 },
-        maxDirectives: { n: 50 },
+        maxDepth: { n: config.maxQueryDepth },
+        maxAliases: { n: config.maxAliases },
+        maxTokens: { n: config.maxTokens },
+        maxDirectives: { n: config.maxDirectives },
         costLimit: { enabled: false },
         blockFieldSuggestion: { enabled: false },
       }),
@@ -113,6 +132,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   });
   return {
     yoga,
+    observability,
     services,
     close: async () => {
       if (!options.engine) await engine.close();
@@ -132,28 +152,12 @@ query Dashboard {
 `;
 
 /** GET /ready: 200 when storage answers, 503 otherwise (GET /health is yoga's: the process is up). */
-function readiness(engine: Engine): Plugin {
+function readiness(engine: Engine, timeoutMs: number): Plugin {
   return {
     async onRequest({ url, endResponse, fetchAPI }) {
       if (url.pathname !== '/ready') return;
-      const ok = await engine.ready();
+      const ok = await readyWithin(engine, timeoutMs); // bounded even when Redis hangs
       endResponse(new fetchAPI.Response(JSON.stringify({ ready: ok }), { status: ok ? 200 : 503, headers: { 'content-type': 'application/json' } }));
-    },
-  };
-}
-
-function bodyLimit(maxBytes: number): Plugin {
-  return {
-    onRequest({ request, endResponse, fetchAPI }) {
-      const length = Number(request.headers.get('content-length') ?? 0);
-      if (length > maxBytes) {
-        endResponse(
-          new fetchAPI.Response(
-            JSON.stringify({ errors: [{ message: `request body is ${length} bytes; the limit is ${maxBytes}`, extensions: { code: 'TOO_LARGE' } }] }),
-            { status: 413, headers: { 'content-type': 'application/json' } },
-          ),
-        );
-      }
     },
   };
 }

@@ -8,13 +8,14 @@ import type { Engine } from './bitmap/engines/engine.ts';
 import { RedisEngine } from './bitmap/engines/redis.ts';
 import { copyKeys } from './bitmap/copy.ts';
 import { bitmapistLayout } from './bitmap/keys.ts';
-import { ConfigError, describeSettings, loadConfig } from './config.ts';
+import { ConfigError, describeSettings, describeSources, loadConfig } from './config.ts';
+import { hashKey, newKey } from './auth.ts';
 import { createGateway } from './gateway.ts';
 import { progress } from './progress.ts';
 import { printedSchema } from './schema/index.ts';
 
-async function serve(): Promise<void> {
-  const config = loadConfig();
+async function serve(opts: { config?: string } = {}): Promise<void> {
+  const config = loadConfig(process.env, {}, { file: opts.config });
   const gateway = await createGateway(config, { log });
   const server = createServer(gateway.yoga);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
@@ -22,17 +23,35 @@ async function serve(): Promise<void> {
   log({ msg: 'listening', url: `http://${config.host}:${config.port}/graphql`, engine, timeZone: config.timeZone });
 
   let stopping = false;
+  // While stopping, every response closes its connection, so keep-alive clients move on.
+  server.on('request', (_req, res) => {
+    if (stopping) res.setHeader('connection', 'close');
+  });
   const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
+    if (stopping) {
+      server.closeAllConnections(); // a second signal: stop waiting for in-flight requests
+      return;
+    }
     stopping = true;
-    log({ msg: 'stopping', signal });
+    gateway.observability.draining = true; // GET /ready answers 503 from now on
+    log({ msg: 'stopping', signal, graceMs: config.shutdownTimeoutMs });
     // Stop accepting; let in-flight requests finish (bounded), then flush and close storage.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    const forced = setTimeout(() => server.closeAllConnections(), 10_000);
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
+    const forced = setTimeout(() => {
+      log({ level: 'warn', msg: 'closing connections with requests still in flight', graceMs: config.shutdownTimeoutMs });
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
     await closed;
+    clearInterval(idle);
     clearTimeout(forced);
-    await gateway.close();
+    try {
+      await gateway.close(); // embedded: waits for queued writes and fsyncs; Redis: QUIT
+    } catch (e) {
+      log({ level: 'error', msg: 'closing storage failed', error: (e as Error)?.message ?? String(e) });
+      process.exit(1);
+    }
     log({ msg: 'stopped' });
     process.exit(0);
   };
@@ -46,12 +65,49 @@ function log(fields: Record<string, unknown>): void {
 
 const program = new Command('bitmapql')
   .description('GraphQL analytics gateway over bitmaps (bitmapist key layout)')
-  .addHelpText('after', `\nSettings (environment variables):\n${describeSettings()}\n`);
+  .addHelpText('after', `\n${describeSources()}\n\nSettings (environment variable, config file key):\n${describeSettings()}\n`);
 
 program
   .command('serve', { isDefault: true })
   .description('start the gateway (embedded engine unless REDIS_URL is set)')
+  .option('-c, --config <file>', 'JSON config file of settings (default: CONFIG_FILE); environment variables override it')
+  .addHelpText('after', `\n${describeSources()}\n\nSettings (environment variable, config file key):\n${describeSettings()}\n`)
   .action(serve);
+
+program
+  .command('hash-key')
+  .description('print the sha256 of an API key, for the apiKeys setting (the key itself is never configured)')
+  .argument('<key>', 'the API key')
+  .action((key: string) => {
+    process.stdout.write(`${hashKey(key)}\n`);
+  });
+
+program
+  .command('keygen')
+  .description('make a new random API key: prints the key (give it to the caller) and its apiKeys entry (for the config)')
+  .option('--name <name>', 'the key\'s name in the config', 'service')
+  .option('--scopes <scopes>', 'comma-separated: read, write, admin', 'read,write')
+  .action((opts: { name: string; scopes: string }) => {
+    const scopes = opts.scopes.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = scopes.filter((s) => !['read', 'write', 'admin'].includes(s));
+    if (bad.length || !scopes.length) throw new ConfigError(`--scopes: expected read, write and/or admin, got ${JSON.stringify(opts.scopes)}`);
+    const key = newKey();
+    const entry = { name: opts.name, sha256: hashKey(key), scopes };
+    process.stdout.write(
+      [
+        `key:    ${key}`,
+        `sha256: ${entry.sha256}`,
+        '',
+        'config file (apiKeys is a list; add the entry to it):',
+        `  "apiKeys": [${JSON.stringify(entry)}]`,
+        'environment:',
+        `  API_KEYS='${JSON.stringify([entry])}'`,
+        '',
+        'callers send: Authorization: Bearer <key>. The key is shown once; only its sha256 is configured.',
+        '',
+      ].join('\n'),
+    );
+  });
 
 program
   .command('print-schema')

@@ -23,10 +23,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts redis-server on 127.0.0.1; resolves once it answers PING. */
-export async function startRedis(port?: number): Promise<{ url: string; port: number; process: ChildProcess; stop(): Promise<void> }> {
+/**
+ * Starts redis-server on 127.0.0.1; resolves once it answers PING. `extraArgs` come after the
+ * defaults and override them (e.g. `--appendonly yes --appendfsync always --dir <tmp>`).
+ */
+export async function startRedis(
+  port?: number,
+  extraArgs: readonly string[] = [],
+): Promise<{ url: string; port: number; process: ChildProcess; stop(): Promise<void> }> {
   const p = port ?? (await freePort());
-  const child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+  const child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], {
     stdio: 'ignore',
   });
   const url = `redis://127.0.0.1:${p}`;

@@ -9,6 +9,7 @@ import { openEmbeddedEngine } from '../src/bitmap/engines/embedded.ts';
 import type { Engine } from '../src/bitmap/engines/engine.ts';
 import { RedisEngine } from '../src/bitmap/engines/redis.ts';
 import type { RedisMode } from '../src/bitmap/engines/redis.ts';
+import { hashKey } from '../src/auth.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Config } from '../src/config.ts';
 import { closedPeriodKeys, createGateway } from '../src/gateway.ts';
@@ -29,13 +30,22 @@ export interface TestGateway {
   engine: Engine;
   config: Config;
   prefix: string;
-  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GqlResult<T>>;
+  /** Sends TEST_AUTH unless `headers` are given (then exactly those, e.g. `{}` for an anonymous caller). */
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResult<T>>;
   /** Every key of this gateway's prefix. */
   keys(): Promise<string[]>;
   close(): Promise<void>;
 }
 
 export const redisUrl = (): string => inject('redisUrl');
+
+/**
+ * Every test gateway without its own `config.apiKeys` accepts this key with every scope, and
+ * gql() sends it by default (writes need a key; see src/auth.ts).
+ */
+export const TEST_KEY = `bmq_test_${randomBytes(16).toString('hex')}`;
+export const TEST_AUTH: Record<string, string> = { authorization: `Bearer ${TEST_KEY}` };
+const testApiKeys = [{ name: 'test', sha256: hashKey(TEST_KEY), scopes: ['read' as const, 'write' as const, 'admin' as const] }];
 
 export interface TestGatewayOptions {
   engine: EngineKind;
@@ -49,7 +59,7 @@ export interface TestGatewayOptions {
 export async function testGateway(options: TestGatewayOptions): Promise<TestGateway> {
   const prefix = `t${randomBytes(4).toString('hex')}_`;
   const dir = options.engine === 'embedded' ? mkdtempSync(join(tmpdir(), 'bitmapql-test-')) : undefined;
-  const config = loadConfig({}, { keyPrefix: prefix, dataDir: dir ?? './data', ...options.config });
+  const config = loadConfig({}, { keyPrefix: prefix, dataDir: dir ?? './data', apiKeys: testApiKeys, ...options.config });
   const layout = bitmapistLayout(prefix);
   const clock = (): number => options.now ?? Date.now();
   const engine: Engine =
@@ -76,10 +86,10 @@ export async function testGateway(options: TestGatewayOptions): Promise<TestGate
     config,
     prefix,
     keys,
-    async gql(query, variables) {
+    async gql(query, variables, headers) {
       const res = await gateway.yoga.fetch('http://yoga/graphql', {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(headers ?? TEST_AUTH) },
         body: JSON.stringify({ query, variables }),
       });
       return (await res.json()) as GqlResult<never>;

@@ -10,7 +10,9 @@ export type ErrorCode =
   | 'TOO_COMPLEX'
   | 'TOO_LARGE'
   | 'UNSUPPORTED'
-  | 'SERVICE_UNAVAILABLE';
+  | 'SERVICE_UNAVAILABLE'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN';
 
 export class BitmapError extends Error {
   constructor(

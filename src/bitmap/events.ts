@@ -23,7 +23,17 @@ export function markKeys(layout: KeyLayout, tz: TimeZone, mark: Mark): string[] 
 }
 
 export function markWrites(layout: KeyLayout, tz: TimeZone, marks: readonly Mark[], bit: 0 | 1): BitWrite[] {
-  return marks.flatMap((m) => markKeys(layout, tz, m).map((key) => ({ key, offset: m.userId, bit })));
+  // Marks of a batch mostly share their instant (now) and a few names: their keys are worked
+  // out once per (instant, name, options), not once per mark.
+  const keysOf = new Map<string, string[]>();
+  const writes: BitWrite[] = [];
+  for (const m of marks) {
+    const id = `${m.at} ${m.hourly ? 1 : 0}${m.unique ? 1 : 0} ${m.name}`;
+    let keys = keysOf.get(id);
+    if (!keys) keysOf.set(id, (keys = markKeys(layout, tz, m)));
+    for (const key of keys) writes.push({ key, offset: m.userId, bit });
+  }
+  return writes;
 }
 
 /** Names of events with at least one key, sorted; found by SCAN, never KEYS. */

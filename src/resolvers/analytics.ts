@@ -37,6 +37,7 @@ export async function series(
   range: PeriodRange,
   rollingAverage: number | null | undefined,
 ): Promise<SeriesPointData[]> {
+  ctx.cost.assertWithin(); // the request is already over MAX_COST: resolve nothing more
   const periods = seriesPeriods(ctx, range);
   const counts = await ctx.ask(periods.map((bound) => ({ kind: 'count', expr: resolveSet(set, { ...ctx.setContext, bound }) })));
   return withAverages(periods, counts as number[], rollingAverage);
@@ -91,6 +92,7 @@ function cohortPeriods(ctx: Context, a: CohortArgs): { periods: Period[]; column
 }
 
 export async function cohort(ctx: Context, a: CohortArgs): Promise<CohortResult> {
+  ctx.cost.assertWithin(); // the request is already over MAX_COST: resolve nothing more
   const { periods, columns } = cohortPeriods(ctx, a);
   const rowSets = periods.map((p) => resolveSet(a.cohort, { ...ctx.setContext, bound: p }));
   // Activity periods overlap from row to row (p+k): each is resolved, and asked about, once.

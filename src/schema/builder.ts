@@ -1,6 +1,11 @@
 // The one Pothos schema builder; nullability is decided here, once.
 
 import SchemaBuilder from '@pothos/core';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { AuthScopeFailureType } from '@pothos/plugin-scope-auth';
+import type { AuthFailure } from '@pothos/plugin-scope-auth';
+import { scopeError } from '../auth.ts';
+import type { Scope } from '../auth.ts';
 import type { Granularity, Period, TimeInput } from '../bitmap/period.ts';
 import type { Context } from '../context.ts';
 
@@ -14,9 +19,26 @@ export const builder = new SchemaBuilder<{
     Count: { Input: number; Output: number };
   };
   Objects: { Period: Period };
-}>({ defaultFieldNullability: false });
+  AuthScopes: { read: boolean; write: boolean; admin: boolean };
+}>({
+  defaultFieldNullability: false,
+  plugins: [ScopeAuthPlugin],
+  scopeAuth: {
+    // Computed once per request from the Authorization header (context.ts, auth.ts).
+    authScopes: (ctx) => ctx.auth.scopes,
+    unauthorizedError: (_parent, ctx, info, result) => scopeError(ctx.auth, info.fieldName, failedScopes(result.failure)),
+  },
+});
 
-builder.queryType({ description: 'Questions about sets of users.' });
-builder.mutationType({ description: 'Recording events. Every mutation is all-or-nothing.' });
+/** The scopes a failed check asked for. */
+function failedScopes(failure: AuthFailure): Scope[] {
+  if (failure.kind === AuthScopeFailureType.AuthScope) return [failure.scope as Scope];
+  if (failure.kind === AuthScopeFailureType.AnyAuthScopes || failure.kind === AuthScopeFailureType.AllAuthScopes) return failure.failures.flatMap(failedScopes);
+  return [];
+}
+
+// Every query needs the `read` scope, every mutation `write`; admin mutations replace it with `admin` (schema/admin.ts).
+builder.queryType({ description: 'Questions about sets of users (the read scope).', authScopes: { read: true } });
+builder.mutationType({ description: 'Recording events and counts (the write scope; all-or-nothing) and deleting them (the admin scope).', authScopes: { write: true } });
 
 export type { Granularity };

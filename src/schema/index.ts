@@ -10,6 +10,7 @@ import './events.ts';
 import './series.ts';
 import './cohort.ts';
 import './counters.ts';
+import './admin.ts';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

@@ -3,7 +3,8 @@
 
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, redisUrl, testGateway } from '../helpers.ts';
+import { ENGINES, redisUrl, testGateway, TEST_AUTH, TEST_KEY } from '../helpers.ts';
+import { hashKey } from '../../src/auth.ts';
 import type { GqlResult, TestGateway } from '../helpers.ts';
 import { scanAll } from '../assertions.ts';
 
@@ -34,7 +35,7 @@ async function post(t: TestGateway, body: unknown): Promise<{ status: number; js
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const res = await t.gateway.yoga.fetch('http://yoga/graphql', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...TEST_AUTH },
     body: text,
   });
   return { status: res.status, json: (await res.json()) as GqlResult };
@@ -366,13 +367,13 @@ describe('SERVICE_UNAVAILABLE (redis engine, nothing listening)', () => {
     const { loadConfig } = await import('../../src/config.ts');
     const { freePort } = await import('../global-setup.ts');
     const engine = new RedisEngine({ url: `redis://127.0.0.1:${await freePort()}`, tempPrefix: 'down_bitop_', commandTimeoutMs: 500 });
-    const gateway = await createGateway(loadConfig({}, { keyPrefix: 'down_' }), { engine });
+    const gateway = await createGateway(loadConfig({}, { keyPrefix: 'down_', apiKeys: [{ name: 't', sha256: hashKey(TEST_KEY), scopes: ['read', 'write'] }] }), { engine });
     try {
       const ask = async (query: string): Promise<GqlResult> =>
         (await (
           await gateway.yoga.fetch('http://yoga/graphql', {
             method: 'POST',
-            headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+            headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...TEST_AUTH },
             body: JSON.stringify({ query }),
           })
         ).json()) as GqlResult;

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { Kind, parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { printedSchema, schema } from '../../src/schema/index.ts';
-import { testGateway } from '../helpers.ts';
+import { testGateway, TEST_AUTH } from '../helpers.ts';
 import type { TestGateway } from '../helpers.ts';
 
 const root = new URL('../../', import.meta.url);
@@ -37,7 +37,7 @@ describe('examples/*.graphql', () => {
       if (def.kind !== Kind.OPERATION_DEFINITION) continue;
       const res = await t.gateway.yoga.fetch('http://yoga/graphql', {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...TEST_AUTH },
         body: JSON.stringify({
           query: text,
           operationName: def.name?.value,

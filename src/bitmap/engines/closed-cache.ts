@@ -61,12 +61,7 @@ export class ClosedPeriodCache {
   async start(client: Redis): Promise<boolean> {
     const status = this.options.onStatus ?? (() => {});
     try {
-      const [, current = ''] = (await client.config('GET', 'notify-keyspace-events')) as string[];
-      const missing = [...NEEDED_EVENTS].filter((c) => !current.includes(c) && !(c !== 'K' && current.includes('A')));
-      if (missing.length) {
-        await client.config('SET', 'notify-keyspace-events', `${current}${missing.join('')}`);
-        status(`enabled Redis keyspace notifications (notify-keyspace-events ${current}${missing.join('')}) for the closed-period cache`);
-      }
+      await this.enableNotifications(client);
     } catch (e) {
       status(`closed-period cache off: Redis refused CONFIG for keyspace notifications (${(e as Error).message})`);
       return false;
@@ -81,9 +76,10 @@ export class ClosedPeriodCache {
     sub.on('close', () => this.goDark());
     // Every (re)subscription starts from an empty cache: changes may have gone unseen meanwhile.
     sub.on('ready', () => {
-      sub
-        .psubscribe(pattern)
+      this.renotify(client, sub)
+        .then(() => sub.psubscribe(pattern))
         .then(() => {
+          if (this.subscriber !== sub || sub.status !== 'ready') return;
           this.clear();
           this.live = true;
         })
@@ -92,6 +88,33 @@ export class ClosedPeriodCache {
     await sub.connect().catch(() => this.goDark());
     for (let i = 0; i < 100 && !this.live; i++) await new Promise((r) => setTimeout(r, 10));
     return this.live;
+  }
+
+  /** CONFIG SETs the notification classes the cache needs, merged with those already on. */
+  private async enableNotifications(client: Redis): Promise<void> {
+    const [, current = ''] = (await client.config('GET', 'notify-keyspace-events')) as string[];
+    const missing = [...NEEDED_EVENTS].filter((c) => !current.includes(c) && !(c !== 'K' && current.includes('A')));
+    if (missing.length) {
+      await client.config('SET', 'notify-keyspace-events', `${current}${missing.join('')}`);
+      this.options.onStatus?.(`enabled Redis keyspace notifications (notify-keyspace-events ${current}${missing.join('')}) for the closed-period cache`);
+    }
+  }
+
+  /**
+   * Before (re)subscribing: a restarted Redis has forgotten CONFIG SET, and would subscribe us
+   * to notifications it never sends. Retries while the main connection is still coming back;
+   * a refusal (a reply error) rejects, and the cache stays off.
+   */
+  private async renotify(client: Redis, sub: Redis): Promise<void> {
+    for (;;) {
+      if (this.subscriber !== sub || sub.status !== 'ready') throw new Error('resubscription superseded');
+      try {
+        return await this.enableNotifications(client);
+      } catch (e) {
+        if ((e as Error).name === 'ReplyError') throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 
   async stop(): Promise<void> {

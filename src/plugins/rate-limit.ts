@@ -1,0 +1,139 @@
+// Rate limits per caller: a token bucket in memory, checked in onRequest before anything else
+// (no body read, no parse, no storage). A caller is the SHA-256 of its Authorization header's
+// token when that is an API key, else its client address (the socket's, never a forwarded header).
+
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Plugin } from 'graphql-yoga';
+
+export interface BucketLimit {
+  /** Tokens added per second; 0: no limit. */
+  readonly perSecond: number;
+  /** Bucket size: requests a caller may send at once (0: one second's worth, at least 1). */
+  readonly burst: number;
+}
+
+export interface RateLimitOptions {
+  /** Callers with an Authorization header. */
+  readonly keyed: BucketLimit;
+  /** Callers without one, by client address. */
+  readonly anonymous: BucketLimit;
+  /** Paths that are limited (default: /graphql). */
+  readonly paths?: readonly string[];
+  /** The clock, in ms (tests move it). */
+  readonly now?: () => number;
+  /** Buckets kept at most; full ones are dropped first, then the oldest. */
+  readonly maxCallers?: number;
+  /**
+   * Whether a presented token is a configured API key (default: any token is). A token that is
+   * not counts as anonymous, by client address: rotating made-up tokens buys no fresh buckets.
+   */
+  readonly isKey?: (token: string) => boolean;
+}
+
+export interface Caller {
+  readonly kind: 'keyed' | 'anonymous';
+  /** `key:<sha256 hex>` or `ip:<address>`. */
+  readonly id: string;
+}
+
+/** The bearer token (or the whole header when not a bearer one), hashed; else the socket's address. */
+export function callerOf(request: Request, serverContext: unknown, isKey: (token: string) => boolean = () => true): Caller {
+  const auth = request.headers.get('authorization');
+  if (auth) {
+    const m = /^\s*bearer\s+(.+?)\s*$/i.exec(auth);
+    const token = m ? m[1]! : auth.trim();
+    if (isKey(token)) return { kind: 'keyed', id: `key:${createHash('sha256').update(token).digest('hex')}` };
+  }
+  const req = (serverContext as { req?: IncomingMessage } | undefined)?.req;
+  return { kind: 'anonymous', id: `ip:${req?.socket?.remoteAddress ?? 'unknown'}` };
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+export class TokenBuckets {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly capacity: number;
+
+  constructor(
+    readonly limit: BucketLimit,
+    private readonly maxCallers = 100_000,
+  ) {
+    this.capacity = limit.burst > 0 ? limit.burst : Math.max(1, Math.ceil(limit.perSecond));
+  }
+
+  get enabled(): boolean {
+    return this.limit.perSecond > 0;
+  }
+
+  /** Takes one token: 0 when allowed, else the seconds until one is available (≥ 1, whole). */
+  take(id: string, now: number): number {
+    let b = this.buckets.get(id);
+    if (b) {
+      b.tokens = Math.min(this.capacity, b.tokens + ((now - b.at) / 1000) * this.limit.perSecond);
+      b.at = now;
+    } else {
+      if (this.buckets.size >= this.maxCallers) this.sweep(now);
+      b = { tokens: this.capacity, at: now };
+      this.buckets.set(id, b);
+    }
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - b.tokens) / this.limit.perSecond));
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  /** Drops buckets that have refilled (they behave like new ones); if none has, the oldest tenth. */
+  private sweep(now: number): void {
+    for (const [id, b] of this.buckets) {
+      if (b.tokens + ((now - b.at) / 1000) * this.limit.perSecond >= this.capacity) this.buckets.delete(id);
+    }
+    if (this.buckets.size < this.maxCallers) return;
+    let drop = Math.ceil(this.maxCallers / 10);
+    for (const id of this.buckets.keys()) {
+      if (drop-- <= 0) break;
+      this.buckets.delete(id);
+    }
+  }
+}
+
+/** HTTP 429 with Retry-After and a GraphQL-shaped body (code RATE_LIMITED). */
+export function rateLimit(options: RateLimitOptions): Plugin {
+  const keyed = new TokenBuckets(options.keyed, options.maxCallers);
+  const anonymous = new TokenBuckets(options.anonymous, options.maxCallers);
+  const paths = new Set(options.paths ?? ['/graphql']);
+  const now = options.now ?? Date.now;
+  if (!keyed.enabled && !anonymous.enabled) return {};
+  return {
+    onRequest({ request, serverContext, url, endResponse, fetchAPI }) {
+      if (!paths.has(url.pathname)) return;
+      const caller = callerOf(request, serverContext, options.isKey);
+      const buckets = caller.kind === 'keyed' ? keyed : anonymous;
+      if (!buckets.enabled) return;
+      const retryAfter = buckets.take(caller.id, now());
+      if (retryAfter === 0) return;
+      const { perSecond } = buckets.limit;
+      endResponse(
+        new fetchAPI.Response(
+          JSON.stringify({
+            errors: [
+              {
+                message: `too many requests: the limit is ${perSecond} per second (burst ${buckets.limit.burst || Math.max(1, Math.ceil(perSecond))}); retry after ${retryAfter} s`,
+                extensions: { code: 'RATE_LIMITED', retryAfter, limit: perSecond },
+              },
+            ],
+          }),
+          { status: 429, headers: { 'content-type': 'application/json', 'retry-after': String(retryAfter) } },
+        ),
+      );
+    },
+  };
+}
