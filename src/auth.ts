@@ -76,13 +76,16 @@ const refused = (message: string): GraphQLError =>
   });
 
 /**
- * Authenticates one request. No header: anonymous, with `read` when anonymousRead is on. A
- * malformed header or a key that is not configured is refused outright (UNAUTHENTICATED), never
- * downgraded to anonymous; the message is the same for every unknown key.
+ * Authenticates one request. No header: anonymous, with `read` when anonymousRead is on, and
+ * also `write` while no key is configured at all (local use: `npm start` then GraphiQL works
+ * out of the box; configuring one key turns that off). A malformed header or a key that is not
+ * configured is refused outright (UNAUTHENTICATED), never downgraded to anonymous; the message
+ * is the same for every unknown key.
  */
 export function authenticate(config: Pick<Config, 'apiKeys' | 'anonymousRead'>, header: string | null | undefined): Auth {
   if (header === null || header === undefined) {
-    return { principal: { kind: 'anonymous' }, scopes: { read: config.anonymousRead, write: false, admin: false } };
+    const open = config.apiKeys.length === 0;
+    return { principal: { kind: 'anonymous' }, scopes: { read: config.anonymousRead || open, write: open, admin: false } };
   }
   const m = BEARER.exec(header);
   if (!m) throw refused('malformed Authorization header: send "Authorization: Bearer <API key>"');

@@ -21,6 +21,12 @@ async function serve(opts: { config?: string } = {}): Promise<void> {
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const engine = config.redisUrl ? `redis (${config.redisMode})` : `embedded (${config.dataDir})`;
   log({ msg: 'listening', url: `http://${config.host}:${config.port}/graphql`, engine, timeZone: config.timeZone });
+  if (config.apiKeys.length === 0) {
+    log({
+      level: 'warn',
+      msg: 'no API keys configured: anyone who can reach this port may read and write (admin needs a key). Set API_KEYS for production (bitmapql keygen).',
+    });
+  }
 
   let stopping = false;
   // While stopping, every response closes its connection, so keep-alive clients move on.

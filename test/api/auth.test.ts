@@ -156,6 +156,25 @@ describe('API keys and scopes', () => {
   });
 });
 
+describe('with no API keys configured (local use)', () => {
+  it('lets anonymous callers read and write, but not run admin mutations; a made-up key is still refused', async () => {
+    const t = await testGateway({ engine: 'embedded', now: NOW, config: { apiKeys: [], anonymousRead: false } });
+    try {
+      const anon = {};
+      const mark = await t.gql(`mutation { markEvent(input: { name: "local", userId: 5 }) { marked } }`, undefined, anon);
+      expect(mark.errors).toBeUndefined();
+      const read = await t.gql(`{ count(set: { event: { name: "local", period: { current: DAY } } }) }`, undefined, anon);
+      expect(read.data).toEqual({ count: 1 });
+      const admin = await t.gql(`mutation { deleteTemporaryKeys { deleted } }`, undefined, anon);
+      expect(admin.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      const madeUp = await t.gql(`{ __typename }`, undefined, { authorization: 'Bearer not-a-key' });
+      expect(madeUp.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('key comparison', () => {
   const spy = vi.mocked(crypto.timingSafeEqual);
 
