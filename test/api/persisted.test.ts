@@ -1,5 +1,5 @@
 // PERSISTED_OPERATIONS: with GraphQL Code Generator's manifest of the example documents
-// (examples/generated/persisted/persisted-documents.json), known ids run, unknown ids and
+// (examples/generated/persisted-documents.json), known ids run, unknown ids and
 // query texts are refused with stable codes, and scopes still apply.
 
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { hashKey, newKey } from '../../src/auth.ts';
 import { ENGINES, testGateway } from '../helpers.ts';
 import type { GqlResult, TestGateway } from '../helpers.ts';
 
-const MANIFEST = join(import.meta.dirname, '../../examples/generated/persisted/persisted-documents.json');
+const MANIFEST = join(import.meta.dirname, '../../examples/generated/persisted-documents.json');
 const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8')) as Record<string, string>;
 const NOW = Date.parse('2026-11-22T09:05:00Z');
 const WRITER = newKey();
