@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import type { RedisOptions } from 'ioredis';
+import type { ChainableCommander, RedisOptions } from 'ioredis';
 import { BitmapError } from '../errors.ts';
 import { isOutput, readKeys, splitProgram } from '../program.ts';
 import type { Instruction, OutputValue, Program, Ref } from '../program.ts';
@@ -200,10 +200,7 @@ export class RedisEngine implements Engine {
       }
     }
     if (temps.length) tx.del(...temps);
-    const replies = await tx.exec().catch(unavailable);
-    if (!replies) throw new BitmapError('SERVICE_UNAVAILABLE', 'the Redis transaction was aborted');
-    const failed = replies.find(([err]) => err);
-    if (failed) throw failed[0];
+    const replies = await execAll(tx, 'program');
     return outputs.map(({ at: index, instr }) => {
       const v = replies[index]![1];
       switch (instr.op) {
@@ -227,11 +224,11 @@ export class RedisEngine implements Engine {
     this.forget(writes.map((w) => w.key));
     const tx = this.client.multi();
     for (const w of writes) tx.setbit(w.key, w.offset, w.bit);
-    const replies = await tx.exec().catch(unavailable);
-    this.forget(writes.map((w) => w.key));
-    if (!replies) throw new BitmapError('SERVICE_UNAVAILABLE', 'the write was aborted; nothing was written');
-    const failed = replies.find(([err]) => err);
-    if (failed) throw failed[0];
+    try {
+      await execAll(tx, 'write');
+    } finally {
+      this.forget(writes.map((w) => w.key));
+    }
   }
 
   /**
@@ -258,16 +255,12 @@ export class RedisEngine implements Engine {
     }
     // Read-your-writes: drop copies now and once acknowledged, before the notification arrives.
     this.forget(keys);
-    let replies: Array<[Error | null, unknown]> | null;
     try {
       // One array of arguments: a 10,000-mark batch is too many to spread into a call.
-      replies = await this.client.multi().call('EVAL', args).exec().catch(unavailable);
+      await execAll(this.client.multi().call('EVAL', args), 'write');
     } finally {
       this.forget(keys);
     }
-    if (!replies) throw new BitmapError('SERVICE_UNAVAILABLE', 'the write was aborted; nothing was written');
-    const failed = replies.find(([err]) => err);
-    if (failed) throw failed[0];
   }
 
   async increment(increments: readonly CounterIncrement[]): Promise<void> {
@@ -275,10 +268,7 @@ export class RedisEngine implements Engine {
     if (this.mode === 'pipeline') throw countersUnsupported();
     const tx = this.client.multi();
     for (const c of increments) tx.hincrby(c.key, c.field, c.by);
-    const replies = await tx.exec().catch(unavailable);
-    if (!replies) throw new BitmapError('SERVICE_UNAVAILABLE', 'the increment was aborted; nothing was written');
-    const failed = replies.find(([err]) => err);
-    if (failed) throw failed[0];
+    await execAll(tx, 'increment');
   }
 
   async *scan(prefix: string): AsyncIterable<string[]> {
@@ -373,6 +363,18 @@ const countersUnsupported = (): BitmapError =>
     'UNSUPPORTED',
     'counters need Redis hashes (HINCRBY, HGETALL), which bitmapist-server does not implement: use REDIS_MODE=lua or the embedded engine',
   );
+
+/**
+ * Runs a MULTI/EXEC; the first failed command fails the call. An aborted or unanswered
+ * transaction is SERVICE_UNAVAILABLE (for writes: its outcome is unknown, never a success).
+ */
+async function execAll(tx: ChainableCommander, what: string): Promise<Array<[Error | null, unknown]>> {
+  const replies = await tx.exec().catch(unavailable);
+  if (!replies) throw new BitmapError('SERVICE_UNAVAILABLE', `the ${what} transaction was aborted`);
+  const failed = replies.find(([err]) => err);
+  if (failed) throw failed[0];
+  return replies;
+}
 
 /** Connection trouble becomes SERVICE_UNAVAILABLE; Redis's own replies (bugs) pass through to be masked. */
 function unavailable(err: unknown): never {

@@ -1,4 +1,4 @@
--- Applies a batch of bit writes inside Redis: one EVALSHA instead of a MULTI of SETBITs (one
+-- Applies a batch of bit writes inside Redis: one EVAL instead of a MULTI of SETBITs (one
 -- command for the client to build, send and parse, however many writes the batch holds).
 -- KEYS: the keys written, each once. ARGV: per key, in KEYS order: n, then its n writes in the
 -- order given, each an offset to set to 1, or -(offset + 1) to clear.
