@@ -164,26 +164,21 @@ export class Observability {
     const cache = options.engine instanceof RedisEngine ? options.engine.cache : null;
     if (cache) {
       // The cache keeps running totals; each scrape adds what changed since the last one.
-      let seenHits = 0;
-      let seenMisses = 0;
-      new Counter({
-        name: 'bitmapql_closed_cache_hits_total',
-        help: 'closed-period cache: keys answered from an in-process copy',
-        registers,
-        collect() {
-          this.inc(Math.max(0, cache.hits - seenHits));
-          seenHits = cache.hits;
-        },
-      });
-      new Counter({
-        name: 'bitmapql_closed_cache_misses_total',
-        help: 'closed-period cache: keys fetched from Redis',
-        registers,
-        collect() {
-          this.inc(Math.max(0, cache.misses - seenMisses));
-          seenMisses = cache.misses;
-        },
-      });
+      const runningTotal = (name: string, help: string, read: () => number): void => {
+        let seen = 0;
+        new Counter({
+          name,
+          help,
+          registers,
+          collect() {
+            const now = read();
+            this.inc(Math.max(0, now - seen));
+            seen = now;
+          },
+        });
+      };
+      runningTotal('bitmapql_closed_cache_hits_total', 'closed-period cache: keys answered from an in-process copy', () => cache.hits);
+      runningTotal('bitmapql_closed_cache_misses_total', 'closed-period cache: keys fetched from Redis', () => cache.misses);
       new Gauge({
         name: 'bitmapql_closed_cache_entries',
         help: 'closed-period cache: copies held',
