@@ -116,7 +116,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           perSecond: config.rateLimitAnonPerSecond ?? config.rateLimitPerSecond,
           burst: config.rateLimitAnonBurst ?? config.rateLimitBurst,
         },
-        isKey: (token) => findKey(config.apiKeys, token) !== undefined, // unknown tokens count as anonymous
+        keyHash: (token) => findKey(config.apiKeys, token)?.sha256.toLowerCase(), // unknown tokens count as anonymous
       }),
       bodyLimit(config.maxBodyBytes),
       inputShapeGuard(limits),

@@ -2,7 +2,7 @@
 // (no body read, no parse, no storage). A caller is the SHA-256 of its Authorization header's
 // token when that is an API key, else its client address (the socket's, never a forwarded header).
 
-import { createHash } from 'node:crypto';
+import { hashKey } from '../auth.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
 
@@ -25,10 +25,11 @@ export interface RateLimitOptions {
   /** Buckets kept at most; full ones are dropped first, then the oldest. */
   readonly maxCallers?: number;
   /**
-   * Whether a presented token is a configured API key (default: any token is). A token that is
-   * not counts as anonymous, by client address: rotating made-up tokens buys no fresh buckets.
+   * The hex SHA-256 of a presented token when it is a configured API key, else undefined
+   * (default: any token is a key). A token that is not counts as anonymous, by client address:
+   * rotating made-up tokens buys no fresh buckets.
    */
-  readonly isKey?: (token: string) => boolean;
+  readonly keyHash?: (token: string) => string | undefined;
 }
 
 export interface Caller {
@@ -38,12 +39,12 @@ export interface Caller {
 }
 
 /** The bearer token (or the whole header when not a bearer one), hashed; else the socket's address. */
-export function callerOf(request: Request, serverContext: unknown, isKey: (token: string) => boolean = () => true): Caller {
+export function callerOf(request: Request, serverContext: unknown, keyHash: (token: string) => string | undefined = hashKey): Caller {
   const auth = request.headers.get('authorization');
   if (auth) {
     const m = /^\s*bearer\s+(.+?)\s*$/i.exec(auth);
-    const token = m ? m[1]! : auth.trim();
-    if (isKey(token)) return { kind: 'keyed', id: `key:${createHash('sha256').update(token).digest('hex')}` };
+    const hash = keyHash(m ? m[1]! : auth.trim());
+    if (hash) return { kind: 'keyed', id: `key:${hash}` };
   }
   const req = (serverContext as { req?: IncomingMessage } | undefined)?.req;
   return { kind: 'anonymous', id: `ip:${req?.socket?.remoteAddress ?? 'unknown'}` };
@@ -115,7 +116,7 @@ export function rateLimit(options: RateLimitOptions): Plugin {
   return {
     onRequest({ request, serverContext, url, endResponse, fetchAPI }) {
       if (!paths.has(url.pathname)) return;
-      const caller = callerOf(request, serverContext, options.isKey);
+      const caller = callerOf(request, serverContext, options.keyHash);
       const buckets = caller.kind === 'keyed' ? keyed : anonymous;
       if (!buckets.enabled) return;
       const retryAfter = buckets.take(caller.id, now());
