@@ -104,6 +104,11 @@ export const SETTINGS = {
     doc: 'time zone of period keys, for writes and reads',
   },
   trackHourly: { env: 'TRACK_HOURLY', schema: bool.default(false), doc: 'marks also write hour keys' },
+  idMapping: {
+    env: 'ID_MAPPING',
+    schema: bool.default(false),
+    doc: 'accept string ids (externalId) in marks and contains, mapped to dense integer ids stored beside the bitmaps',
+  },
   trackUnique: { env: 'TRACK_UNIQUE', schema: bool.default(false), doc: 'marks also write the date-free unique key' },
   maxExprNodes: { env: 'MAX_EXPR_NODES', schema: int(1).default(1000), doc: 'operators and leaves in one set expression' },
   maxExprDepth: { env: 'MAX_EXPR_DEPTH', schema: int(1, 1000).default(32), doc: 'nesting depth of one set expression' },

@@ -40,6 +40,7 @@ export async function openEngine(config: Config, log: (fields: Record<string, un
       url: config.redisUrl,
       mode: config.redisMode,
       tempPrefix: layout.tempPrefix,
+      idKeys: layout.idKeys,
       commandTimeoutMs: config.redisTimeoutMs,
       cache:
         config.cacheMb > 0

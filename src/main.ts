@@ -8,6 +8,7 @@ import type { Engine } from './bitmap/engines/engine.ts';
 import { RedisEngine } from './bitmap/engines/redis.ts';
 import { copyKeys } from './bitmap/copy.ts';
 import { bitmapistLayout } from './bitmap/keys.ts';
+import type { KeyLayout } from './bitmap/keys.ts';
 import { ConfigError, describeSettings, describeSources, loadConfig } from './config.ts';
 import { hashKey, newKey } from './auth.ts';
 import { createGateway } from './gateway.ts';
@@ -125,8 +126,8 @@ program
   });
 
 /** A Redis URL, or a data folder of the embedded engine. */
-async function openStore(where: string, mode: 'lua' | 'pipeline', tempPrefix: string): Promise<Engine> {
-  if (/^rediss?:\/\//.test(where)) return new RedisEngine({ url: where, mode, tempPrefix }).connect();
+async function openStore(where: string, mode: 'lua' | 'pipeline', layout: KeyLayout): Promise<Engine> {
+  if (/^rediss?:\/\//.test(where)) return new RedisEngine({ url: where, mode, tempPrefix: layout.tempPrefix, idKeys: layout.idKeys }).connect();
   return openEmbeddedEngine({ dir: where, fsync: 'os' });
 }
 
@@ -140,9 +141,9 @@ program
   .action(async (fromWhere: string, toWhere: string, opts: { prefix?: string; pipeline?: boolean }) => {
     const prefix = opts.prefix ?? loadConfig().keyPrefix;
     const mode = opts.pipeline ? 'pipeline' : 'lua';
-    const { tempPrefix } = bitmapistLayout(prefix);
-    const from = await openStore(fromWhere, mode, tempPrefix);
-    const to = await openStore(toWhere, mode, tempPrefix);
+    const layout = bitmapistLayout(prefix);
+    const from = await openStore(fromWhere, mode, layout);
+    const to = await openStore(toWhere, mode, layout);
     try {
       const bar = progress(`copy ${prefix}*`, undefined);
       const result = await copyKeys(from, to, prefix, (p) => bar.update(p.keys, `${(p.bytes / 1048576).toFixed(1)} MiB`));

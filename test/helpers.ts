@@ -68,6 +68,7 @@ export async function testGateway(options: TestGatewayOptions): Promise<TestGate
           url: redisUrl(),
           mode: options.redisMode ?? 'lua',
           tempPrefix: layout.tempPrefix,
+          idKeys: layout.idKeys,
           cache: options.cache
             ? { keyPrefix: prefix, maxBytes: 64 << 20, isClosed: closedPeriodKeys(layout, new TimeZone(config.timeZone), clock) }
             : undefined,

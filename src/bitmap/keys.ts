@@ -23,6 +23,13 @@ export interface KeyLayout {
   readonly counterPrefix: string;
   /** Hashes whose sum is a counter's values in the period (YEAR: its 12 months). */
   counterKeys(name: string, period: Period): string[];
+  /**
+   * String id mapping (opt-in): `forward` hash external id → dense id, `reverse` hash dense id →
+   * external id, `next` the next dense id to hand out. Disjoint from event and counter keys.
+   */
+  readonly idKeys: { readonly forward: string; readonly reverse: string; readonly next: string };
+  /** Hash of imported files: field `<sha256>` = lines committed, `<sha256>:done` = 1 once complete. */
+  readonly importsKey: string;
 }
 
 /** bitmapist: `trackist_<event>_<suffix>`, numbers not zero-padded, ISO week-year for weeks. */
@@ -82,9 +89,11 @@ export function parseSuffix(rest: string): KeyInfo | null {
 /**
  * Counters are not part of bitmapist: they live in hashes under `trackist:counter:` (the
  * prefix with its trailing `_` swapped for `:counter:`), which no `trackist_…` event key
- * can equal: `trackist:counter:<name>:<period suffix>`, one field per counted key.
+ * can equal: `trackist:counter:<name>:<period suffix>`, one field per counted key. String id
+ * mappings and the import ledger live beside them under `trackist:` too.
  */
-export const counterPrefixFor = (prefix: string): string => `${prefix.replace(/_$/, '')}:counter:`;
+const metaPrefixFor = (prefix: string): string => `${prefix.replace(/_$/, '')}:`;
+export const counterPrefixFor = (prefix: string): string => `${metaPrefixFor(prefix)}counter:`;
 
 /** Period suffixes are computed once per period (a dashboard names the same few periods many times). */
 const suffixes = new Map<string, string>();
@@ -103,9 +112,12 @@ export function bitmapistLayout(prefix = 'trackist_'): KeyLayout {
   const eventKey = (name: string, p: Period): string => `${prefix}${name}_${cachedSuffix(p)}`;
   const counterPrefix = counterPrefixFor(prefix);
   const counterKey = (name: string, p: Period): string => `${counterPrefix}${name}:${cachedSuffix(p)}`;
+  const meta = metaPrefixFor(prefix);
   return {
     prefix,
     counterPrefix,
+    idKeys: { forward: `${meta}ids:forward`, reverse: `${meta}ids:reverse`, next: `${meta}ids:next` },
+    importsKey: `${meta}imports`,
     counterKeys: (name, period) =>
       period.granularity === 'YEAR' ? monthsOfYear(period).map((m) => counterKey(name, m)) : [counterKey(name, period)],
     tempPrefix: `${prefix}bitop_`,

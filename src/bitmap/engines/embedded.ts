@@ -485,6 +485,14 @@ export class EmbeddedEngine implements Engine {
     await this.enqueue(finishRecord(rec));
   }
 
+  async resolveIds(_externals: readonly string[], _assign: boolean): Promise<Array<number | null>> {
+    throw new Error('not implemented yet');
+  }
+
+  async externalIds(_ids: readonly number[]): Promise<Array<string | null>> {
+    throw new Error('not implemented yet');
+  }
+
   async increment(increments: readonly CounterIncrement[]): Promise<void> {
     this.checkOpen();
     if (increments.length === 0) return;

@@ -20,15 +20,25 @@ export interface Engine {
   /** Runs a whole program as one round trip; one result per output instruction, in order. */
   run(program: Program): Promise<OutputValue[]>;
   /**
-   * Applies every write of the batch, all or none, in one round trip. When the promise
-   * resolves the writes are acknowledged: they survive a crash of the gateway.
+   * Applies every write of the batch (and the counter increments, when given), all or none, in
+   * one round trip. When the promise resolves the writes are acknowledged: they survive a crash
+   * of the gateway.
    */
-  write(writes: readonly BitWrite[]): Promise<void>;
+  write(writes: readonly BitWrite[], increments?: readonly CounterIncrement[]): Promise<void>;
   /**
    * Applies every counter increment of the batch, all or none, in one round trip; acknowledged
    * (durable) when the promise resolves, like write().
    */
   increment(increments: readonly CounterIncrement[]): Promise<void>;
+  /**
+   * String ids: the dense integer id of each external id, in order. An unknown external id gets
+   * the next free id when `assign` (atomically: concurrent callers, in any process, never get
+   * one id for two external ids or two ids for one), and is null otherwise. Durable when the
+   * promise resolves, like write().
+   */
+  resolveIds(externals: readonly string[], assign: boolean): Promise<Array<number | null>>;
+  /** The external id behind each dense id, or null where none was assigned. */
+  externalIds(ids: readonly number[]): Promise<Array<string | null>>;
   /** Every key starting with `prefix`, in batches (SCAN in Redis, never KEYS). */
   scan(prefix: string): AsyncIterable<string[]>;
   /** Deletes keys; resolves to how many existed. */

@@ -30,13 +30,17 @@ export interface RedisEngineOptions {
   readonly commandTimeoutMs?: number;
   /** Keep roaring copies of closed periods and count them in process (Lua mode only). */
   readonly cache?: ClosedCacheOptions;
+  /** Keys of the string id mapping (the layout's idKeys). */
+  readonly idKeys?: { readonly forward: string; readonly reverse: string; readonly next: string };
 }
 
 const PROGRAM_LUA = readFileSync(new URL('./program.lua', import.meta.url), 'utf8');
 const WRITE_LUA = readFileSync(new URL('./write.lua', import.meta.url), 'utf8');
+const IDS_LUA = readFileSync(new URL('./ids.lua', import.meta.url), 'utf8');
 
 type ProgramClient = Redis & {
   bitmapqlProgramBuffer(numKeys: number, ...args: Array<string | number>): Promise<unknown[]>;
+  bitmapqlIds(numKeys: number, ...args: string[]): Promise<number[]>;
 };
 
 export class RedisEngine implements Engine {
@@ -44,6 +48,7 @@ export class RedisEngine implements Engine {
   readonly mode: RedisMode;
   private readonly client: ProgramClient;
   private readonly tempPrefix: string;
+  private readonly idKeys: RedisEngineOptions['idKeys'];
   private runs = 0;
   private readonly instance = randomBytes(4).toString('hex');
   /** Present when the closed-period cache is on (it may still be inactive). */
@@ -52,6 +57,7 @@ export class RedisEngine implements Engine {
   constructor(options: RedisEngineOptions) {
     this.mode = options.mode ?? 'lua';
     this.tempPrefix = options.tempPrefix;
+    this.idKeys = options.idKeys;
     const redisOptions: RedisOptions = {
       lazyConnect: true,
       connectTimeout: 2000,
@@ -71,7 +77,10 @@ export class RedisEngine implements Engine {
     this.client.on('error', () => {
       // Connection errors surface on the commands that fail; ioredis reconnects by itself.
     });
-    if (this.mode === 'lua') this.client.defineCommand('bitmapqlProgram', { lua: PROGRAM_LUA });
+    if (this.mode === 'lua') {
+      this.client.defineCommand('bitmapqlProgram', { lua: PROGRAM_LUA });
+      this.client.defineCommand('bitmapqlIds', { lua: IDS_LUA });
+    }
     this.cache = options.cache && this.mode === 'lua' ? new ClosedPeriodCache(options.cache) : null;
   }
 
@@ -217,9 +226,13 @@ export class RedisEngine implements Engine {
     });
   }
 
-  async write(writes: readonly BitWrite[]): Promise<void> {
+  async write(writes: readonly BitWrite[], increments: readonly CounterIncrement[] = []): Promise<void> {
+    if (increments.length) {
+      if (this.mode === 'pipeline') throw countersUnsupported();
+      return this.writeLua(writes, increments);
+    }
     if (writes.length === 0) return;
-    if (this.mode === 'lua') return this.writeLua(writes);
+    if (this.mode === 'lua') return this.writeLua(writes, []);
     // Read-your-writes: drop copies now and once acknowledged, before the notification arrives.
     this.forget(writes.map((w) => w.key));
     const tx = this.client.multi();
@@ -240,7 +253,7 @@ export class RedisEngine implements Engine {
    * closed-period cache never drops a copy fetched after the write was acknowledged. EVAL (not
    * EVALSHA): Redis caches the script by its hash, and no NOSCRIPT can arise inside the EXEC.
    */
-  private async writeLua(writes: readonly BitWrite[]): Promise<void> {
+  private async writeLua(writes: readonly BitWrite[], increments: readonly CounterIncrement[]): Promise<void> {
     const byKey = new Map<string, Array<number>>();
     for (const w of writes) {
       let offsets = byKey.get(w.key);
@@ -256,19 +269,39 @@ export class RedisEngine implements Engine {
     // Read-your-writes: drop copies now and once acknowledged, before the notification arrives.
     this.forget(keys);
     try {
+      const tx = this.client.multi();
       // One array of arguments: a 10,000-mark batch is too many to spread into a call.
-      await execAll(this.client.multi().call('EVAL', args), 'write');
+      if (keys.length) tx.call('EVAL', args);
+      for (const c of increments) tx.hincrby(c.key, c.field, c.by);
+      await execAll(tx, 'write');
     } finally {
       this.forget(keys);
     }
   }
 
   async increment(increments: readonly CounterIncrement[]): Promise<void> {
-    if (increments.length === 0) return;
-    if (this.mode === 'pipeline') throw countersUnsupported();
-    const tx = this.client.multi();
-    for (const c of increments) tx.hincrby(c.key, c.field, c.by);
-    await execAll(tx, 'increment');
+    return this.write([], increments);
+  }
+
+  async resolveIds(externals: readonly string[], assign: boolean): Promise<Array<number | null>> {
+    const k = this.mappingKeys();
+    if (externals.length === 0) return [];
+    const ids = await this.client.bitmapqlIds(3, k.forward, k.reverse, k.next, assign ? '1' : '0', ...externals).catch(unavailable);
+    return ids.map((id) => (id < 0 ? null : id));
+  }
+
+  async externalIds(ids: readonly number[]): Promise<Array<string | null>> {
+    const k = this.mappingKeys();
+    if (ids.length === 0) return [];
+    return this.client.hmget(k.reverse, ...ids.map(String)).catch(unavailable);
+  }
+
+  private mappingKeys(): NonNullable<RedisEngineOptions['idKeys']> {
+    if (this.mode === 'pipeline') {
+      throw new BitmapError('UNSUPPORTED', 'string ids need Redis hashes and scripts, which bitmapist-server does not implement: use REDIS_MODE=lua or the embedded engine');
+    }
+    if (!this.idKeys) throw new Error('this engine was opened without idKeys');
+    return this.idKeys;
   }
 
   async *scan(prefix: string): AsyncIterable<string[]> {
