@@ -36,6 +36,10 @@ export interface Context {
   readonly auth: Auth;
   /** The request's cost so far against MAX_COST (see src/limits.ts); ask() charges it. */
   readonly cost: CostMeter;
+  /** String ids, looked up (never assigned) in one call per request: dense id of an external id, or null. */
+  readonly idOf: DataLoader<string, number | null>;
+  /** The external id of a dense id, or null; one call per request. */
+  readonly externalOf: DataLoader<number, string | null>;
 }
 
 /** Throws UNAUTHENTICATED for a malformed Authorization header or an unknown key (never falls back to anonymous). */
@@ -54,10 +58,16 @@ export function createContext(services: Services, request?: { readonly headers: 
   );
   const now = services.now();
   const cost = costMeter(services.config.maxCost);
+  const idOf = new DataLoader<string, number | null>((externals) => services.engine.resolveIds(externals, false), {
+    maxBatchSize: 10_000,
+  });
+  const externalOf = new DataLoader<number, string | null>((ids) => services.engine.externalIds(ids), { maxBatchSize: 10_000 });
   return {
     services,
     auth,
     cost,
+    idOf,
+    externalOf,
     ask: (queries) => {
       if (!queries.length) return Promise.resolve([]);
       try {

@@ -96,7 +96,8 @@ export async function testGateway(options: TestGatewayOptions): Promise<TestGate
       return (await res.json()) as GqlResult<never>;
     },
     async close() {
-      await engine.delete(await keys());
+      const { idKeys, importsKey } = gateway.services.layout;
+      await engine.delete([...(await keys()), idKeys.forward, idKeys.reverse, idKeys.next, importsKey]);
       await gateway.close();
       await engine.close();
       if (dir) rmSync(dir, { recursive: true, force: true });

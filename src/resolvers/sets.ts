@@ -2,10 +2,12 @@
 
 import { BitmapError } from '../bitmap/errors.ts';
 import type { MemberPage } from '../bitmap/program.ts';
+import { userRef } from '../bitmap/ids.ts';
 import { resolveSet } from '../bitmap/sets.ts';
 import type { SetSpec } from '../bitmap/sets.ts';
 import type { Answer, Query } from '../bitmap/plan.ts';
 import type { Context } from '../context.ts';
+import { userIds } from './ids.ts';
 
 /** One question's answer. */
 const askOne = async (ctx: Context, q: Query): Promise<Answer> => (await ctx.ask([q]))[0]!;
@@ -16,8 +18,17 @@ export const countSet = async (ctx: Context, set: SetSpec): Promise<number> =>
 export const hasMembers = async (ctx: Context, set: SetSpec): Promise<boolean> =>
   (await askOne(ctx, { kind: 'exists', expr: resolveSet(set, ctx.setContext) })) as boolean;
 
-export const containsUser = async (ctx: Context, set: SetSpec, id: number): Promise<boolean> =>
-  (await askOne(ctx, { kind: 'contains', expr: resolveSet(set, ctx.setContext), id })) as boolean;
+export async function containsUser(
+  ctx: Context,
+  set: SetSpec,
+  userId: number | null | undefined,
+  externalId: string | null | undefined,
+): Promise<boolean> {
+  const expr = resolveSet(set, ctx.setContext);
+  const [id] = await userIds(ctx, [userRef(userId, externalId, ctx.services.config.idMapping)], false);
+  if (id === null || id === undefined) return false; // never mapped: in no set
+  return (await askOne(ctx, { kind: 'contains', expr, id })) as boolean;
+}
 
 export interface MemberPageResult extends MemberPage {
   endCursor: number | null;

@@ -11,15 +11,26 @@ const EventType = builder.objectRef<{ name: string }>('Event').implement({
 const MarkEventInput = builder.inputType('MarkEventInput', {
   fields: (t) => ({
     name: t.string({ required: true, description: 'Event name: 1-200 characters, no whitespace, no * ? [ ] \\.' }),
-    userId: t.field({ type: 'UserId', required: true }),
+    userId: t.field({ type: 'UserId', description: 'The user (or give externalId).' }),
+    externalId: t.string({
+      description: 'The user as a string id, mapped to a dense id (assigned on first mark); needs ID_MAPPING. Exactly one of userId and externalId.',
+    }),
     at: t.field({ type: 'DateTime', description: 'When it happened (default: now).' }),
     trackHourly: t.boolean({ description: 'Also write the hour key (default: the gateway setting).' }),
     trackUnique: t.boolean({ description: 'Also write the date-free unique key (default: the gateway setting).' }),
   }),
 });
 
+const uniqueArgs = builder.args((t) => ({
+  name: t.string({ required: true }),
+  userId: t.field({ type: 'UserId', description: 'The user (or give externalId).' }),
+  externalId: t.string({ description: 'The user as a string id (needs ID_MAPPING). Exactly one of userId and externalId.' }),
+}));
+
 const MarkResult = builder.objectRef<{ marked: number }>('MarkResult').implement({
-  fields: (t) => ({ marked: t.exposeInt('marked', { description: 'How many marks were written.' }) }),
+  fields: (t) => ({
+    marked: t.exposeInt('marked', { description: 'How many marks were written (an unmark of a never-mapped externalId writes none).' }),
+  }),
 });
 
 builder.queryField('events', (t) =>
@@ -53,13 +64,13 @@ builder.mutationFields((t) => ({
   markUnique: t.field({
     type: MarkResult,
     description: 'Adds a user to an event’s date-free set.',
-    args: { name: t.arg.string({ required: true }), userId: t.arg({ type: 'UserId', required: true }) },
-    resolve: (_, { name, userId }, ctx) => markUnique(ctx, name, userId, 1),
+    args: uniqueArgs,
+    resolve: (_, args, ctx) => markUnique(ctx, args, 1),
   }),
   unmarkUnique: t.field({
     type: MarkResult,
     description: 'Removes a user from an event’s date-free set.',
-    args: { name: t.arg.string({ required: true }), userId: t.arg({ type: 'UserId', required: true }) },
-    resolve: (_, { name, userId }, ctx) => markUnique(ctx, name, userId, 0),
+    args: uniqueArgs,
+    resolve: (_, args, ctx) => markUnique(ctx, args, 0),
   }),
 }));

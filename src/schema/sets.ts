@@ -3,6 +3,7 @@
 import type { SetSpec } from '../bitmap/sets.ts';
 import { containsUser, countSet, hasMembers, memberPage } from '../resolvers/sets.ts';
 import type { MemberPageResult } from '../resolvers/sets.ts';
+import { externalIdsOf } from '../resolvers/ids.ts';
 import { builder } from './builder.ts';
 import { GranularityEnum, PeriodInput } from './periods.ts';
 
@@ -60,6 +61,12 @@ const MemberPageType = builder.objectRef<MemberPageResult>('MemberPage').impleme
   description: 'One page of members, ascending. Pass `endCursor` as `after` for the next page.',
   fields: (t) => ({
     ids: t.field({ type: ['UserId'], resolve: (p) => p.ids }),
+    externalIds: t.field({
+      type: ['String'],
+      nullable: { list: false, items: true },
+      description: 'The external id of each member, in the order of `ids` (null where none was mapped).',
+      resolve: (p, _, ctx) => externalIdsOf(ctx, p.ids),
+    }),
     hasMore: t.exposeBoolean('hasMore'),
     endCursor: t.field({ type: 'UserId', nullable: true, resolve: (p) => p.endCursor }),
   }),
@@ -74,8 +81,12 @@ builder.queryFields((t) => ({
   }),
   contains: t.boolean({
     description: 'Whether the user is in the set.',
-    args: { set: t.arg({ type: SetExpr, required: true }), userId: t.arg({ type: 'UserId', required: true }) },
-    resolve: (_, { set, userId }, ctx) => containsUser(ctx, set, userId),
+    args: {
+      set: t.arg({ type: SetExpr, required: true }),
+      userId: t.arg({ type: 'UserId', description: 'The user (or give externalId).' }),
+      externalId: t.arg.string({ description: 'The user as a string id (needs ID_MAPPING); one never mapped is in no set.' }),
+    },
+    resolve: (_, { set, userId, externalId }, ctx) => containsUser(ctx, set, userId, externalId),
   }),
   hasEvents: t.boolean({
     description: 'Whether the set has any member.',

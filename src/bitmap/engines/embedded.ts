@@ -21,6 +21,7 @@
 //                                          | code 3 restore: varint length, roaring portable bytes
 //                                          | code 4 increment: varint fieldIndex, u8 sign (0 add,
 //                                            1 subtract), varint53 magnitude
+//                                          | code 5 assign: varint id (keyIndex is the external id)
 // The string table holds keys and counter fields alike (keyIndex and fieldIndex point into it).
 // varint is LEB128 of at most 5 bytes (values below 2^32); varint53 is the same with at most 8
 // bytes (values below 2^53). Records written before counters existed (codes 0-3) read unchanged.
@@ -40,6 +41,14 @@
 // Counter section (present only when a counter hash exists; snapshots without one read as
 // before): "CNT1" | u32le hashCount | hashCount × (u32le keyLength, key, u32le fieldCount,
 //               fieldCount × (u32le fieldLength, field, f64le value))
+// Id section (present only when a string id was assigned): "IDS1" | u32le count | count ×
+//               (u32le externalLength, external id, u32le id)
+//
+// String ids: an external id gets the next dense id synchronously in memory (one process owns
+// the folder, so two callers never get one id twice), and an assign op records it. Memory may
+// run ahead of the log by assignments whose record is queued; a snapshot taken meanwhile holds
+// them, and replaying the same assignment again changes nothing (an assignment that conflicts
+// with the state rejects its record).
 //
 // Differences from Redis, by design: a bitmap whose last set bit is cleared (or that is
 // restored from all-zero bytes) is dropped, whereas Redis keeps a zero-filled string. So
@@ -72,7 +81,17 @@ type Counters = Map<string, Map<string, number>>;
 interface Store {
   readonly bitmaps: Map<string, Bitmap>;
   readonly counters: Counters;
+  readonly ids: IdMap;
 }
+
+/** String ids: external id ↔ dense id, and the next dense id to hand out. */
+interface IdMap {
+  readonly idOf: Map<string, number>;
+  readonly externalOf: Map<number, string>;
+  next: number;
+}
+
+const emptyIds = (): IdMap => ({ idOf: new Map(), externalOf: new Map(), next: 0 });
 
 export interface EmbeddedOptions {
   dir: string;
@@ -95,8 +114,10 @@ const OP_SET = 1;
 const OP_DELETE = 2;
 const OP_RESTORE = 3;
 const OP_INCREMENT = 4;
+const OP_ASSIGN = 5;
 const SNAPSHOT_MAGIC = Buffer.from('BMQLSNP1', 'latin1');
 const COUNTER_SECTION = Buffer.from('CNT1', 'latin1');
+const ID_SECTION = Buffer.from('IDS1', 'latin1');
 const SCAN_BATCH = 1000;
 
 // ---------------------------------------------------------------------------------------------
@@ -321,8 +342,21 @@ function parseSnapshot(buf: Buffer, file: string): Store {
       if (hash.size && !map.has(key)) counters.set(key, hash);
     }
   }
+  const ids = emptyIds();
+  if (pos < body && buf.subarray(pos, pos + ID_SECTION.length).equals(ID_SECTION)) {
+    pos += ID_SECTION.length;
+    const count = buf.readUInt32LE(pos);
+    pos += 4;
+    for (let i = 0; i < count; i++) {
+      const el = buf.readUInt32LE(pos);
+      const external = buf.toString('utf8', pos + 4, pos + 4 + el);
+      pos += 4 + el;
+      assignId(ids, external, buf.readUInt32LE(pos));
+      pos += 4;
+    }
+  }
   if (pos !== body) throw new Error(`${file}: snapshot length does not match its contents`);
-  return { bitmaps: map, counters };
+  return { bitmaps: map, counters, ids };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -379,6 +413,8 @@ export class EmbeddedEngine implements Engine {
   private closed = false;
   private readonly unlock: () => Promise<void>;
   private failed: Error | null = null;
+  /** The latest record of id assignments (awaited before an id is handed out). */
+  private assigned: Promise<number> | null = null;
   /** The last background snapshot failure, if any (the data stays recoverable from the logs). */
   lastCompactionError: Error | null = null;
 
@@ -447,7 +483,7 @@ export class EmbeddedEngine implements Engine {
 
   /**
    * Serialized size of every stored bitmap plus its key, in bytes, plus a rough size of the
-   * counter hashes (key and field lengths, 8 bytes a value).
+   * counter hashes (key and field lengths, 8 bytes a value) and of the string id mapping.
    */
   memoryBytes(): number {
     let total = 0;
@@ -456,6 +492,7 @@ export class EmbeddedEngine implements Engine {
       total += k.length;
       for (const f of h.keys()) total += f.length + 8;
     }
+    for (const external of this.store.ids.idOf.keys()) total += external.length + 8;
     return total;
   }
 
@@ -466,40 +503,20 @@ export class EmbeddedEngine implements Engine {
 
   // --- writes ----------------------------------------------------------------------------------
 
-  async write(writes: readonly BitWrite[]): Promise<void> {
+  /** Bits and increments as one record: all or none after a crash. */
+  async write(writes: readonly BitWrite[], increments: readonly CounterIncrement[] = []): Promise<void> {
     this.checkOpen();
-    if (writes.length === 0) return;
-    const keyIndex = new Map<string, number>();
-    for (const w of writes) {
-      if (typeof w.key !== 'string') throw new TypeError('bit write key must be a string');
-      checkOffset(w.offset);
-      if (w.bit !== 0 && w.bit !== 1) throw new RangeError(`bit must be 0 or 1: ${String(w.bit)}`);
-      if (!keyIndex.has(w.key)) keyIndex.set(w.key, keyIndex.size);
-    }
-    const rec = recordWriter([...keyIndex.keys()], writes.length, writes.length * 8);
-    for (const w of writes) {
-      rec.u8(w.bit === 1 ? OP_SET : OP_CLEAR);
-      rec.varint(keyIndex.get(w.key)!);
-      rec.varint(w.offset);
-    }
-    await this.enqueue(finishRecord(rec));
-  }
-
-  async resolveIds(_externals: readonly string[], _assign: boolean): Promise<Array<number | null>> {
-    throw new Error('not implemented yet');
-  }
-
-  async externalIds(_ids: readonly number[]): Promise<Array<string | null>> {
-    throw new Error('not implemented yet');
-  }
-
-  async increment(increments: readonly CounterIncrement[]): Promise<void> {
-    this.checkOpen();
-    if (increments.length === 0) return;
+    if (writes.length === 0 && increments.length === 0) return;
     const strings = new Map<string, number>();
     const intern = (s: string): void => {
       if (!strings.has(s)) strings.set(s, strings.size);
     };
+    for (const w of writes) {
+      if (typeof w.key !== 'string') throw new TypeError('bit write key must be a string');
+      checkOffset(w.offset);
+      if (w.bit !== 0 && w.bit !== 1) throw new RangeError(`bit must be 0 or 1: ${String(w.bit)}`);
+      intern(w.key);
+    }
     for (const c of increments) {
       if (typeof c.key !== 'string') throw new TypeError('counter key must be a string');
       if (typeof c.field !== 'string') throw new TypeError('counter field must be a string');
@@ -509,7 +526,13 @@ export class EmbeddedEngine implements Engine {
       intern(c.key);
       intern(c.field);
     }
-    const rec = recordWriter([...strings.keys()], increments.length, increments.length * 8);
+    const ops = writes.length + increments.length;
+    const rec = recordWriter([...strings.keys()], ops, ops * 8);
+    for (const w of writes) {
+      rec.u8(w.bit === 1 ? OP_SET : OP_CLEAR);
+      rec.varint(strings.get(w.key)!);
+      rec.varint(w.offset);
+    }
     for (const c of increments) {
       rec.u8(OP_INCREMENT);
       rec.varint(strings.get(c.key)!);
@@ -518,6 +541,48 @@ export class EmbeddedEngine implements Engine {
       rec.varint53(Math.abs(c.by));
     }
     await this.enqueue(finishRecord(rec));
+  }
+
+  async increment(increments: readonly CounterIncrement[]): Promise<void> {
+    return this.write([], increments);
+  }
+
+  async resolveIds(externals: readonly string[], assign: boolean): Promise<Array<number | null>> {
+    this.checkOpen();
+    const ids = this.store.ids;
+    const fresh: Array<[string, number]> = [];
+    const out = externals.map((external) => {
+      let id = ids.idOf.get(external);
+      if (id === undefined && assign) {
+        if (typeof external !== 'string') throw new TypeError('external id must be a string');
+        if (ids.next > MAX_OFFSET) throw new RangeError('every dense id below 2^32 is taken');
+        id = ids.next;
+        assignId(ids, external, id); // taken now, so a concurrent caller sees it
+        fresh.push([external, id]);
+      }
+      return id ?? null;
+    });
+    if (fresh.length) {
+      const rec = recordWriter(
+        fresh.map(([external]) => external),
+        fresh.length,
+        fresh.length * 6,
+      );
+      fresh.forEach(([, id], i) => {
+        rec.u8(OP_ASSIGN);
+        rec.varint(i);
+        rec.varint(id);
+      });
+      this.assigned = this.enqueue(finishRecord(rec));
+    }
+    // Durable before answering: an id handed out earlier may still be in a queued record.
+    if (this.assigned) await this.assigned;
+    return out;
+  }
+
+  async externalIds(ids: readonly number[]): Promise<Array<string | null>> {
+    this.checkOpen();
+    return ids.map((id) => this.store.ids.externalOf.get(id) ?? null);
   }
 
   async delete(keys: readonly string[]): Promise<number> {
@@ -842,6 +907,16 @@ function checkRecord(store: Store, payload: Buffer, h: RecordHeader): void {
         sums.set(slot, after);
         break;
       }
+      case OP_ASSIGN: {
+        const id = r.varint();
+        if (id > MAX_OFFSET) throw new Error('id out of range in log record');
+        const had = store.ids.idOf.get(key);
+        const holder = store.ids.externalOf.get(id);
+        if ((had !== undefined && had !== id) || (holder !== undefined && holder !== key)) {
+          throw new RejectedRecord(`id assignment ${JSON.stringify(key)} → ${id} conflicts with an earlier one`);
+        }
+        break;
+      }
       default:
         throw new Error(`unknown log op ${code}`);
     }
@@ -895,6 +970,9 @@ function applyPayload(store: Store, payload: Buffer): number {
         hash.set(field, sign ? before - magnitude : before + magnitude);
         break;
       }
+      case OP_ASSIGN:
+        assignId(store.ids, key, r.varint());
+        break;
     }
   }
   return existed;
@@ -920,7 +998,30 @@ function serializeAll(store: Store): Buffer[] {
   }
   head.writeUInt32LE(count, SNAPSHOT_MAGIC.length);
   if (store.counters.size) pieces.push(serializeCounters(store.counters));
+  if (store.ids.idOf.size) pieces.push(serializeIds(store.ids));
   return pieces;
+}
+
+/** The snapshot's id section, copied out now. */
+function serializeIds(ids: IdMap): Buffer {
+  let size = ID_SECTION.length + 4;
+  for (const external of ids.idOf.keys()) size += 8 + Buffer.byteLength(external);
+  const buf = Buffer.alloc(size);
+  let pos = ID_SECTION.copy(buf, 0);
+  pos = buf.writeUInt32LE(ids.idOf.size, pos);
+  for (const [external, id] of ids.idOf) {
+    const el = buf.write(external, pos + 4, 'utf8');
+    buf.writeUInt32LE(el, pos);
+    pos = buf.writeUInt32LE(id, pos + 4 + el);
+  }
+  if (pos !== size) throw new Error('id section size mismatch');
+  return buf;
+}
+
+function assignId(ids: IdMap, external: string, id: number): void {
+  ids.idOf.set(external, id);
+  ids.externalOf.set(id, external);
+  if (id >= ids.next) ids.next = id + 1;
 }
 
 /** The snapshot's counter section, copied out now (memory keeps changing while it is written). */
@@ -1069,7 +1170,7 @@ async function openLocked(options: EmbeddedOptions, unlock: () => Promise<void>)
         problems.push(String(e instanceof Error ? e.message : e));
         continue;
       }
-    } else store = { bitmaps: new Map(), counters: new Map() };
+    } else store = { bitmaps: new Map(), counters: new Map(), ids: emptyIds() };
     base = seq;
     break;
   }

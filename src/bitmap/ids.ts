@@ -1,0 +1,38 @@
+// String ids: a user given by its integer id or by an external string id (mapped to a dense id).
+
+import { BitmapError, assertUserId } from './errors.ts';
+
+export const MAX_EXTERNAL_ID_LENGTH = 512;
+
+/** A user as a caller names it: a dense integer id, or an external id to be mapped. */
+export type UserRef = { readonly id: number } | { readonly external: string };
+
+/**
+ * Exactly one of `userId` and `externalId`. External ids need the mapping to be switched on
+ * (ID_MAPPING): the gateway never guesses whether "123" means user 123 or the string "123".
+ */
+export function userRef(userId: number | null | undefined, externalId: string | null | undefined, mappingOn: boolean): UserRef {
+  const hasId = userId !== null && userId !== undefined;
+  const hasExternal = externalId !== null && externalId !== undefined;
+  if (hasId === hasExternal) throw new BitmapError('BAD_INPUT', 'give exactly one of userId and externalId');
+  if (hasId) return { id: assertUserId(userId) };
+  if (!mappingOn) {
+    throw new BitmapError('UNSUPPORTED', 'string ids are off on this gateway: start it with ID_MAPPING=true to use externalId');
+  }
+  const external = externalId!;
+  if (external.length === 0 || external.length > MAX_EXTERNAL_ID_LENGTH) {
+    throw new BitmapError('BAD_USER_ID', `externalId must be 1 to ${MAX_EXTERNAL_ID_LENGTH} characters, got ${external.length}`);
+  }
+  return { external };
+}
+
+/** The external ids among `refs`, each once. */
+export const externalsOf = (refs: readonly UserRef[]): string[] => [
+  ...new Set(refs.flatMap((r) => ('external' in r ? [r.external] : []))),
+];
+
+/** Dense ids for `refs`, given the dense id of each external id (null: not mapped). */
+export function denseIds(refs: readonly UserRef[], externals: readonly string[], ids: ReadonlyArray<number | null>): Array<number | null> {
+  const byExternal = new Map(externals.map((e, i) => [e, ids[i] ?? null]));
+  return refs.map((r) => ('id' in r ? r.id : (byExternal.get(r.external) ?? null)));
+}
