@@ -23,6 +23,7 @@ import { accessPlugins } from './plugins/access.ts';
 import { bodyLimit } from './plugins/body-limit.ts';
 import { rateLimit } from './plugins/rate-limit.ts';
 import { findKey } from './auth.ts';
+import { dashboard } from './dashboard/server.ts';
 
 export interface Gateway {
   readonly yoga: YogaServerInstance<Record<string, unknown>, Context>;
@@ -110,6 +111,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     plugins: [
       observability.plugin(), // first: request id, timing and GET /metrics for every request
       readiness(engine, config.readyTimeoutMs),
+      dashboard({ persisted: Boolean(config.persistedOperations), apiKeys: config.apiKeys.length > 0, log: options.log }), // GET / and /dashboard/*
       ...accessPlugins(config), // INTROSPECTION=false, PERSISTED_OPERATIONS
       rateLimit({
         keyed: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },

@@ -7,13 +7,16 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 export type MarkEventInput = {
   /** When it happened (default: now). */
   at?: string | null | undefined;
+  /** The user as a string id, mapped to a dense id (assigned on first mark); needs ID_MAPPING. Exactly one of userId and externalId. */
+  externalId?: string | null | undefined;
   /** Event name: 1-200 characters, no whitespace, no * ? [ ] \. */
   name: string;
   /** Also write the hour key (default: the gateway setting). */
   trackHourly?: boolean | null | undefined;
   /** Also write the date-free unique key (default: the gateway setting). */
   trackUnique?: boolean | null | undefined;
-  userId: number;
+  /** The user (or give externalId). */
+  userId?: number | null | undefined;
 };
 
 export type AnalyticsQueryVariables = Exact<{ [key: string]: never; }>;

@@ -1,7 +1,8 @@
 // Counters: occurrences per key and period (which bitmaps cannot record), in hashes beside the bitmaps.
 
-import type { CounterIncrement } from './engines/engine.ts';
+import type { CounterIncrement, Engine } from './engines/engine.ts';
 import { BitmapError, assertEventName } from './errors.ts';
+import { parseSuffix } from './keys.ts';
 import type { KeyLayout } from './keys.ts';
 import { periodAt } from './period.ts';
 import type { TimeZone } from './period.ts';
@@ -33,4 +34,32 @@ export function counterIncrements(layout: KeyLayout, tz: TimeZone, hits: readonl
   return hits.flatMap((h) =>
     COUNTER_GRANULARITIES.flatMap((g) => layout.counterKeys(h.name, periodAt(g, h.at, tz)).map((key) => ({ key, field: h.key, by: h.by }))),
   );
+}
+
+/**
+ * The counter name of a hash key `<counter prefix><name>:<period suffix>`, or null for any other
+ * key. Names may hold `:`; the suffix is the last `:`-part and must be a period's (2026-11-22,
+ * W2026-47, …), so the string id and import keys beside the counters are never taken for one.
+ */
+export function counterNameOf(layout: KeyLayout, key: string): string | null {
+  if (!key.startsWith(layout.counterPrefix)) return null;
+  const rest = key.slice(layout.counterPrefix.length);
+  const cut = rest.lastIndexOf(':');
+  if (cut < 1) return null;
+  const name = rest.slice(0, cut);
+  const info = parseSuffix(`${name}_${rest.slice(cut + 1)}`);
+  // The whole last part must be the suffix (a `_` inside it would move the split).
+  return info !== null && 'period' in info && info.name === name ? name : null;
+}
+
+/** Names of counters with at least one period hash, sorted; found by SCAN, never KEYS. */
+export async function listCounters(engine: Engine, layout: KeyLayout, namePrefix = ''): Promise<string[]> {
+  const names = new Set<string>();
+  for await (const batch of engine.scan(`${layout.counterPrefix}${namePrefix}`)) {
+    for (const key of batch) {
+      const name = counterNameOf(layout, key);
+      if (name !== null && name.startsWith(namePrefix)) names.add(name);
+    }
+  }
+  return [...names].sort();
 }

@@ -1,7 +1,7 @@
 // Counters: increments, top keys of a period, and a counter's series.
 
 import { BitmapError } from '../bitmap/errors.ts';
-import { assertCounterHit, counterIncrements } from '../bitmap/counters.ts';
+import { assertCounterHit, counterIncrements, listCounters } from '../bitmap/counters.ts';
 import type { CounterHit } from '../bitmap/counters.ts';
 import { assertEventName } from '../bitmap/errors.ts';
 import type { CounterEntries } from '../bitmap/program.ts';
@@ -68,4 +68,11 @@ export async function counterSeries(
   const { layout } = ctx.services;
   const values = await ctx.ask(periods.map((p) => ({ kind: 'counter', keys: layout.counterKeys(name, p), field: key ?? null })));
   return withAverages(periods, values as number[], rollingAverage);
+}
+
+/** Counters that have data, by name (optionally those starting with `prefix`). */
+export async function counterNames(ctx: Context, prefix: string | null | undefined): Promise<string[]> {
+  const { engine, layout } = ctx.services;
+  if (prefix) assertEventName(prefix, 'prefix');
+  return listCounters(engine, layout, prefix ?? '');
 }

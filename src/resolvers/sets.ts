@@ -25,7 +25,9 @@ export async function containsUser(
   externalId: string | null | undefined,
 ): Promise<boolean> {
   const expr = resolveSet(set, ctx.setContext);
-  const [id] = await userIds(ctx, [userRef(userId, externalId, ctx.services.config.idMapping)], false);
+  const ref = userRef(userId, externalId, ctx.services.config.idMapping);
+  // A dense id asks in this tick, joining the request's one program; an external id is looked up first.
+  const id = 'id' in ref ? ref.id : (await userIds(ctx, [ref], false))[0];
   if (id === null || id === undefined) return false; // never mapped: in no set
   return (await askOne(ctx, { kind: 'contains', expr, id })) as boolean;
 }

@@ -1,6 +1,6 @@
 // Counters: occurrences per key and period (hour, day, week, month), top keys and series.
 
-import { counterSeries, incrementCounters, topCounters } from '../resolvers/counters.ts';
+import { counterNames, counterSeries, incrementCounters, topCounters } from '../resolvers/counters.ts';
 import { builder } from './builder.ts';
 import { PeriodInput } from './periods.ts';
 import { SeriesPoint, periodRangeArgs } from './series.ts';
@@ -46,6 +46,11 @@ builder.mutationFields((t) => ({
 }));
 
 builder.queryFields((t) => ({
+  counterNames: t.stringList({
+    description: 'Counters that have data, by name (optionally those starting with `prefix`); found by SCAN, never KEYS.',
+    args: { prefix: t.arg.string() },
+    resolve: (_, { prefix }, ctx) => counterNames(ctx, prefix),
+  }),
   counters: t.field({
     type: [CounterValue],
     description: 'The `top` keys of a counter in a period (default 10), highest first. A YEAR sums its months.',

@@ -1,0 +1,252 @@
+// The dashboard page: three panels over the GraphQL API, state in the URL query string.
+// window.dashboard holds the numbers each panel drew; <body data-state> is loading, ready or error.
+
+import 'uplot/dist/uPlot.min.css';
+import './style.css';
+import { DashboardMetaDocument } from '../generated/graphql.ts';
+import { RequestError, apiKey, request } from './api.ts';
+import type { GraphQLErrorItem } from './api.ts';
+import { loadCohort, renderCohort } from './cohort.ts';
+import type { CohortData } from './cohort.ts';
+import { loadCounters, renderCounters } from './counters.ts';
+import type { CountersData } from './counters.ts';
+import { h } from './dom.ts';
+import { loadSeries, renderSeries } from './series.ts';
+import type { SeriesData } from './series.ts';
+import { GRANULARITIES, LIMITS, readState, stateQuery } from './state.ts';
+import type { DashboardState } from './state.ts';
+
+export interface DashboardData {
+  /** The state the panels were drawn for, defaults filled in. */
+  state: DashboardState | null;
+  series: SeriesData | null;
+  cohort: CohortData | null;
+  counters: CountersData | null;
+  /** Every error shown, by panel ('meta': the pickers' query). */
+  errors: Array<{ panel: string; errors: readonly GraphQLErrorItem[] }>;
+}
+
+declare global {
+  interface Window {
+    dashboard: DashboardData;
+  }
+}
+
+const keysConfigured = document.documentElement.dataset.apiKeys === 'true';
+
+// ---- layout -------------------------------------------------------------------------------------
+
+function select(name: string, label: string, options: readonly string[] = []): { wrap: HTMLLabelElement; el: HTMLSelectElement } {
+  const el = h('select', { name, id: `f-${name}` }, ...options.map((o) => h('option', { value: o }, o.charAt(0) + o.slice(1).toLowerCase())));
+  return { wrap: h('label', { class: 'field', for: `f-${name}` }, h('span', {}, label), el), el };
+}
+
+function input(name: string, label: string, attrs: Record<string, string | number>): { wrap: HTMLLabelElement; el: HTMLInputElement } {
+  const el = h('input', { name, id: `f-${name}`, ...attrs });
+  return { wrap: h('label', { class: 'field', for: `f-${name}` }, h('span', {}, label), el), el };
+}
+
+const f = {
+  event: select('event', 'Event'),
+  end: input('end', 'Until', { type: 'date', required: 'required' }),
+  days: input('days', 'Days', { type: 'number', min: LIMITS.days.min, max: LIMITS.days.max, step: 1, required: 'required' }),
+  cohort: select('cohort', 'Cohort', GRANULARITIES),
+  rows: input('rows', 'Rows', { type: 'number', min: LIMITS.rows.min, max: LIMITS.rows.max, step: 1, required: 'required' }),
+  counter: select('counter', 'Counter'),
+  counterPeriod: select('counterPeriod', 'Period', GRANULARITIES),
+};
+
+const form = h(
+  'form',
+  { class: 'controls', method: 'get', action: '/', id: 'controls' },
+  f.event.wrap,
+  f.end.wrap,
+  f.days.wrap,
+  f.cohort.wrap,
+  f.rows.wrap,
+  f.counter.wrap,
+  f.counterPeriod.wrap,
+  h('button', { type: 'submit', class: 'apply' }, 'Apply'),
+);
+
+const keyInput = h('input', { type: 'password', id: 'api-key', placeholder: 'API key', autocomplete: 'off', spellcheck: 'false', 'aria-label': 'API key' });
+const keyForm = h('form', { class: 'key', id: 'key-form', hidden: !keysConfigured }, keyInput, h('button', { type: 'submit' }, 'Use key'));
+
+function panel(id: string, title: string): { root: HTMLElement; title: HTMLElement; stats: HTMLElement; body: HTMLElement } {
+  const t = h('h2', {}, title);
+  const stats = h('div', { class: 'stats' });
+  const body = h('div', { class: 'panel-body' });
+  const root = h('section', { class: 'panel', id, 'data-state': 'loading' }, h('header', {}, t, stats), body);
+  return { root, title: t, stats, body };
+}
+
+const panels = {
+  series: panel('series', 'Daily users'),
+  cohort: panel('cohort', 'Retention'),
+  counters: panel('counters', 'Top counts'),
+};
+
+document.body.append(
+  h(
+    'header',
+    { class: 'top' },
+    h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }), h('h1', {}, 'bitmapql'), h('span', { class: 'sub' }, 'dashboard')),
+    keyForm,
+    h('nav', {}, h('a', { href: '/graphql' }, 'GraphiQL')),
+  ),
+  h('div', { class: 'toolbar' }, form),
+  h('main', { class: 'grid' }, panels.series.root, panels.cohort.root, panels.counters.root),
+);
+
+// ---- rendering ----------------------------------------------------------------------------------
+
+window.dashboard = { state: null, series: null, cohort: null, counters: null, errors: [] };
+
+function showError(body: HTMLElement, err: unknown): readonly GraphQLErrorItem[] {
+  const errors: readonly GraphQLErrorItem[] = err instanceof RequestError ? err.errors : [{ message: (err as Error)?.message ?? String(err) }];
+  const list = h(
+    'ul',
+    {},
+    ...errors.map((e) => h('li', {}, h('span', { class: 'message' }, e.message), e.extensions?.code ? h('code', { class: 'code' }, e.extensions.code) : null)),
+  );
+  const hint = err instanceof RequestError && err.needsKey ? h('p', { class: 'hint' }, 'This gateway needs an API key with the read scope: enter it above.') : null;
+  body.replaceChildren(h('div', { class: 'error', role: 'alert' }, list, hint));
+  if (err instanceof RequestError && err.needsKey) keyForm.hidden = false;
+  return errors;
+}
+
+function note(body: HTMLElement, text: string): void {
+  body.replaceChildren(h('p', { class: 'note' }, text));
+}
+
+function fillSelect(el: HTMLSelectElement, names: readonly string[], selected: string | null): void {
+  const all = selected !== null && !names.includes(selected) ? [selected, ...names] : names;
+  el.replaceChildren(...all.map((n) => h('option', { value: n }, n)));
+  el.disabled = all.length === 0;
+  if (selected !== null) el.value = selected;
+}
+
+let generation = 0;
+
+async function render(requested: DashboardState): Promise<void> {
+  const mine = ++generation;
+  const current = (): boolean => mine === generation;
+  document.body.dataset.state = 'loading';
+  for (const p of Object.values(panels)) p.root.dataset.state = 'loading';
+  f.end.el.value = requested.end;
+  f.days.el.value = String(requested.days);
+  f.cohort.el.value = requested.cohort;
+  f.rows.el.value = String(requested.rows);
+  f.counterPeriod.el.value = requested.counterPeriod;
+  const data: DashboardData = { state: null, series: null, cohort: null, counters: null, errors: [] };
+
+  let meta;
+  try {
+    meta = await request(DashboardMetaDocument);
+  } catch (e) {
+    if (!current()) return;
+    for (const p of Object.values(panels)) {
+      showError(p.body, e);
+      p.stats.replaceChildren();
+      p.root.dataset.state = 'error';
+    }
+    data.errors.push({ panel: 'meta', errors: e instanceof RequestError ? e.errors : [{ message: String(e) }] });
+    window.dashboard = data;
+    document.body.dataset.state = 'error';
+    return;
+  }
+  if (!current()) return;
+  const events = meta.events.map((e) => e.name);
+  const state: DashboardState = {
+    ...requested,
+    event: requested.event ?? events[0] ?? null,
+    counter: requested.counter ?? meta.counterNames[0] ?? null,
+  };
+  data.state = state;
+  history.replaceState(history.state, '', stateQuery(state)); // the link shows what is drawn, defaults included
+  fillSelect(f.event.el, events, state.event);
+  fillSelect(f.counter.el, meta.counterNames, state.counter);
+
+  const { event, end, days, rows, cohort, counter, counterPeriod } = state;
+  panels.series.title.textContent = event ? `Daily users · ${event}` : 'Daily users';
+  panels.cohort.title.textContent = event ? `Retention · ${event} by ${cohort.toLowerCase()}` : 'Retention';
+  panels.counters.title.textContent = counter ? `Top ${counter}` : 'Top counts';
+
+  const tasks: Array<Promise<void>> = [
+    run('series', panels.series, event === null ? null : () => loadSeries(event, end, days), 'No events yet: record some with the markEvent mutation.', (d) => {
+      data.series = d;
+      renderSeries(panels.series.body, panels.series.stats, d);
+    }),
+    run('cohort', panels.cohort, event === null ? null : () => loadCohort(event, cohort, end, rows), 'No events yet.', (d) => {
+      data.cohort = d;
+      panels.cohort.stats.replaceChildren(h('span', {}, `${d.rows.length} cohorts · cells: % of the cohort with ${d.event} again`));
+      renderCohort(panels.cohort.body, d);
+    }),
+    run('counters', panels.counters, counter === null ? null : () => loadCounters(counter, counterPeriod, end), 'No counters yet: record some with the incrementCounters mutation.', (d) => {
+      data.counters = d;
+      panels.counters.stats.replaceChildren(h('span', {}, `${d.granularity.toLowerCase()} ${d.period}`));
+      renderCounters(panels.counters.body, d);
+    }),
+  ];
+
+  async function run<T>(
+    name: string,
+    p: (typeof panels)[keyof typeof panels],
+    load: (() => Promise<T>) | null,
+    empty: string,
+    draw: (d: T) => void,
+  ): Promise<void> {
+    if (load === null) {
+      p.stats.replaceChildren();
+      note(p.body, empty);
+      p.root.dataset.state = 'ready';
+      return;
+    }
+    try {
+      const d = await load();
+      if (!current()) return;
+      draw(d);
+      p.root.dataset.state = 'ready';
+    } catch (e) {
+      if (!current()) return;
+      p.stats.replaceChildren();
+      data.errors.push({ panel: name, errors: showError(p.body, e) });
+      p.root.dataset.state = 'error';
+    }
+  }
+
+  await Promise.all(tasks);
+  if (!current()) return;
+  window.dashboard = data;
+  document.body.dataset.state = data.errors.length ? 'error' : 'ready';
+}
+
+// ---- events -------------------------------------------------------------------------------------
+
+function formState(): DashboardState {
+  const q = new URLSearchParams();
+  for (const [name, value] of new FormData(form)) if (typeof value === 'string') q.set(name, value);
+  return readState(q.toString());
+}
+
+form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  if (!form.reportValidity()) return;
+  const state = formState();
+  history.pushState(null, '', stateQuery(state));
+  void render(state);
+});
+for (const el of [f.event.el, f.cohort.el, f.counter.el, f.counterPeriod.el]) el.addEventListener('change', () => form.requestSubmit());
+
+keyForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  apiKey.set(keyInput.value.trim());
+  keyInput.value = '';
+  keyInput.placeholder = apiKey.get() ? 'API key (saved)' : 'API key';
+  void render(readState(location.search));
+});
+if (apiKey.get()) keyInput.placeholder = 'API key (saved)';
+
+window.addEventListener('popstate', () => void render(readState(location.search)));
+
+void render(readState(location.search));

@@ -1,0 +1,129 @@
+/* eslint-disable */
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** Period lengths. WEEK is the ISO week (Monday to Sunday, ISO week-year). YEAR is the union of its 12 months. */
+export type Granularity =
+  | 'DAY'
+  | 'HOUR'
+  | 'MONTH'
+  | 'WEEK'
+  | 'YEAR';
+
+export type DashboardMetaQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type DashboardMetaQuery = { counterNames: Array<string>, events: Array<{ name: string }> };
+
+export type EventSeriesQueryVariables = Exact<{
+  event: string;
+  to: string;
+  last: number;
+  window: number;
+}>;
+
+
+export type EventSeriesQuery = { series: Array<{ count: number, average: number | null, period: { label: string } }> };
+
+export type EventCohortQueryVariables = Exact<{
+  event: string;
+  granularity: Granularity;
+  to: string;
+  rows: number;
+}>;
+
+
+export type EventCohortQuery = { cohort: { average: Array<number | null>, rows: Array<{ size: number, cells: Array<number | null>, period: { label: string } }> } };
+
+export type TopCountersQueryVariables = Exact<{
+  name: string;
+  granularity: Granularity;
+  at: string;
+  top: number;
+}>;
+
+
+export type TopCountersQuery = { period: { label: string }, counters: Array<{ key: string, value: number }> };
+
+export class TypedDocumentString<TResult, TVariables>
+  extends String
+  implements DocumentTypeDecoration<TResult, TVariables>
+{
+  __apiType?: NonNullable<DocumentTypeDecoration<TResult, TVariables>['__apiType']>;
+  private value: string;
+  public __meta__?: Record<string, any> | undefined;
+
+  constructor(value: string, __meta__?: Record<string, any> | undefined) {
+    super(value);
+    this.value = value;
+    this.__meta__ = __meta__;
+  }
+
+  override toString(): string & DocumentTypeDecoration<TResult, TVariables> {
+    return this.value;
+  }
+}
+
+export const DashboardMetaDocument = new TypedDocumentString(`
+    query DashboardMeta {
+  events {
+    name
+  }
+  counterNames
+}
+    `, {"hash":"sha256:7700e442d566c94a8b1f4d7da3a332896eeade9178b545211934bf2d5adfecab"}) as unknown as TypedDocumentString<DashboardMetaQuery, DashboardMetaQueryVariables>;
+export const EventSeriesDocument = new TypedDocumentString(`
+    query EventSeries($event: String!, $to: DateTime!, $last: Int!, $window: Int!) {
+  series(
+    set: {event: {name: $event}}
+    granularity: DAY
+    to: $to
+    last: $last
+    rollingAverage: $window
+  ) {
+    period {
+      label
+    }
+    count
+    average
+  }
+}
+    `, {"hash":"sha256:ff5ec52fbb7beb62c5964d75cee45aa116a5467971ef56ea58293a5d1772a1a1"}) as unknown as TypedDocumentString<EventSeriesQuery, EventSeriesQueryVariables>;
+export const EventCohortDocument = new TypedDocumentString(`
+    query EventCohort($event: String!, $granularity: Granularity!, $to: DateTime!, $rows: Int!) {
+  cohort(
+    cohort: {event: {name: $event}}
+    activity: {event: {name: $event}}
+    granularity: $granularity
+    to: $to
+    rows: $rows
+    asPercent: true
+  ) {
+    rows {
+      period {
+        label
+      }
+      size
+      cells
+    }
+    average
+  }
+}
+    `, {"hash":"sha256:b4491b9a287f367d61500cce661a6ddf00a2a0ba418137ec0b5462234d9cd793"}) as unknown as TypedDocumentString<EventCohortQuery, EventCohortQueryVariables>;
+export const TopCountersDocument = new TypedDocumentString(`
+    query TopCounters($name: String!, $granularity: Granularity!, $at: DateTime!, $top: Int!) {
+  period(granularity: $granularity, at: $at) {
+    label
+  }
+  counters(
+    name: $name
+    period: {at: {granularity: $granularity, date: $at}}
+    top: $top
+  ) {
+    key
+    value
+  }
+}
+    `, {"hash":"sha256:ce16878f684e91b6f32dc13bc95400807a6bffbfff774041a3633a61f5465f50"}) as unknown as TypedDocumentString<TopCountersQuery, TopCountersQueryVariables>;

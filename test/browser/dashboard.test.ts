@@ -1,0 +1,324 @@
+// The dashboard page in headless Chromium against a gateway with demo data: every number the
+// page draws equals one computed independently from the events; the chart is drawn; an API key is
+// asked for and used; persisted-operations mode works with a manifest holding the page's
+// operations. A full-page screenshot goes to test/browser/artifacts/ (git-ignored).
+
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../src/bitmap/engines/engine.ts';
+import { DASHBOARD_CSP } from '../../src/dashboard/server.ts';
+import type { DashboardData } from '../../src/dashboard/app/main.ts';
+import { ENGINES, testGateway } from '../helpers.ts';
+import type { TestGateway } from '../helpers.ts';
+import { launchChromium } from './chromium.ts';
+import { DEMO, dashboardConfig, listen, openEngine, reference, seedDemoData } from './fixture.ts';
+import type { Reference, RunningGateway } from './fixture.ts';
+
+const ARTIFACTS = join(import.meta.dirname, 'artifacts');
+const EXAMPLES_MANIFEST = join(import.meta.dirname, '../../examples/generated/persisted-documents.json');
+const DASHBOARD_MANIFEST = join(import.meta.dirname, '../../src/dashboard/generated/persisted-documents.json');
+
+const STATE = { event: 'launch', end: DEMO.end, days: DEMO.days, cohort: 'WEEK', rows: 6, counter: 'launches', counterPeriod: 'MONTH' } as const;
+const QUERY = `?${new URLSearchParams(Object.entries(STATE).map(([k, v]) => [k, String(v)])).toString()}`;
+const WINDOW = 7;
+const VIEWPORT = { width: 1280, height: 900 };
+
+const READER = `bmq_dash_${randomBytes(12).toString('hex')}`;
+
+let dir: string;
+let engine: Engine;
+let gw: RunningGateway;
+let ref: Reference;
+let browser: Browser;
+const others: RunningGateway[] = [];
+
+beforeAll(async () => {
+  browser = await launchChromium(); // installs Chromium first when it is missing
+  dir = mkdtempSync(join(tmpdir(), 'bitmapql-dashboard-'));
+  const seeded = await seedDemoData(dir);
+  console.log(`demo data written via ${seeded.via}: ${seeded.events.length} events`);
+  ref = reference(seeded.events);
+  const config = dashboardConfig(dir, { reader: READER });
+  engine = await openEngine(config);
+  gw = await listen(engine, config);
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  for (const g of others) await g.close();
+  await gw?.close();
+  await engine?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Opened {
+  page: Page;
+  context: BrowserContext;
+  /** Console errors and uncaught exceptions. */
+  problems: string[];
+  /** Bodies POSTed to /graphql. */
+  posts: Array<Record<string, unknown>>;
+}
+
+/** A fresh context (its own localStorage), optionally holding the API key already. */
+async function open(url: string, key: string | null): Promise<Opened> {
+  const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, timezoneId: 'UTC', locale: 'en-US' });
+  if (key !== null) await context.addInitScript((k) => localStorage.setItem('bitmapql.apiKey', k), key);
+  const page = await context.newPage();
+  const problems: string[] = [];
+  const posts: Array<Record<string, unknown>> = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && r.url().endsWith('/graphql')) posts.push(r.postDataJSON() as Record<string, unknown>);
+  });
+  await page.goto(url);
+  return { page, context, problems, posts };
+}
+
+const settled = (page: Page): Promise<unknown> => page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 15_000 });
+const dashboardOf = (page: Page): Promise<DashboardData> => page.evaluate(() => window.dashboard);
+
+describe('the dashboard page', () => {
+  it('is served at / with its bundled assets, a content security policy, and GraphiQL stays at /graphql', async () => {
+    const res = await fetch(`${gw.url}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('content-security-policy')).toBe(DASHBOARD_CSP);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    const html = await res.text();
+    expect(html).toContain('data-api-keys="true"');
+    expect(html).toContain('data-persisted="false"');
+    const assets = [...html.matchAll(/(?:href|src)="(\/dashboard\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(assets).toHaveLength(2);
+    for (const path of assets) {
+      const a = await fetch(`${gw.url}${path}`);
+      expect(a.status).toBe(200);
+      expect(a.headers.get('content-type')).toBe(path.endsWith('.js') ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8');
+      expect(a.headers.get('cache-control')).toContain('immutable');
+      const text = await a.text();
+      expect(text.length).toBeGreaterThan(1000);
+      if (path.endsWith('.css')) expect(text).toContain('.uplot'); // uPlot's stylesheet is in the bundle
+    }
+    expect((await fetch(`${gw.url}/dashboard/nope.js`)).status).toBe(404);
+    const graphiql = await fetch(`${gw.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(graphiql.status).toBe(200);
+    expect(await graphiql.text()).toMatch(/graphiql/i);
+  });
+
+  it('without an API key shows the GraphQL error and the key field; with the key typed in, it draws', async () => {
+    const { page, context } = await open(`${gw.url}/${QUERY}`, null);
+    try {
+      await settled(page);
+      expect(await page.getAttribute('body', 'data-state')).toBe('error');
+      const errorText = await page.textContent('#series .error');
+      expect(errorText).toContain('UNAUTHENTICATED');
+      expect(await page.isVisible('#api-key')).toBe(true);
+      const d = await dashboardOf(page);
+      expect(d.errors[0]?.errors[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      await page.fill('#api-key', READER);
+      await page.click('#key-form button');
+      await page.waitForSelector('body[data-state="ready"]', { timeout: 15_000 });
+      expect(await page.evaluate(() => localStorage.getItem('bitmapql.apiKey'))).toBe(READER);
+      expect((await dashboardOf(page)).series?.points).toHaveLength(STATE.days);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('every number equals the reference computed from the events; the chart is drawn', async () => {
+    const { page, context, problems, posts } = await open(`${gw.url}/${QUERY}`, READER);
+    try {
+      await settled(page);
+      expect(await page.getAttribute('body', 'data-state'), JSON.stringify(await dashboardOf(page).catch(() => null))).toBe('ready');
+      const d = await dashboardOf(page);
+      expect(d.state).toEqual(STATE);
+      expect(new URL(page.url()).search).toBe(QUERY);
+      // The pickers list what the gateway has.
+      expect(await page.$$eval('#f-event option', (o) => o.map((x) => (x as HTMLOptionElement).value))).toEqual(ref.eventNames);
+      expect(await page.$$eval('#f-counter option', (o) => o.map((x) => (x as HTMLOptionElement).value))).toEqual(['launches']);
+
+      // (1) series: daily users and the 7-day rolling average.
+      const series = ref.series(STATE.end, STATE.days, WINDOW);
+      expect(d.series!.points.map((p) => p.label)).toEqual(series.map((p) => p.label));
+      expect(d.series!.points.map((p) => p.count)).toEqual(series.map((p) => p.count));
+      d.series!.points.forEach((p, i) => expect(p.average, p.label).toBeCloseTo(series[i]!.average, 9));
+      expect(series.reduce((a, p) => a + p.count, 0)).toBeGreaterThan(1000); // the data is not empty
+
+      // The chart: a canvas of the chart's size with both lines on it.
+      const canvas = await page.evaluate(() => {
+        const chart = document.querySelector<HTMLElement>('#series .chart')!;
+        const c = chart.querySelector('canvas')!;
+        const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        const near = (r: number, g: number, b: number, i: number): boolean => Math.abs(px[i]! - r) + Math.abs(px[i + 1]! - g) + Math.abs(px[i + 2]! - b) < 60 && px[i + 3]! > 200;
+        let blue = 0;
+        let orange = 0;
+        const colours = new Set<number>();
+        for (let i = 0; i < px.length; i += 4) {
+          if (px[i + 3]! > 0) colours.add((px[i]! << 16) | (px[i + 1]! << 8) | px[i + 2]!);
+          if (near(0x25, 0x63, 0xeb, i)) blue++;
+          if (near(0xea, 0x58, 0x0c, i)) orange++;
+        }
+        return { width: c.width, height: c.height, chartWidth: chart.clientWidth, blue, orange, colours: colours.size };
+      });
+      expect(canvas.width).toBe(canvas.chartWidth);
+      expect(canvas.height).toBe(280);
+      expect(canvas.blue).toBeGreaterThan(300);
+      expect(canvas.orange).toBeGreaterThan(300);
+      expect(canvas.colours).toBeGreaterThan(8);
+      // The readout follows the cursor: the last day at rest, the hovered day under the pointer.
+      expect(await page.textContent('#series .readout')).toContain(series.at(-1)!.label);
+      const over = (await page.locator('#series .u-over').boundingBox())!;
+      await page.mouse.move(over.x + 2, over.y + over.height / 2);
+      expect(await page.textContent('#series .readout')).toContain(`${series[0]!.label} · users ${series[0]!.count.toLocaleString('en-US')}`);
+      await page.mouse.move(0, 0);
+
+      // (2) cohort heatmap: bitmapist get_dates_data by ISO week, percent cells.
+      const cohort = ref.weeklyCohort(STATE.end, STATE.rows);
+      expect(d.cohort!.rows.map((r) => r.label)).toEqual(cohort.map((r) => r.label));
+      expect(d.cohort!.rows.map((r) => r.size)).toEqual(cohort.map((r) => r.size));
+      const cells = await page.$$eval('#cohort tbody tr', (rows) =>
+        rows.map((tr) => [...tr.querySelectorAll('td.cell')].map((td) => (td as HTMLElement).dataset.value ?? '')),
+      );
+      expect(cells).toHaveLength(STATE.rows);
+      cohort.forEach((row, r) => {
+        expect(cells[r]).toHaveLength(STATE.rows);
+        row.cells.forEach((want, k) => {
+          const got = cells[r]![k]!;
+          if (want === null) expect(got, `${row.label} +${k}`).toBe('');
+          else expect(Number(got), `${row.label} +${k}`).toBeCloseTo(want, 9);
+        });
+      });
+      expect(cohort[0]!.cells[1]).toBeGreaterThan(0); // some users come back the next week
+      const sizes = await page.$$eval('#cohort tbody tr', (rows) => rows.map((tr) => Number((tr as HTMLElement).dataset.size)));
+      expect(sizes).toEqual(cohort.map((r) => r.size));
+      // Shading follows the percent: a full cell is darker than a low one.
+      const shades = await page.$$eval('#cohort td.cell[data-value]:not(.empty)', (tds) =>
+        tds.map((td) => ({ v: Number((td as HTMLElement).dataset.value), bg: getComputedStyle(td).backgroundColor })),
+      );
+      const lum = (bg: string): number => {
+        const [r, g, b] = bg.match(/\d+/g)!.map(Number);
+        return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+      };
+      const sorted = [...shades].sort((a, b) => a.v - b.v);
+      expect(lum(sorted[0]!.bg)).toBeGreaterThan(lum(sorted.at(-1)!.bg));
+
+      // (3) the counter's top keys in the month of the end date.
+      const top = ref.monthCounters(STATE.end);
+      expect(d.counters!.period).toBe(STATE.end.slice(0, 7));
+      expect(d.counters!.top).toEqual(top);
+      const bars = await page.$$eval('#counters li', (lis) => lis.map((li) => ({ key: (li as HTMLElement).dataset.key, value: Number((li as HTMLElement).dataset.value) })));
+      expect(bars).toEqual(top);
+
+      // The page's operations were sent as query texts (persisted mode is off) with the key.
+      expect(posts.length).toBe(4);
+      for (const p of posts) expect(typeof p.query).toBe('string');
+      expect(problems).toEqual([]);
+
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('with no query string: the first event, today, 30 days, WEEK, 8 rows, the first counter; the URL then says so', async () => {
+    const { page, context, problems } = await open(`${gw.url}/`, READER);
+    try {
+      await settled(page);
+      const d = await dashboardOf(page);
+      const today = new Date().toISOString().slice(0, 10); // the browser runs in UTC
+      expect(d.state).toEqual({ event: ref.eventNames[0], end: today, days: 30, cohort: 'WEEK', rows: 8, counter: 'launches', counterPeriod: 'MONTH' });
+      expect(d.series!.points).toHaveLength(30);
+      expect(d.cohort!.rows).toHaveLength(8);
+      expect(new URL(page.url()).searchParams.get('end')).toBe(today);
+      expect(problems).toEqual([]);
+
+      // Choosing another event redraws the panels for it and puts it in the URL.
+      const other = ref.eventNames.find((n) => n !== ref.eventNames[0])!;
+      await page.selectOption('#f-event', other);
+      await page.waitForFunction((name) => document.body.dataset.state === 'ready' && window.dashboard.state?.event === name, other, { timeout: 15_000 });
+      expect(new URL(page.url()).searchParams.get('event')).toBe(other);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('the dashboard with PERSISTED_OPERATIONS', () => {
+  let manifests: string;
+  beforeAll(() => {
+    manifests = mkdtempSync(join(tmpdir(), 'bitmapql-manifest-'));
+    // The operator's manifest: the example operations plus the dashboard's.
+    const merged = { ...JSON.parse(readFileSync(EXAMPLES_MANIFEST, 'utf8')), ...JSON.parse(readFileSync(DASHBOARD_MANIFEST, 'utf8')) } as Record<string, string>;
+    writeFileSync(join(manifests, 'merged.json'), JSON.stringify(merged));
+  });
+  afterAll(() => rmSync(manifests, { recursive: true, force: true }));
+
+  it('sends documentIds and draws the same numbers when the manifest holds the page’s operations', async () => {
+    const g = await listen(engine, dashboardConfig(dir, { reader: READER }, { persistedOperations: join(manifests, 'merged.json') }));
+    others.push(g);
+    const { page, context, problems, posts } = await open(`${g.url}/${QUERY}`, READER);
+    try {
+      await settled(page);
+      expect(await page.getAttribute('body', 'data-state')).toBe('ready');
+      expect(posts.length).toBe(4);
+      for (const p of posts) {
+        expect(p.query).toBeUndefined();
+        expect(p.documentId).toMatch(/^sha256:[0-9a-f]{64}$/);
+      }
+      const d = await dashboardOf(page);
+      expect(d.series!.points.map((p) => p.count)).toEqual(ref.series(STATE.end, STATE.days, WINDOW).map((p) => p.count));
+      expect(d.counters!.top).toEqual(ref.monthCounters(STATE.end));
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a manifest without the page’s operations: the page shows PERSISTED_QUERY_NOT_FOUND', async () => {
+    const g = await listen(engine, dashboardConfig(dir, { reader: READER }, { persistedOperations: EXAMPLES_MANIFEST }));
+    others.push(g);
+    const { page, context } = await open(`${g.url}/${QUERY}`, READER);
+    try {
+      await settled(page);
+      expect(await page.getAttribute('body', 'data-state')).toBe('error');
+      expect(await page.textContent('#series .error')).toContain('PERSISTED_QUERY_NOT_FOUND');
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe.each(ENGINES)('counterNames (%s engine)', (kind) => {
+  let t: TestGateway;
+  beforeAll(async () => {
+    t = await testGateway({ engine: kind });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('lists counters by name (names may hold ":" and "_"), optionally by prefix, and only counter keys', async () => {
+    expect((await t.gql('{ counterNames }')).data).toEqual({ counterNames: [] });
+    const write = await t.gql(`mutation {
+      incrementCounters(input: [
+        { name: "plays", key: "song-1", at: "2026-10-31T10:00:00Z" }
+        { name: "plays:by:country", key: "de", at: "2026-10-01" }
+        { name: "a_b", key: "x", at: "2025-01-01" }
+      ]) { incremented }
+      markEvent(input: { name: "listens", userId: 1 }) { marked }
+    }`);
+    expect(write.errors).toBeUndefined();
+    expect((await t.gql('{ counterNames }')).data).toEqual({ counterNames: ['a_b', 'plays', 'plays:by:country'] });
+    expect((await t.gql('{ counterNames(prefix: "plays:") }')).data).toEqual({ counterNames: ['plays:by:country'] });
+    expect((await t.gql('{ counterNames(prefix: "x") }')).data).toEqual({ counterNames: [] });
+    expect((await t.gql('{ counterNames(prefix: "p*") }')).errors?.[0]?.extensions?.code).toBe('BAD_EVENT_NAME');
+  });
+});

@@ -1,0 +1,310 @@
+// The dashboard's test data: mybinder-like launch events, written into an embedded data folder,
+// and the numbers the page must show, computed independently from the events with plain Sets.
+//
+// seedDemoData() is the one place that writes the data. When the `demo-data` and `import`
+// commands are there (bin/bitmapql.js --help lists both), it uses them: demo-data writes
+// <out>/<YYYY-MM-DD>.jsonl.gz, import marks them into the folder, and the events are read back
+// from those files. Until then it makes the same kind of events here and writes them with the
+// markEvents / incrementCounters mutations, as import would.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { createGateway, openEngine } from '../../src/gateway.ts';
+import type { Gateway } from '../../src/gateway.ts';
+import { SETTINGS, loadConfig } from '../../src/config.ts';
+import type { Config } from '../../src/config.ts';
+import type { Engine } from '../../src/bitmap/engines/engine.ts';
+import { hashKey } from '../../src/auth.ts';
+import { rng } from '../rng.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'bin/bitmapql.js');
+
+/** One line of demo data (mybinder.org's launch events). */
+export interface LaunchEvent {
+  readonly timestamp: string;
+  readonly schema: string;
+  readonly version: number;
+  readonly provider: string;
+  readonly spec: string;
+  readonly status: string;
+  readonly origin: string;
+}
+
+export interface DemoOptions {
+  readonly days: number;
+  /** Last day, YYYY-MM-DD (UTC). */
+  readonly end: string;
+  readonly linesPerDay: number;
+  readonly seed: number;
+}
+
+export const DEMO: DemoOptions = { days: 42, end: '2026-10-31', linesPerDay: 300, seed: 7 };
+
+/** What the import marks and counts (the same arguments the CLI path passes). */
+export const IMPORT_ARGS = ['--id', 'spec', '--mark', 'launch', '--mark', 'launch:provider:{provider}', '--count', 'launches={provider}'];
+
+// ---- days and weeks, by plain arithmetic (UTC) --------------------------------------------------
+
+const DAY_MS = 86_400_000;
+export const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+export const msOf = (day: string): number => Date.parse(`${day}T00:00:00Z`);
+export const addDays = (day: string, n: number): string => dayOf(msOf(day) + n * DAY_MS);
+/** Monday of the ISO week holding the day. */
+export const mondayOf = (day: string): string => addDays(day, -((new Date(msOf(day)).getUTCDay() + 6) % 7));
+/** 2026-W44 */
+export function isoWeekLabel(day: string): string {
+  const thursday = addDays(mondayOf(day), 3);
+  const year = Number(thursday.slice(0, 4));
+  const week = Math.floor((msOf(thursday) - msOf(`${year}-01-01`)) / DAY_MS / 7) + 1;
+  return `${year}-W${String(week).padStart(2, '0')}`;
+}
+
+// ---- the events -----------------------------------------------------------------------------------
+
+/** Events like demo-data's, deterministic in the seed: popular repositories launch often, weekends are quieter. */
+export function makeEvents(o: DemoOptions): LaunchEvent[] {
+  const random = rng(o.seed);
+  const owners = ['jupyter', 'binder-examples', 'ipython', 'numpy', 'pandas-dev', 'rstudio', 'julia', 'geopandas', 'data-8', 'ml-course'];
+  const repos = Array.from({ length: 2000 }, (_, i) => {
+    const owner = owners[i % owners.length]!;
+    const roll = random();
+    const provider = roll < 0.78 ? 'GitHub' : roll < 0.88 ? 'GitLab' : roll < 0.94 ? 'Gist' : roll < 0.97 ? 'Zenodo' : 'Git';
+    const spec = provider === 'Zenodo' ? `10.5281/zenodo.${4000000 + i * 37}` : provider === 'Gist' ? `${owner}/${(i * 7919).toString(16)}/HEAD` : `${owner}/demo-${i}/HEAD`;
+    return { spec, provider };
+  });
+  // Zipf-like popularity (repository i: weight 1/(i+1)^0.9); all but the 30 most popular appear
+  // on some day and fade after it, so cohorts thin out week by week.
+  const base = repos.map((_, i) => 1 / (i + 1) ** 0.9);
+  const born = repos.map((_, i) => (i < 30 ? -Infinity : Math.floor(random() * (o.days + 60)) - 60));
+  const weightsOn = (d: number): number[] => base.map((w, i) => (d < born[i]! ? 0 : i < 30 ? w : w * Math.exp(-(d - born[i]!) / 21)));
+  const events: LaunchEvent[] = [];
+  const first = addDays(o.end, 1 - o.days);
+  for (let d = 0; d < o.days; d++) {
+    const day = addDays(first, d);
+    const weights = weightsOn(d);
+    const total = weights.reduce((a, b) => a + b, 0);
+    const pick = (): (typeof repos)[number] => {
+      let r = random() * total;
+      for (let i = 0; i < repos.length; i++) if ((r -= weights[i]!) <= 0) return repos[i]!;
+      return repos[repos.length - 1]!;
+    };
+    const weekday = new Date(msOf(day)).getUTCDay();
+    const lines = Math.round(o.linesPerDay * (weekday === 0 || weekday === 6 ? 0.65 : 1) * (0.85 + 0.3 * random()));
+    for (let n = 0; n < lines; n++) {
+      const { spec, provider } = pick();
+      const at = msOf(day) + Math.floor(random() * DAY_MS);
+      const status = random() < 0.97 ? 'success' : 'failure';
+      events.push({ timestamp: new Date(at).toISOString(), schema: 'binderhub.jupyter.org/launch', version: 3, provider, spec, status, origin: 'gke.mybinder.org' });
+    }
+  }
+  return events;
+}
+
+/** The events of demo-data's files: every parseable line with every field (others are skipped, as import does). */
+export function readEventFiles(dir: string): LaunchEvent[] {
+  const events: LaunchEvent[] = [];
+  for (const file of readdirSync(dir).filter((f) => /^\d{4}-\d{2}-\d{2}\.jsonl\.gz$/.test(f)).sort()) {
+    for (const line of gunzipSync(readFileSync(join(dir, file))).toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      let e: Partial<LaunchEvent>;
+      try {
+        e = JSON.parse(line) as Partial<LaunchEvent>;
+      } catch {
+        continue;
+      }
+      if (typeof e !== 'object' || e === null) continue;
+      if (typeof e.timestamp !== 'string' || typeof e.spec !== 'string' || typeof e.provider !== 'string' || Number.isNaN(Date.parse(e.timestamp))) continue;
+      if (!e.spec || !e.provider) continue;
+      events.push(e as LaunchEvent);
+    }
+  }
+  return events;
+}
+
+// ---- writing them -------------------------------------------------------------------------------
+
+/** Whether the CLI has the demo-data and import commands yet. */
+export function cliHasImport(): boolean {
+  try {
+    const help = execFileSync(process.execPath, [CLI, '--help'], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    return /^\s+demo-data\b/m.test(help) && /^\s+import\b/m.test(help);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes the demo data into an embedded data folder (which no gateway may have open) and
+ * returns its events, from which the expected numbers are computed.
+ */
+export async function seedDemoData(dataDir: string, o: DemoOptions = DEMO): Promise<{ events: LaunchEvent[]; via: 'cli' | 'mutations' }> {
+  if (cliHasImport()) {
+    const out = mkdtempSync(join(tmpdir(), 'bitmapql-demo-'));
+    // The gateway here runs on default settings: so does the CLI (no KEY_PREFIX, TIME_ZONE, … from outside).
+    const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'production' };
+    for (const s of Object.values(SETTINGS)) delete env[s.env];
+    delete env.CONFIG_FILE;
+    const run = (args: string[]): void => {
+      execFileSync(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, env });
+    };
+    try {
+      run(['demo-data', '--out', out, '--days', String(o.days), '--end', o.end, '--lines-per-day', String(o.linesPerDay), '--seed', String(o.seed)]);
+      const files = readdirSync(out)
+        .filter((f) => f.endsWith('.jsonl.gz'))
+        .sort()
+        .map((f) => join(out, f));
+      run(['import', ...files, '--to', dataDir, ...IMPORT_ARGS]);
+      return { events: readEventFiles(out), via: 'cli' };
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }
+  const events = makeEvents(o);
+  await writeWithMutations(dataDir, events);
+  return { events, via: 'mutations' };
+}
+
+/** What import does, through the API: numeric ids from a Map of specs, two marks and one count per event. */
+async function writeWithMutations(dataDir: string, events: readonly LaunchEvent[]): Promise<void> {
+  const config = loadConfig({}, { dataDir, fsync: 'os' });
+  const gateway = await createGateway(config);
+  const ids = new Map<string, number>();
+  const idOf = (spec: string): number => {
+    let id = ids.get(spec);
+    if (id === undefined) ids.set(spec, (id = ids.size + 1));
+    return id;
+  };
+  const gql = async (query: string, variables: Record<string, unknown>): Promise<void> => {
+    const res = await gateway.yoga.fetch('http://gateway/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      body: JSON.stringify({ query, variables }),
+    });
+    const json = (await res.json()) as { errors?: unknown[] };
+    if (json.errors) throw new Error(`seeding failed: ${JSON.stringify(json.errors)}`);
+  };
+  try {
+    const BATCH = 4000;
+    for (let i = 0; i < events.length; i += BATCH) {
+      const batch = events.slice(i, i + BATCH);
+      const marks = batch.flatMap((e) => [
+        { name: 'launch', userId: idOf(e.spec), at: e.timestamp },
+        { name: `launch:provider:${e.provider}`, userId: idOf(e.spec), at: e.timestamp },
+      ]);
+      const counts = batch.map((e) => ({ name: 'launches', key: e.provider, at: e.timestamp }));
+      await gql('mutation Seed($marks: [MarkEventInput!]!, $counts: [CounterIncrementInput!]!) { markEvents(input: $marks) { marked } incrementCounters(input: $counts) { incremented } }', {
+        marks,
+        counts,
+      });
+    }
+  } finally {
+    await gateway.close();
+  }
+}
+
+// ---- the expected numbers -----------------------------------------------------------------------
+
+export interface Reference {
+  /** Users (distinct specs) per day. */
+  daily(day: string): number;
+  /** The page's series: `days` days ending with `end`, each with the mean of the `window` days ending there. */
+  series(end: string, days: number, window: number): Array<{ label: string; count: number; average: number }>;
+  /** bitmapist get_dates_data by ISO week: `rows` weeks ending with the week of `end`, percent cells. */
+  weeklyCohort(end: string, rows: number): Array<{ label: string; size: number; cells: Array<number | null> }>;
+  /** Launches per provider in the month of `end`, highest first (ties by key). */
+  monthCounters(end: string): Array<{ key: string; value: number }>;
+  /** Event names (launch and launch:provider:…), sorted. */
+  eventNames: string[];
+}
+
+export function reference(events: readonly LaunchEvent[]): Reference {
+  const byDay = new Map<string, Set<string>>();
+  const byWeek = new Map<string, Set<string>>(); // Monday → specs
+  const providers = new Set<string>();
+  for (const e of events) {
+    const day = dayOf(Date.parse(e.timestamp));
+    const monday = mondayOf(day);
+    if (!byDay.has(day)) byDay.set(day, new Set());
+    if (!byWeek.has(monday)) byWeek.set(monday, new Set());
+    byDay.get(day)!.add(e.spec);
+    byWeek.get(monday)!.add(e.spec);
+    providers.add(e.provider);
+  }
+  const daily = (day: string): number => byDay.get(day)?.size ?? 0;
+  return {
+    daily,
+    eventNames: ['launch', ...[...providers].map((p) => `launch:provider:${p}`)].sort(),
+    series(end, days, window) {
+      return Array.from({ length: days }, (_, i) => {
+        const day = addDays(end, i - days + 1);
+        const last = Array.from({ length: window }, (_, k) => daily(addDays(day, -k)));
+        return { label: day, count: daily(day), average: last.reduce((a, b) => a + b, 0) / window };
+      });
+    },
+    weeklyCohort(end, rows) {
+      const lastMonday = mondayOf(end);
+      return Array.from({ length: rows }, (_, r) => {
+        const monday = addDays(lastMonday, (r - rows + 1) * 7);
+        const row = byWeek.get(monday) ?? new Set<string>();
+        const cells = Array.from({ length: rows }, (_, k) => {
+          const later = byWeek.get(addDays(monday, k * 7));
+          if (row.size === 0 || later === undefined || later.size === 0) return null;
+          let both = 0;
+          for (const s of row) if (later.has(s)) both++;
+          return (both / row.size) * 100;
+        });
+        return { label: isoWeekLabel(monday), size: row.size, cells };
+      });
+    },
+    monthCounters(end) {
+      const month = end.slice(0, 7);
+      const totals = new Map<string, number>();
+      for (const e of events) if (dayOf(Date.parse(e.timestamp)).startsWith(month)) totals.set(e.provider, (totals.get(e.provider) ?? 0) + 1);
+      return [...totals].map(([key, value]) => ({ key, value })).sort((a, b) => b.value - a.value || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    },
+  };
+}
+
+// ---- a gateway on 127.0.0.1 -----------------------------------------------------------------------
+
+export interface RunningGateway {
+  readonly url: string;
+  readonly gateway: Gateway;
+  close(): Promise<void>;
+}
+
+/** A gateway over `engine` (shared, not closed here), listening on a free loopback port. */
+export async function listen(engine: Engine, config: Config): Promise<RunningGateway> {
+  const gateway = await createGateway(config, { engine });
+  const server: Server = createServer(gateway.yoga);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    gateway,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await gateway.close();
+    },
+  };
+}
+
+export interface Keys {
+  /** read scope */
+  readonly reader: string;
+}
+
+/** Config of a dashboard gateway over `dataDir`: API keys required (a reader key), plus overrides. */
+export function dashboardConfig(dataDir: string, keys: Keys | null, overrides: Partial<Config> = {}): Config {
+  const apiKeys = keys ? [{ name: 'dashboard', sha256: hashKey(keys.reader), scopes: ['read' as const] }] : [];
+  return loadConfig({}, { dataDir, fsync: 'os', apiKeys, anonymousRead: keys === null, ...overrides });
+}
+
+export { openEngine };
