@@ -1,0 +1,204 @@
+// One batch of an import as bit writes and counter increments: the keys markWrites and
+// counterIncrements would give, worked out once per (name, period) instead of once per line,
+// with identical bit writes merged and the increments of one (key, field) summed.
+
+import { COUNTER_GRANULARITIES } from '../bitmap/counters.ts';
+import type { BitWrite, CounterIncrement } from '../bitmap/engines/engine.ts';
+import type { KeyLayout } from '../bitmap/keys.ts';
+import { RoaringBitmap32 } from '../bitmap/engines/roaring.ts';
+import type { Bitmap } from '../bitmap/engines/roaring.ts';
+import { civilFromDays } from '../bitmap/period.ts';
+import type { Granularity, Period } from '../bitmap/period.ts';
+
+/** An event name, with the ids marked under it in this batch by period (hour, or day). */
+export interface MarkTarget {
+  readonly name: string;
+  /** Period index (hour when hourly, else day) → ids, in this batch. */
+  readonly buckets: Map<number, number[]>;
+  /** The bucket last written, for the common case of many lines in a row in one period. */
+  current: number;
+  currentIds: number[] | null;
+  touched: boolean;
+}
+
+/** A counter name, with this batch's counts by hour and counted key. */
+export interface CountTarget {
+  readonly name: string;
+  /** Hour index → counted key → count, in this batch. */
+  readonly buckets: Map<number, Map<string, number>>;
+  current: number;
+  currentCounts: Map<string, number> | null;
+  touched: boolean;
+}
+
+export interface BatchOutput {
+  readonly writes: BitWrite[];
+  readonly increments: CounterIncrement[];
+}
+
+const periodOf = (granularity: Granularity, index: number): Period => ({ granularity, index });
+
+/** Period indexes (as in src/bitmap/period.ts) of the day, ISO week and month of a day number. */
+function dayPeriods(day: number): { week: number; month: number } {
+  const c = civilFromDays(day);
+  return { week: Math.floor((day + 3) / 7), month: c.year * 12 + c.month - 1 };
+}
+
+/** Keys whose bits were sent lately: a bit already set by an earlier batch is not sent again. */
+interface Sent {
+  readonly bits: Bitmap;
+  batch: number;
+}
+
+/** A key not written for this many batches is forgotten (its period is most likely over). */
+const FORGET_AFTER_BATCHES = 32;
+
+export class BatchBuilder {
+  private readonly marks = new Map<string, MarkTarget>();
+  private readonly sent = new Map<string, Sent>();
+  private batches = 0;
+  private readonly counts = new Map<string, CountTarget>();
+  private readonly touchedMarks: MarkTarget[] = [];
+  private readonly touchedCounts: CountTarget[] = [];
+
+  constructor(
+    private readonly layout: KeyLayout,
+    private readonly options: {
+      readonly hourly: boolean;
+      readonly unique: boolean;
+      /**
+       * Skip bits that an earlier batch of this builder already sent (setting a set bit changes
+       * nothing). Only for writes that are all acknowledged or abandoned together, as in an import.
+       */
+      readonly acrossBatches?: boolean;
+    },
+  ) {}
+
+  markTarget(name: string): MarkTarget {
+    let t = this.marks.get(name);
+    if (!t) this.marks.set(name, (t = { name, buckets: new Map(), current: NaN, currentIds: null, touched: false }));
+    return t;
+  }
+
+  countTarget(name: string): CountTarget {
+    let t = this.counts.get(name);
+    if (!t) this.counts.set(name, (t = { name, buckets: new Map(), current: NaN, currentCounts: null, touched: false }));
+    return t;
+  }
+
+  /** Marks `id` under the target's name at the wall-clock hour `hour` (hours since 1970 in the zone). */
+  mark(t: MarkTarget, hour: number, id: number): void {
+    const p = this.options.hourly ? hour : Math.floor(hour / 24);
+    if (p !== t.current || !t.currentIds) {
+      let ids = t.buckets.get(p);
+      if (!ids) t.buckets.set(p, (ids = []));
+      t.current = p;
+      t.currentIds = ids;
+      if (!t.touched) {
+        t.touched = true;
+        this.touchedMarks.push(t);
+      }
+    }
+    t.currentIds.push(id);
+  }
+
+  /** Adds 1 to the counter's `key` at the wall-clock hour `hour`. */
+  count(t: CountTarget, hour: number, key: string): void {
+    if (hour !== t.current || !t.currentCounts) {
+      let counts = t.buckets.get(hour);
+      if (!counts) t.buckets.set(hour, (counts = new Map()));
+      t.current = hour;
+      t.currentCounts = counts;
+      if (!t.touched) {
+        t.touched = true;
+        this.touchedCounts.push(t);
+      }
+    }
+    t.currentCounts.set(key, (t.currentCounts.get(key) ?? 0) + 1);
+  }
+
+  /** The batch's writes and increments; the builder is empty afterwards. */
+  take(): BatchOutput {
+    const layout = this.layout;
+    const key = (name: string, g: Granularity, index: number): string => layout.eventKeys(name, periodOf(g, index))[0]!;
+    // Every id each key receives, from every bucket that writes it.
+    const byKey = new Map<string, number[]>();
+    const add = (k: string, ids: readonly number[]): void => {
+      const into = byKey.get(k);
+      if (!into) byKey.set(k, ids.slice());
+      else for (let i = 0; i < ids.length; i++) into.push(ids[i]!);
+    };
+    for (const t of this.touchedMarks) {
+      for (const [p, ids] of t.buckets) {
+        const day = this.options.hourly ? Math.floor(p / 24) : p;
+        const { week, month } = dayPeriods(day);
+        // markKeys order: month, week, day, then hour and unique.
+        add(key(t.name, 'MONTH', month), ids);
+        add(key(t.name, 'WEEK', week), ids);
+        add(key(t.name, 'DAY', day), ids);
+        if (this.options.hourly) add(key(t.name, 'HOUR', p), ids);
+        if (this.options.unique) add(layout.uniqueKey(t.name), ids);
+      }
+      t.buckets.clear();
+      t.current = NaN;
+      t.currentIds = null;
+      t.touched = false;
+    }
+    this.touchedMarks.length = 0;
+    const writes: BitWrite[] = [];
+    const batch = ++this.batches;
+    for (const [k, ids] of byKey) {
+      if (ids.length === 1 && !this.options.acrossBatches) {
+        writes.push({ key: k, offset: ids[0]!, bit: 1 });
+        continue;
+      }
+      let fresh: Uint32Array = Uint32Array.from(ids).sort();
+      if (this.options.acrossBatches) {
+        const now = new RoaringBitmap32(fresh);
+        const sent = this.sent.get(k);
+        if (sent) {
+          fresh = RoaringBitmap32.andNot(now, sent.bits).toUint32Array();
+          sent.bits.orInPlace(now);
+          sent.batch = batch;
+        } else {
+          this.sent.set(k, { bits: now, batch });
+          fresh = now.toUint32Array();
+        }
+        for (let i = 0; i < fresh.length; i++) writes.push({ key: k, offset: fresh[i]!, bit: 1 });
+        continue;
+      }
+      let last = -1;
+      for (let i = 0; i < fresh.length; i++) {
+        const id = fresh[i]!;
+        if (id !== last) writes.push({ key: k, offset: id, bit: 1 });
+        last = id;
+      }
+    }
+    if (this.options.acrossBatches && batch % FORGET_AFTER_BATCHES === 0) {
+      for (const [k, sent] of this.sent) if (batch - sent.batch >= FORGET_AFTER_BATCHES) this.sent.delete(k);
+    }
+
+    const sums = new Map<string, Map<string, number>>();
+    for (const t of this.touchedCounts) {
+      for (const [hour, counts] of t.buckets) {
+        const day = Math.floor(hour / 24);
+        const { week, month } = dayPeriods(day);
+        const indexes: Record<(typeof COUNTER_GRANULARITIES)[number], number> = { HOUR: hour, DAY: day, WEEK: week, MONTH: month };
+        for (const g of COUNTER_GRANULARITIES) {
+          const k = layout.counterKeys(t.name, periodOf(g, indexes[g]))[0]!;
+          let fields = sums.get(k);
+          if (!fields) sums.set(k, (fields = new Map()));
+          for (const [field, n] of counts) fields.set(field, (fields.get(field) ?? 0) + n);
+        }
+      }
+      t.buckets.clear();
+      t.current = NaN;
+      t.currentCounts = null;
+      t.touched = false;
+    }
+    this.touchedCounts.length = 0;
+    const increments: CounterIncrement[] = [];
+    for (const [k, fields] of sums) for (const [field, by] of fields) increments.push({ key: k, field, by });
+    return { writes, increments };
+  }
+}
