@@ -11,12 +11,17 @@ import { bitmapistLayout } from './bitmap/keys.ts';
 import type { KeyLayout } from './bitmap/keys.ts';
 import { ConfigError, describeSettings, describeSources, loadConfig } from './config.ts';
 import { hashKey, newKey } from './auth.ts';
-import { createGateway } from './gateway.ts';
 import { progress } from './progress.ts';
-import { printedSchema } from './schema/index.ts';
+import { runDemoData } from './demo/cli.ts';
+import type { DemoFlags } from './demo/cli.ts';
+import { runImport } from './import/cli.ts';
+import type { ImportFlags } from './import/cli.ts';
+import { UsageError } from './import/spec.ts';
 
 async function serve(opts: { config?: string } = {}): Promise<void> {
   const config = loadConfig(process.env, {}, { file: opts.config });
+  // Loaded here, not at the top: the other commands start without building the schema.
+  const { createGateway } = await import('./gateway.ts');
   const gateway = await createGateway(config, { log });
   const server = createServer(gateway.yoga);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
@@ -120,7 +125,8 @@ program
   .command('print-schema')
   .description('print the GraphQL schema (sorted SDL)')
   .option('-o, --out <file>', 'write to a file instead of stdout')
-  .action((opts: { out?: string }) => {
+  .action(async (opts: { out?: string }) => {
+    const { printedSchema } = await import('./schema/index.ts');
     if (opts.out) writeFileSync(opts.out, printedSchema());
     else process.stdout.write(printedSchema());
   });
@@ -153,6 +159,59 @@ program
       await to.close();
     }
   });
+
+/** Bad usage of these commands (commander's own errors too) exits with code 2. */
+const usageExit = (err: { exitCode: number }): void => {
+  if (err.exitCode !== 0) process.exit(2);
+};
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+const usageErrors = async (run: () => Promise<void>): Promise<void> => {
+  try {
+    await run();
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`error: ${e.message}\n`);
+    process.exit(2);
+  }
+};
+
+program
+  .command('demo-data')
+  .description('write a synthetic mybinder.org-style launch archive: <out>/<YYYY-MM-DD>.jsonl.gz, one file a day (seeded, repeatable)')
+  .option('--out <dir>', 'folder to write to', './demo')
+  .option('--days <n>', 'number of days (files)', '56')
+  .option('--end <YYYY-MM-DD>', 'last day, inclusive (default: yesterday, UTC)')
+  .option('--lines-per-day <n>', 'average lines a day (weekdays more, weekends fewer)', '2000')
+  .option('--seed <n>', 'seed: the same options give byte-identical files', '1')
+  .option('--bad-lines <fraction>', 'share of broken lines (truncated JSON, a missing field); 0 for none', '0.001')
+  .exitOverride(usageExit)
+  .action((opts: DemoFlags) => usageErrors(() => runDemoData(opts)));
+
+program
+  .command('import')
+  .description('import JSON lines (plain or gzip) as marks and counter increments; re-running skips files already imported and resumes interrupted ones')
+  .argument('<files...>', 'files of JSON lines, plain or gzip (told by their first bytes)')
+  .option('--to <where>', 'redis://host:port[/db] or an embedded data folder (default: REDIS_URL, else DATA_DIR)')
+  .option('--timestamp <field>', 'field of the instant: ISO-8601 text or epoch milliseconds (default: timestamp)')
+  .option('--id <field>', 'field of the entity id (required unless the mapping file names it)')
+  .option('--numeric-ids', 'the id field holds integers from 0 to 2^32-1, used as they are (default: string ids, mapped to dense ids)')
+  .option('--mark <template>', 'event name template, e.g. launch or launch:provider:{provider} (repeatable)', collect)
+  .option('--count <name=template>', 'counter increment by 1, e.g. launches={provider} (repeatable)', collect)
+  .option('--where <field=value>', 'import only lines whose field equals the value (repeatable; all must match)', collect)
+  .option('--mapping <file.json>', 'the same settings as JSON: {timestamp, id, numericIds, marks, counts, where}; flags replace its values')
+  .option('--batch <lines>', 'lines per batch (one round trip each)', '10000')
+  .option('--force', 'import files again even when the ledger says they were imported')
+  .option('--hourly', 'also write hour keys (default: TRACK_HOURLY)')
+  .option('--no-hourly', 'do not write hour keys')
+  .option('--unique', 'also write the date-free unique keys (default: TRACK_UNIQUE)')
+  .option('--no-unique', 'do not write unique keys')
+  .option('--prefix <prefix>', 'key prefix (default: KEY_PREFIX)')
+  .exitOverride(usageExit)
+  .action((files: string[], opts: ImportFlags) =>
+    usageErrors(async () => {
+      process.exitCode = await runImport(files, opts, openStore);
+    }),
+  );
 
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof ConfigError) {
