@@ -33,6 +33,7 @@ import { RedisEngine } from '../src/bitmap/engines/redis.ts';
 import { bitmapistLayout } from '../src/bitmap/keys.ts';
 import { TimeZone } from '../src/bitmap/period.ts';
 import { writeDemoArchive } from '../src/demo/write.ts';
+import { DEMO_IMPORT_SPEC } from '../src/demo/generate.ts';
 import { importFiles } from '../src/import/importer.ts';
 import type { ImportSummary } from '../src/import/importer.ts';
 import type { ImportSpec } from '../src/import/spec.ts';
@@ -54,14 +55,7 @@ const LINES_PER_DAY = intEnv('BENCH_IMPORT_LINES', 35_000);
 const RUNS = intEnv('BENCH_IMPORT_RUNS', 3);
 const SAMPLE = intEnv('BENCH_IMPORT_SAMPLE', 3_000);
 const DEMO = { days: DAYS, end: '2026-10-31', linesPerDay: LINES_PER_DAY, seed: 1, badLines: 0.001 };
-const SPEC: ImportSpec = {
-  timestamp: 'timestamp',
-  id: 'spec',
-  numericIds: false,
-  marks: ['launch', 'launch:provider:{provider}'],
-  counts: { launches: '{provider}' },
-  where: {},
-};
+const SPEC: ImportSpec = DEMO_IMPORT_SPEC;
 const BATCH = 10_000;
 const UTC = new TimeZone('UTC');
 

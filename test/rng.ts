@@ -1,12 +1,3 @@
-// A small seeded PRNG (mulberry32), so random tests and benchmark data are repeatable.
+// A small seeded PRNG (mulberry32, the demo generator's), so random tests and benchmark data are repeatable.
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as rng } from '../src/demo/generate.ts';

@@ -8,6 +8,7 @@
 // (optionally) a small share of broken lines: truncated JSON or a missing field.
 
 import { civilFromDays, daysFromCivil } from '../bitmap/period.ts';
+import type { ImportSpec } from '../import/spec.ts';
 
 export interface DemoOptions {
   /** Number of days (files). */
@@ -27,6 +28,16 @@ export interface DemoDay {
   /** The day's lines in time order, without newlines. */
   readonly lines: string[];
 }
+
+/** The walkthrough's import of a demo archive: `--id spec --mark launch --mark 'launch:provider:{provider}' --count 'launches={provider}'`. */
+export const DEMO_IMPORT_SPEC: ImportSpec = {
+  timestamp: 'timestamp',
+  id: 'spec',
+  numericIds: false,
+  marks: ['launch', 'launch:provider:{provider}'],
+  counts: { launches: '{provider}' },
+  where: {},
+};
 
 export const DEMO_DEFAULTS = { days: 56, linesPerDay: 2000, seed: 1, badLines: 0.001 } as const;
 

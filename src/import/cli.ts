@@ -9,16 +9,11 @@ import { loadConfig } from '../config.ts';
 import { formatBytes, progress } from '../progress.ts';
 import { ImportFailed, importFiles } from './importer.ts';
 import { UsageError, readMappingFile, resolveSpec } from './spec.ts';
+import type { SpecFlags } from './spec.ts';
 import { formatSummary } from './summary.ts';
 
-export interface ImportFlags {
+export interface ImportFlags extends SpecFlags {
   to?: string;
-  timestamp?: string;
-  id?: string;
-  numericIds?: boolean;
-  mark?: string[];
-  count?: string[];
-  where?: string[];
   mapping?: string;
   batch?: string;
   force?: boolean;

@@ -14,7 +14,7 @@ import { RedisEngine } from '../../src/bitmap/engines/redis.ts';
 import { bitmapistLayout } from '../../src/bitmap/keys.ts';
 import type { KeyLayout } from '../../src/bitmap/keys.ts';
 import { TimeZone } from '../../src/bitmap/period.ts';
-import { generateDemo } from '../../src/demo/generate.ts';
+import { DEMO_IMPORT_SPEC, generateDemo } from '../../src/demo/generate.ts';
 import type { DemoOptions } from '../../src/demo/generate.ts';
 import { writeDemoArchive } from '../../src/demo/write.ts';
 import { ImportFailed, importFiles, readLedger } from '../../src/import/importer.ts';
@@ -28,14 +28,7 @@ import { plain, reference, stored } from './reference.ts';
 const UTC = new TimeZone('UTC');
 // 10 days across a month and ISO week boundaries, with broken lines.
 const DEMO: DemoOptions = { days: 10, end: '2026-10-05', linesPerDay: 220, seed: 7, badLines: 0.03 };
-const SPEC: ImportSpec = {
-  timestamp: 'timestamp',
-  id: 'spec',
-  numericIds: false,
-  marks: ['launch', 'launch:provider:{provider}'],
-  counts: { launches: '{provider}' },
-  where: {},
-};
+const SPEC: ImportSpec = DEMO_IMPORT_SPEC;
 
 const dirs: string[] = [];
 let archive: string[] = [];
