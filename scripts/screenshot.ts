@@ -13,7 +13,7 @@ const QUERY = `?event=launch&end=${DEMO.end}&days=35&cohort=WEEK&rows=6&counter=
 
 const dir = mkdtempSync(join(tmpdir(), 'bitmapql-screenshot-'));
 try {
-  const { events, via } = await seedDemoData(dir);
+  const events = seedDemoData(dir);
   const config = dashboardConfig(dir, null);
   const engine = await openEngine(config);
   const gateway = await listen(engine, config);
@@ -27,7 +27,7 @@ try {
     await page.mouse.move(0, 0);
     mkdirSync(join(OUT, '..'), { recursive: true });
     await page.screenshot({ path: OUT, fullPage: true });
-    process.stdout.write(`${OUT} (${events.length} demo events, written via ${via})\n`);
+    process.stdout.write(`${OUT} (${events.length} demo events)\n`);
   } finally {
     await browser.close();
     await gateway.close();

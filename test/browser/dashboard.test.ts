@@ -39,9 +39,8 @@ const others: RunningGateway[] = [];
 beforeAll(async () => {
   browser = await launchChromium(); // installs Chromium first when it is missing
   dir = mkdtempSync(join(tmpdir(), 'bitmapql-dashboard-'));
-  const seeded = await seedDemoData(dir);
-  console.log(`demo data written via ${seeded.via}: ${seeded.events.length} events`);
-  ref = reference(seeded.events);
+  const events = seedDemoData(dir);
+  ref = reference(events);
   const config = dashboardConfig(dir, { reader: READER });
   engine = await openEngine(config);
   gw = await listen(engine, config);

@@ -1,11 +1,9 @@
 // The dashboard's test data: mybinder-like launch events, written into an embedded data folder,
 // and the numbers the page must show, computed independently from the events with plain Sets.
 //
-// seedDemoData() is the one place that writes the data. When the `demo-data` and `import`
-// commands are there (bin/bitmapql.js --help lists both), it uses them: demo-data writes
-// <out>/<YYYY-MM-DD>.jsonl.gz, import marks them into the folder, and the events are read back
-// from those files. Until then it makes the same kind of events here and writes them with the
-// markEvents / incrementCounters mutations, as import would.
+// seedDemoData() is the one place that writes the data, through the real commands: demo-data
+// writes <out>/<YYYY-MM-DD>.jsonl.gz, import marks them into the folder, and the events are read
+// back from those files.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -20,7 +18,6 @@ import { SETTINGS, loadConfig } from '../../src/config.ts';
 import type { Config } from '../../src/config.ts';
 import type { Engine } from '../../src/bitmap/engines/engine.ts';
 import { hashKey } from '../../src/auth.ts';
-import { rng } from '../rng.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'bin/bitmapql.js');
@@ -67,45 +64,6 @@ export function isoWeekLabel(day: string): string {
 
 // ---- the events -----------------------------------------------------------------------------------
 
-/** Events like demo-data's, deterministic in the seed: popular repositories launch often, weekends are quieter. */
-export function makeEvents(o: DemoOptions): LaunchEvent[] {
-  const random = rng(o.seed);
-  const owners = ['jupyter', 'binder-examples', 'ipython', 'numpy', 'pandas-dev', 'rstudio', 'julia', 'geopandas', 'data-8', 'ml-course'];
-  const repos = Array.from({ length: 2000 }, (_, i) => {
-    const owner = owners[i % owners.length]!;
-    const roll = random();
-    const provider = roll < 0.78 ? 'GitHub' : roll < 0.88 ? 'GitLab' : roll < 0.94 ? 'Gist' : roll < 0.97 ? 'Zenodo' : 'Git';
-    const spec = provider === 'Zenodo' ? `10.5281/zenodo.${4000000 + i * 37}` : provider === 'Gist' ? `${owner}/${(i * 7919).toString(16)}/HEAD` : `${owner}/demo-${i}/HEAD`;
-    return { spec, provider };
-  });
-  // Zipf-like popularity (repository i: weight 1/(i+1)^0.9); all but the 30 most popular appear
-  // on some day and fade after it, so cohorts thin out week by week.
-  const base = repos.map((_, i) => 1 / (i + 1) ** 0.9);
-  const born = repos.map((_, i) => (i < 30 ? -Infinity : Math.floor(random() * (o.days + 60)) - 60));
-  const weightsOn = (d: number): number[] => base.map((w, i) => (d < born[i]! ? 0 : i < 30 ? w : w * Math.exp(-(d - born[i]!) / 21)));
-  const events: LaunchEvent[] = [];
-  const first = addDays(o.end, 1 - o.days);
-  for (let d = 0; d < o.days; d++) {
-    const day = addDays(first, d);
-    const weights = weightsOn(d);
-    const total = weights.reduce((a, b) => a + b, 0);
-    const pick = (): (typeof repos)[number] => {
-      let r = random() * total;
-      for (let i = 0; i < repos.length; i++) if ((r -= weights[i]!) <= 0) return repos[i]!;
-      return repos[repos.length - 1]!;
-    };
-    const weekday = new Date(msOf(day)).getUTCDay();
-    const lines = Math.round(o.linesPerDay * (weekday === 0 || weekday === 6 ? 0.65 : 1) * (0.85 + 0.3 * random()));
-    for (let n = 0; n < lines; n++) {
-      const { spec, provider } = pick();
-      const at = msOf(day) + Math.floor(random() * DAY_MS);
-      const status = random() < 0.97 ? 'success' : 'failure';
-      events.push({ timestamp: new Date(at).toISOString(), schema: 'binderhub.jupyter.org/launch', version: 3, provider, spec, status, origin: 'gke.mybinder.org' });
-    }
-  }
-  return events;
-}
-
 /** The events of demo-data's files: every parseable line with every field (others are skipped, as import does). */
 export function readEventFiles(dir: string): LaunchEvent[] {
   const events: LaunchEvent[] = [];
@@ -129,82 +87,29 @@ export function readEventFiles(dir: string): LaunchEvent[] {
 
 // ---- writing them -------------------------------------------------------------------------------
 
-/** Whether the CLI has the demo-data and import commands yet. */
-export function cliHasImport(): boolean {
-  try {
-    const help = execFileSync(process.execPath, [CLI, '--help'], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'ignore'] });
-    return /^\s+demo-data\b/m.test(help) && /^\s+import\b/m.test(help);
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Writes the demo data into an embedded data folder (which no gateway may have open) and
  * returns its events, from which the expected numbers are computed.
  */
-export async function seedDemoData(dataDir: string, o: DemoOptions = DEMO): Promise<{ events: LaunchEvent[]; via: 'cli' | 'mutations' }> {
-  if (cliHasImport()) {
-    const out = mkdtempSync(join(tmpdir(), 'bitmapql-demo-'));
-    // The gateway here runs on default settings: so does the CLI (no KEY_PREFIX, TIME_ZONE, … from outside).
-    const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'production' };
-    for (const s of Object.values(SETTINGS)) delete env[s.env];
-    delete env.CONFIG_FILE;
-    const run = (args: string[]): void => {
-      execFileSync(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, env });
-    };
-    try {
-      run(['demo-data', '--out', out, '--days', String(o.days), '--end', o.end, '--lines-per-day', String(o.linesPerDay), '--seed', String(o.seed)]);
-      const files = readdirSync(out)
-        .filter((f) => f.endsWith('.jsonl.gz'))
-        .sort()
-        .map((f) => join(out, f));
-      run(['import', ...files, '--to', dataDir, ...IMPORT_ARGS]);
-      return { events: readEventFiles(out), via: 'cli' };
-    } finally {
-      rmSync(out, { recursive: true, force: true });
-    }
-  }
-  const events = makeEvents(o);
-  await writeWithMutations(dataDir, events);
-  return { events, via: 'mutations' };
-}
-
-/** What import does, through the API: numeric ids from a Map of specs, two marks and one count per event. */
-async function writeWithMutations(dataDir: string, events: readonly LaunchEvent[]): Promise<void> {
-  const config = loadConfig({}, { dataDir, fsync: 'os' });
-  const gateway = await createGateway(config);
-  const ids = new Map<string, number>();
-  const idOf = (spec: string): number => {
-    let id = ids.get(spec);
-    if (id === undefined) ids.set(spec, (id = ids.size + 1));
-    return id;
-  };
-  const gql = async (query: string, variables: Record<string, unknown>): Promise<void> => {
-    const res = await gateway.yoga.fetch('http://gateway/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-      body: JSON.stringify({ query, variables }),
-    });
-    const json = (await res.json()) as { errors?: unknown[] };
-    if (json.errors) throw new Error(`seeding failed: ${JSON.stringify(json.errors)}`);
+export function seedDemoData(dataDir: string, o: DemoOptions = DEMO): LaunchEvent[] {
+  const out = mkdtempSync(join(tmpdir(), 'bitmapql-demo-'));
+  // The gateway here runs on default settings: so does the CLI (no KEY_PREFIX, TIME_ZONE, … from outside).
+  const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'production' };
+  for (const s of Object.values(SETTINGS)) delete env[s.env];
+  delete env.CONFIG_FILE;
+  const run = (args: string[]): void => {
+    execFileSync(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, env });
   };
   try {
-    const BATCH = 4000;
-    for (let i = 0; i < events.length; i += BATCH) {
-      const batch = events.slice(i, i + BATCH);
-      const marks = batch.flatMap((e) => [
-        { name: 'launch', userId: idOf(e.spec), at: e.timestamp },
-        { name: `launch:provider:${e.provider}`, userId: idOf(e.spec), at: e.timestamp },
-      ]);
-      const counts = batch.map((e) => ({ name: 'launches', key: e.provider, at: e.timestamp }));
-      await gql('mutation Seed($marks: [MarkEventInput!]!, $counts: [CounterIncrementInput!]!) { markEvents(input: $marks) { marked } incrementCounters(input: $counts) { incremented } }', {
-        marks,
-        counts,
-      });
-    }
+    run(['demo-data', '--out', out, '--days', String(o.days), '--end', o.end, '--lines-per-day', String(o.linesPerDay), '--seed', String(o.seed)]);
+    const files = readdirSync(out)
+      .filter((f) => f.endsWith('.jsonl.gz'))
+      .sort()
+      .map((f) => join(out, f));
+    run(['import', ...files, '--to', dataDir, ...IMPORT_ARGS]);
+    return readEventFiles(out);
   } finally {
-    await gateway.close();
+    rmSync(out, { recursive: true, force: true });
   }
 }
 
