@@ -21,7 +21,7 @@ import { ImportFailed, importFiles, readLedger } from '../../src/import/importer
 import type { ImportOptions, ImportSummary } from '../../src/import/importer.ts';
 import type { ImportSpec } from '../../src/import/spec.ts';
 import { formatSummary } from '../../src/import/summary.ts';
-import { redisUrl } from '../helpers.ts';
+import { ENGINES, redisUrl } from '../helpers.ts';
 import type { EngineKind } from '../helpers.ts';
 import { plain, reference, stored } from './reference.ts';
 
@@ -53,23 +53,6 @@ beforeAll(async () => {
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-/** Whether the embedded engine has string ids yet (it is being written). */
-async function embeddedHasIds(): Promise<boolean> {
-  const dir = mkdtempSync(join(tmpdir(), 'bitmapql-import-probe-'));
-  const engine = await openEmbeddedEngine({ dir, fsync: 'os' });
-  try {
-    await engine.resolveIds(['probe'], false);
-    return true;
-  } catch (e) {
-    if (/not implemented/.test((e as Error).message)) return false;
-    throw e;
-  } finally {
-    await engine.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-const EMBEDDED_READY = await embeddedHasIds();
 
 interface Store {
   engine: Engine;
@@ -117,12 +100,8 @@ function expectSkips(summary: ImportSummary, expected: Map<string, string[]>): v
   expect(got).toEqual(want);
 }
 
-const ENGINE_KINDS: EngineKind[] = ['redis', 'embedded'];
-
-describe.each(ENGINE_KINDS)('import into %s', (kind) => {
-  const skip = kind === 'embedded' && !EMBEDDED_READY;
-
-  it.skipIf(skip)('writes exactly the reference keys, members and counters; skips bad lines with their locations; re-import changes nothing', async () => {
+describe.each(ENGINES)('import into %s', (kind) => {
+  it('writes exactly the reference keys, members and counters; skips bad lines with their locations; re-import changes nothing', async () => {
     const s = await openStore(kind);
     try {
       const files = [...archive.slice(2), join(dirs[0]!, 'plain.jsonl'), join(dirs[0]!, 'gzip-without-extension.data')];
@@ -165,7 +144,7 @@ describe.each(ENGINE_KINDS)('import into %s', (kind) => {
     }
   });
 
-  it.skipIf(skip)('resumes an interrupted import where its ledger says, without counting a line twice', async () => {
+  it('resumes an interrupted import where its ledger says, without counting a line twice', async () => {
     const s = await openStore(kind);
     try {
       const files = archive.slice(0, 3);
@@ -208,7 +187,7 @@ describe.each(ENGINE_KINDS)('import into %s', (kind) => {
     }
   });
 
-  it.skipIf(skip)('--force imports again: counters double, bitmaps stay, and the ledger stays one entry', async () => {
+  it('--force imports again: counters double, bitmaps stay, and the ledger stays one entry', async () => {
     const s = await openStore(kind);
     try {
       const files = archive.slice(3, 5);
@@ -233,7 +212,7 @@ describe.each(ENGINE_KINDS)('import into %s', (kind) => {
     }
   });
 
-  it.skipIf(skip)('a file that cannot be read fails the import, keeping what was committed', async () => {
+  it('a file that cannot be read fails the import, keeping what was committed', async () => {
     const s = await openStore(kind);
     try {
       const dir = mkdtempSync(join(tmpdir(), 'bitmapql-import-corrupt-'));
@@ -256,7 +235,7 @@ describe.each(ENGINE_KINDS)('import into %s', (kind) => {
     }
   });
 
-  it.skipIf(skip)('after a failed write, a re-run resumes after the last committed batch with exact counters', async () => {
+  it('after a failed write, a re-run resumes after the last committed batch with exact counters', async () => {
     const s = await openStore(kind);
     try {
       const files = [archive[9]!];
@@ -283,7 +262,7 @@ describe.each(ENGINE_KINDS)('import into %s', (kind) => {
     }
   });
 
-  it.skipIf(skip)('--where keeps only matching lines; the others are skipped as filtered', async () => {
+  it('--where keeps only matching lines; the others are skipped as filtered', async () => {
     const s = await openStore(kind);
     try {
       const files = archive.slice(5, 7);
