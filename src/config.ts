@@ -153,6 +153,7 @@ export const SETTINGS = {
   },
   introspection: { env: 'INTROSPECTION', schema: bool.default(true), doc: 'answer introspection queries (__schema, __type)' },
   graphiql: { env: 'GRAPHIQL', schema: bool.default(true), doc: 'serve GraphiQL on GET /graphql' },
+  dashboard: { env: 'DASHBOARD', schema: bool.default(true), doc: 'serve the dashboard page on GET /' },
   persistedOperations: {
     env: 'PERSISTED_OPERATIONS',
     schema: z.string().min(1).optional(),

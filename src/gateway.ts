@@ -111,7 +111,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     plugins: [
       observability.plugin(), // first: request id, timing and GET /metrics for every request
       readiness(engine, config.readyTimeoutMs),
-      dashboard({ persisted: Boolean(config.persistedOperations), apiKeys: config.apiKeys.length > 0, log: options.log }), // GET / and /dashboard/*
+      ...(config.dashboard
+        ? [dashboard({ persisted: Boolean(config.persistedOperations), apiKeys: config.apiKeys.length > 0, log: options.log })] // GET / and /dashboard/*
+        : []),
       ...accessPlugins(config), // INTROSPECTION=false, PERSISTED_OPERATIONS
       rateLimit({
         keyed: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },

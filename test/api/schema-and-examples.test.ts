@@ -25,7 +25,7 @@ describe('examples/*.graphql', () => {
   const files = readdirSync(new URL('examples/', root)).filter((f) => f.endsWith('.graphql'));
   let t: TestGateway;
   beforeAll(async () => {
-    t = await testGateway({ engine: 'redis', now: Date.parse('2026-11-22T09:05:00Z') });
+    t = await testGateway({ engine: 'redis', now: Date.parse('2026-11-22T09:05:00Z'), config: { idMapping: true } });
   });
   afterAll(() => t.close());
 
