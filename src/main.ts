@@ -139,7 +139,7 @@ async function openStore(where: string, mode: 'lua' | 'pipeline', layout: KeyLay
 
 program
   .command('copy')
-  .description('copy every bitmapist key between a Redis (or bitmapist-server) URL and an embedded data folder, either way')
+  .description('copy a dataset (bitmapist keys, counters, import ledger, string ids) between a Redis (or bitmapist-server) URL and an embedded data folder, either way')
   .argument('<from>', 'redis://host:port[/db] or a data folder')
   .argument('<to>', 'redis://host:port[/db] or a data folder')
   .option('--prefix <prefix>', 'key prefix to copy (default: KEY_PREFIX)')
@@ -152,8 +152,14 @@ program
     const to = await openStore(toWhere, mode, layout);
     try {
       const bar = progress(`copy ${prefix}*`, undefined);
-      const result = await copyKeys(from, to, prefix, (p) => bar.update(p.keys, `${(p.bytes / 1048576).toFixed(1)} MiB`));
-      bar.finish(`${result.keys} keys, ${(result.bytes / 1048576).toFixed(1)} MiB copied, ${result.skipped} temporary keys skipped`);
+      const result = await copyKeys(from, to, layout, {
+        hashes: !opts.pipeline, // a bitmapist-server holds bitmaps only
+        onProgress: (p) => bar.update(p.keys, `${(p.bytes / 1048576).toFixed(1)} MiB`),
+      });
+      bar.finish(
+        `${result.keys} keys, ${(result.bytes / 1048576).toFixed(1)} MiB copied, ${result.skipped} temporary keys skipped; ` +
+          `${result.hashes} counter and ledger hashes, ${result.ids} string ids`,
+      );
     } finally {
       await from.close();
       await to.close();

@@ -562,19 +562,7 @@ export class EmbeddedEngine implements Engine {
       }
       return id ?? null;
     });
-    if (fresh.length) {
-      const rec = recordWriter(
-        fresh.map(([external]) => external),
-        fresh.length,
-        fresh.length * 6,
-      );
-      fresh.forEach(([, id], i) => {
-        rec.u8(OP_ASSIGN);
-        rec.varint(i);
-        rec.varint(id);
-      });
-      this.assigned = this.enqueue(finishRecord(rec));
-    }
+    if (fresh.length) this.assigned = this.enqueue(assignRecord(fresh));
     // Durable before answering: an id handed out earlier may still be in a queued record.
     if (this.assigned) await this.assigned;
     return out;
@@ -583,6 +571,29 @@ export class EmbeddedEngine implements Engine {
   async externalIds(ids: readonly number[]): Promise<Array<string | null>> {
     this.checkOpen();
     return ids.map((id) => this.store.ids.externalOf.get(id) ?? null);
+  }
+
+  async *idPairs(): AsyncIterable<Array<[string, number]>> {
+    this.checkOpen();
+    const pairs = [...this.store.ids.idOf];
+    for (let i = 0; i < pairs.length; i += SCAN_BATCH) yield pairs.slice(i, i + SCAN_BATCH);
+  }
+
+  async restoreIds(pairs: ReadonlyArray<readonly [string, number]>): Promise<void> {
+    this.checkOpen();
+    const ids = this.store.ids;
+    for (const [external, id] of pairs) {
+      checkOffset(id);
+      const had = ids.idOf.get(external);
+      const holder = ids.externalOf.get(id);
+      if ((had !== undefined && had !== id) || (holder !== undefined && holder !== external)) {
+        throw new Error(`${JSON.stringify(external)} -> ${id} contradicts the stored mapping`);
+      }
+    }
+    if (pairs.length === 0) return;
+    for (const [external, id] of pairs) assignId(ids, external, id);
+    this.assigned = this.enqueue(assignRecord(pairs));
+    await this.assigned;
   }
 
   async delete(keys: readonly string[]): Promise<number> {
@@ -1016,6 +1027,21 @@ function serializeIds(ids: IdMap): Buffer {
   }
   if (pos !== size) throw new Error('id section size mismatch');
   return buf;
+}
+
+/** A log record of id assignments. */
+function assignRecord(pairs: ReadonlyArray<readonly [string, number]>): Buffer {
+  const rec = recordWriter(
+    pairs.map(([external]) => external),
+    pairs.length,
+    pairs.length * 6,
+  );
+  pairs.forEach(([, id], i) => {
+    rec.u8(OP_ASSIGN);
+    rec.varint(i);
+    rec.varint(id);
+  });
+  return finishRecord(rec);
 }
 
 function assignId(ids: IdMap, external: string, id: number): void {

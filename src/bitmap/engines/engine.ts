@@ -39,6 +39,13 @@ export interface Engine {
   resolveIds(externals: readonly string[], assign: boolean): Promise<Array<number | null>>;
   /** The external id behind each dense id, or null where none was assigned. */
   externalIds(ids: readonly number[]): Promise<Array<string | null>>;
+  /** Every [external id, dense id] pair of the mapping, in batches (for copying). */
+  idPairs(): AsyncIterable<Array<[string, number]>>;
+  /**
+   * Stores these exact pairs (for copying), all or none: refused when one contradicts the stored
+   * mapping. Later assignments continue after the largest id.
+   */
+  restoreIds(pairs: ReadonlyArray<readonly [string, number]>): Promise<void>;
   /** Every key starting with `prefix`, in batches (SCAN in Redis, never KEYS). */
   scan(prefix: string): AsyncIterable<string[]>;
   /** Deletes keys; resolves to how many existed. */

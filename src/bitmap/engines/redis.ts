@@ -37,10 +37,12 @@ export interface RedisEngineOptions {
 const PROGRAM_LUA = readFileSync(new URL('./program.lua', import.meta.url), 'utf8');
 const WRITE_LUA = readFileSync(new URL('./write.lua', import.meta.url), 'utf8');
 const IDS_LUA = readFileSync(new URL('./ids.lua', import.meta.url), 'utf8');
+const IDS_RESTORE_LUA = readFileSync(new URL('./ids-restore.lua', import.meta.url), 'utf8');
 
 type ProgramClient = Redis & {
   bitmapqlProgramBuffer(numKeys: number, ...args: Array<string | number>): Promise<unknown[]>;
   bitmapqlIds(numKeys: number, ...args: string[]): Promise<number[]>;
+  bitmapqlIdsRestore(numKeys: number, ...args: string[]): Promise<number>;
 };
 
 export class RedisEngine implements Engine {
@@ -80,6 +82,7 @@ export class RedisEngine implements Engine {
     if (this.mode === 'lua') {
       this.client.defineCommand('bitmapqlProgram', { lua: PROGRAM_LUA });
       this.client.defineCommand('bitmapqlIds', { lua: IDS_LUA });
+      this.client.defineCommand('bitmapqlIdsRestore', { lua: IDS_RESTORE_LUA });
     }
     this.cache = options.cache && this.mode === 'lua' ? new ClosedPeriodCache(options.cache) : null;
   }
@@ -294,6 +297,24 @@ export class RedisEngine implements Engine {
     const k = this.mappingKeys();
     if (ids.length === 0) return [];
     return this.client.hmget(k.reverse, ...ids.map(String)).catch(unavailable);
+  }
+
+  async *idPairs(): AsyncIterable<Array<[string, number]>> {
+    const k = this.mappingKeys();
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.client.hscan(k.forward, cursor, 'COUNT', 1000).catch(unavailable);
+      cursor = next;
+      const pairs: Array<[string, number]> = [];
+      for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i]!, Number(flat[i + 1])]);
+      if (pairs.length) yield pairs;
+    } while (cursor !== '0');
+  }
+
+  async restoreIds(pairs: ReadonlyArray<readonly [string, number]>): Promise<void> {
+    const k = this.mappingKeys();
+    if (pairs.length === 0) return;
+    await this.client.bitmapqlIdsRestore(3, k.forward, k.reverse, k.next, ...pairs.flatMap(([e, id]) => [e, String(id)])).catch(unavailable);
   }
 
   private mappingKeys(): NonNullable<RedisEngineOptions['idKeys']> {
