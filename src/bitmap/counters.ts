@@ -2,6 +2,7 @@
 
 import type { CounterIncrement, Engine } from './engines/engine.ts';
 import { BitmapError, assertEventName } from './errors.ts';
+import { namesUnder } from './events.ts';
 import { parseSuffix } from './keys.ts';
 import type { KeyLayout } from './keys.ts';
 import { periodAt } from './period.ts';
@@ -53,13 +54,5 @@ export function counterNameOf(layout: KeyLayout, key: string): string | null {
 }
 
 /** Names of counters with at least one period hash, sorted; found by SCAN, never KEYS. */
-export async function listCounters(engine: Engine, layout: KeyLayout, namePrefix = ''): Promise<string[]> {
-  const names = new Set<string>();
-  for await (const batch of engine.scan(`${layout.counterPrefix}${namePrefix}`)) {
-    for (const key of batch) {
-      const name = counterNameOf(layout, key);
-      if (name !== null && name.startsWith(namePrefix)) names.add(name);
-    }
-  }
-  return [...names].sort();
-}
+export const listCounters = (engine: Engine, layout: KeyLayout, namePrefix = ''): Promise<string[]> =>
+  namesUnder(engine, layout.counterPrefix, namePrefix, (key) => counterNameOf(layout, key));

@@ -37,12 +37,24 @@ export function markWrites(layout: KeyLayout, tz: TimeZone, marks: readonly Mark
 }
 
 /** Names of events with at least one key, sorted; found by SCAN, never KEYS. */
-export async function listEvents(engine: Engine, layout: KeyLayout, namePrefix = ''): Promise<string[]> {
+export const listEvents = (engine: Engine, layout: KeyLayout, namePrefix = ''): Promise<string[]> =>
+  namesUnder(engine, layout.prefix, namePrefix, (key) => layout.parse(key)?.name ?? null);
+
+/**
+ * The distinct names (starting with `namePrefix`) of the keys under `keyPrefix`, sorted; `nameOf`
+ * reads a key's name, or null for a key that is not one of them. Found by SCAN, never KEYS.
+ */
+export async function namesUnder(
+  engine: Engine,
+  keyPrefix: string,
+  namePrefix: string,
+  nameOf: (key: string) => string | null,
+): Promise<string[]> {
   const names = new Set<string>();
-  for await (const batch of engine.scan(`${layout.prefix}${namePrefix}`)) {
+  for await (const batch of engine.scan(`${keyPrefix}${namePrefix}`)) {
     for (const key of batch) {
-      const info = layout.parse(key);
-      if (info && info.name.startsWith(namePrefix)) names.add(info.name);
+      const name = nameOf(key);
+      if (name !== null && name.startsWith(namePrefix)) names.add(name);
     }
   }
   return [...names].sort();
