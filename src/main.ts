@@ -16,7 +16,7 @@ import { runDemoData } from './demo/cli.ts';
 import type { DemoFlags } from './demo/cli.ts';
 import { runImport } from './import/cli.ts';
 import type { ImportFlags } from './import/cli.ts';
-import { UsageError } from './import/spec.ts';
+import { UsageError } from './usage-error.ts';
 
 async function serve(opts: { config?: string } = {}): Promise<void> {
   const config = loadConfig(process.env, {}, { file: opts.config });

@@ -1,7 +1,7 @@
 // `bitmapql demo-data`: writes the synthetic launch archive (see generate.ts).
 
 import { z } from 'zod';
-import { UsageError } from '../import/spec.ts';
+import { UsageError } from '../usage-error.ts';
 import { formatBytes } from '../progress.ts';
 import { DEMO_DEFAULTS, dateOfDay, dayOfDate } from './generate.ts';
 import { writeDemoArchive } from './write.ts';

@@ -8,7 +8,8 @@ import { TimeZone } from '../bitmap/period.ts';
 import { loadConfig } from '../config.ts';
 import { formatBytes, progress } from '../progress.ts';
 import { ImportFailed, importFiles } from './importer.ts';
-import { UsageError, readMappingFile, resolveSpec } from './spec.ts';
+import { UsageError } from '../usage-error.ts';
+import { readMappingFile, resolveSpec } from './spec.ts';
 import type { SpecFlags } from './spec.ts';
 import { formatSummary } from './summary.ts';
 

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { MAX_COUNTER_KEY_LENGTH } from '../bitmap/counters.ts';
 import { assertEventName } from '../bitmap/errors.ts';
 import type { BitmapError } from '../bitmap/errors.ts';
+import { UsageError } from '../usage-error.ts';
 
 export interface ImportSpec {
   /** Field of the event's instant: an ISO-8601 string or epoch milliseconds. */
@@ -25,8 +26,6 @@ export interface ImportSpec {
   /** Only lines whose field equals the value (as text) are imported. */
   readonly where: Readonly<Record<string, string>>;
 }
-
-export class UsageError extends Error {}
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 

@@ -14,8 +14,9 @@ import { bitmapistLayout } from '../../src/bitmap/keys.ts';
 import { TimeZone, parseTimeInput, resolveTime } from '../../src/bitmap/period.ts';
 import { BatchBuilder } from '../../src/import/batch.ts';
 import { LineReader } from '../../src/import/reader.ts';
-import { UsageError, resolveSpec } from '../../src/import/spec.ts';
+import { resolveSpec } from '../../src/import/spec.ts';
 import { LineClock } from '../../src/import/time.ts';
+import { UsageError } from '../../src/usage-error.ts';
 import { rng } from '../rng.ts';
 
 const layout = bitmapistLayout('kt_');
