@@ -5,7 +5,7 @@ import { BitmapError, assertEventName } from './errors.ts';
 import { namesUnder } from './events.ts';
 import { parseSuffix } from './keys.ts';
 import type { KeyLayout } from './keys.ts';
-import { periodAt } from './period.ts';
+import { periodAt, periodOfHour } from './period.ts';
 import type { TimeZone } from './period.ts';
 
 export interface CounterHit {
@@ -22,19 +22,28 @@ export const MAX_COUNTER_KEY_LENGTH = 500;
 
 export function assertCounterHit(hit: CounterHit): CounterHit {
   assertEventName(hit.name, 'name');
-  if (hit.key.length === 0 || hit.key.length > MAX_COUNTER_KEY_LENGTH) {
-    throw new BitmapError('BAD_INPUT', `key must be 1 to ${MAX_COUNTER_KEY_LENGTH} characters, got ${hit.key.length}`);
-  }
+  assertCounterKey(hit.key);
   // Counts only grow: a Count is never negative.
   if (!Number.isSafeInteger(hit.by) || hit.by < 1) throw new BitmapError('BAD_INPUT', `by must be a whole number ≥ 1, got ${hit.by}`);
   return hit;
 }
 
+/** What is counted becomes a hash field: the importer checks its keys here too, so both refuse the same. */
+export function assertCounterKey(key: string): string {
+  if (key.length === 0 || key.length > MAX_COUNTER_KEY_LENGTH) {
+    throw new BitmapError('BAD_INPUT', `key must be 1 to ${MAX_COUNTER_KEY_LENGTH} characters, got ${key.length}`);
+  }
+  return key;
+}
+
 /** One increment per stored period (hour, day, ISO week, month); a year is read as its months. */
 export function counterIncrements(layout: KeyLayout, tz: TimeZone, hits: readonly CounterHit[]): CounterIncrement[] {
-  return hits.flatMap((h) =>
-    COUNTER_GRANULARITIES.flatMap((g) => layout.counterKeys(h.name, periodAt(g, h.at, tz)).map((key) => ({ key, field: h.key, by: h.by }))),
-  );
+  return hits.flatMap((h) => counterKeysAtHour(layout, h.name, periodAt('HOUR', h.at, tz).index).map((key) => ({ key, field: h.key, by: h.by })));
+}
+
+/** The hashes a hit in the wall-clock hour `hour` (the index of its HOUR period in the zone) adds to. */
+export function counterKeysAtHour(layout: KeyLayout, name: string, hour: number): string[] {
+  return COUNTER_GRANULARITIES.flatMap((g) => layout.counterKeys(name, periodOfHour(g, hour)));
 }
 
 /**

@@ -2,7 +2,7 @@
 
 import type { BitWrite, Engine } from './engines/engine.ts';
 import type { KeyLayout } from './keys.ts';
-import { periodAt } from './period.ts';
+import { periodAt, periodOfHour } from './period.ts';
 import type { TimeZone } from './period.ts';
 
 export interface Mark {
@@ -16,8 +16,13 @@ export interface Mark {
 
 /** bitmapist's mark_event: month, week and day keys, plus hour and unique when asked for. */
 export function markKeys(layout: KeyLayout, tz: TimeZone, mark: Mark): string[] {
-  const keys = (['MONTH', 'WEEK', 'DAY'] as const).flatMap((g) => layout.eventKeys(mark.name, periodAt(g, mark.at, tz)));
-  if (mark.hourly) keys.push(...layout.eventKeys(mark.name, periodAt('HOUR', mark.at, tz)));
+  return markKeysAtHour(layout, periodAt('HOUR', mark.at, tz).index, mark);
+}
+
+/** The keys of markKeys for a mark in the wall-clock hour `hour` (the index of its HOUR period in the zone). */
+export function markKeysAtHour(layout: KeyLayout, hour: number, mark: Pick<Mark, 'name' | 'hourly' | 'unique'>): string[] {
+  const keys = (['MONTH', 'WEEK', 'DAY'] as const).flatMap((g) => layout.eventKeys(mark.name, periodOfHour(g, hour)));
+  if (mark.hourly) keys.push(...layout.eventKeys(mark.name, periodOfHour('HOUR', hour)));
   if (mark.unique) keys.push(layout.uniqueKey(mark.name));
   return keys;
 }

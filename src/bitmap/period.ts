@@ -156,6 +156,16 @@ export function periodAt(granularity: Granularity, ms: number, tz: TimeZone): Pe
   return periodOfCivil(granularity, tz.civil(ms));
 }
 
+/**
+ * The period that holds the wall-clock hour with index `hour` (hours since 1970 in the zone):
+ * for callers that already know an instant's hour, so the zone is asked once, not once a granularity.
+ */
+export function periodOfHour(granularity: Granularity, hour: number): Period {
+  if (granularity === 'HOUR') return { granularity, index: hour };
+  const days = Math.floor(hour / 24);
+  return periodOfCivil(granularity, { ...civilFromDays(days), hour: hour - days * 24 });
+}
+
 export const shiftPeriod = (p: Period, by: number): Period => ({ granularity: p.granularity, index: p.index + by });
 
 /** Wall-clock start of a period. */

@@ -1,14 +1,14 @@
 // One batch of an import as bit writes and counter increments: the keys markWrites and
-// counterIncrements would give, worked out once per (name, period) instead of once per line,
-// with identical bit writes merged and the increments of one (key, field) summed.
+// counterIncrements give (src/bitmap's markKeysAtHour and counterKeysAtHour), asked once per
+// (name, period) of the batch instead of once per line, with identical bit writes merged and
+// the increments of one (key, field) summed.
 
-import { COUNTER_GRANULARITIES } from '../bitmap/counters.ts';
+import { counterKeysAtHour } from '../bitmap/counters.ts';
 import type { BitWrite, CounterIncrement } from '../bitmap/engines/engine.ts';
+import { markKeysAtHour } from '../bitmap/events.ts';
 import type { KeyLayout } from '../bitmap/keys.ts';
 import { RoaringBitmap32 } from '../bitmap/engines/roaring.ts';
 import type { Bitmap } from '../bitmap/engines/roaring.ts';
-import { civilFromDays } from '../bitmap/period.ts';
-import type { Granularity, Period } from '../bitmap/period.ts';
 
 /** An event name, with the ids marked under it in this batch by period (hour, or day). */
 export interface MarkTarget {
@@ -34,14 +34,6 @@ export interface CountTarget {
 export interface BatchOutput {
   readonly writes: BitWrite[];
   readonly increments: CounterIncrement[];
-}
-
-const periodOf = (granularity: Granularity, index: number): Period => ({ granularity, index });
-
-/** Period indexes (as in src/bitmap/period.ts) of the day, ISO week and month of a day number. */
-function dayPeriods(day: number): { week: number; month: number } {
-  const c = civilFromDays(day);
-  return { week: Math.floor((day + 3) / 7), month: c.year * 12 + c.month - 1 };
 }
 
 /** Keys whose bits were sent lately: a bit already set by an earlier batch is not sent again. */
@@ -119,8 +111,7 @@ export class BatchBuilder {
 
   /** The batch's writes and increments; the builder is empty afterwards. */
   take(): BatchOutput {
-    const layout = this.layout;
-    const key = (name: string, g: Granularity, index: number): string => layout.eventKeys(name, periodOf(g, index))[0]!;
+    const { layout, options } = this;
     // Every id each key receives, from every bucket that writes it.
     const byKey = new Map<string, number[]>();
     const add = (k: string, ids: readonly number[]): void => {
@@ -130,14 +121,9 @@ export class BatchBuilder {
     };
     for (const t of this.touchedMarks) {
       for (const [p, ids] of t.buckets) {
-        const day = this.options.hourly ? Math.floor(p / 24) : p;
-        const { week, month } = dayPeriods(day);
-        // markKeys order: month, week, day, then hour and unique.
-        add(key(t.name, 'MONTH', month), ids);
-        add(key(t.name, 'WEEK', week), ids);
-        add(key(t.name, 'DAY', day), ids);
-        if (this.options.hourly) add(key(t.name, 'HOUR', p), ids);
-        if (this.options.unique) add(layout.uniqueKey(t.name), ids);
+        // Not hourly, a bucket is a day: any hour of it has the same day, week and month keys.
+        const hour = options.hourly ? p : p * 24;
+        for (const k of markKeysAtHour(layout, hour, { name: t.name, hourly: options.hourly, unique: options.unique })) add(k, ids);
       }
       t.buckets.clear();
       t.current = NaN;
@@ -181,11 +167,7 @@ export class BatchBuilder {
     const sums = new Map<string, Map<string, number>>();
     for (const t of this.touchedCounts) {
       for (const [hour, counts] of t.buckets) {
-        const day = Math.floor(hour / 24);
-        const { week, month } = dayPeriods(day);
-        const indexes: Record<(typeof COUNTER_GRANULARITIES)[number], number> = { HOUR: hour, DAY: day, WEEK: week, MONTH: month };
-        for (const g of COUNTER_GRANULARITIES) {
-          const k = layout.counterKeys(t.name, periodOf(g, indexes[g]))[0]!;
+        for (const k of counterKeysAtHour(layout, t.name, hour)) {
           let fields = sums.get(k);
           if (!fields) sums.set(k, (fields = new Map()));
           for (const [field, n] of counts) fields.set(field, (fields.get(field) ?? 0) + n);
