@@ -1,6 +1,11 @@
 // Rate limits per caller: a token bucket in memory, checked in onRequest before anything else
 // (no body read, no parse, no storage). A caller is the SHA-256 of its Authorization header's
 // token when that is an API key, else its client address (the socket's, never a forwarded header).
+//
+// Every request that reaches this plugin is limited, whatever its path: yoga answers GraphQL on
+// many spellings of its endpoint (/graphql/, //graphql, any path ending in /graphql), so a list of
+// paths would let a caller step around the limit. What must stay unlimited (/health, /ready,
+// /metrics, the dashboard) is answered by plugins placed before this one (see gateway.ts).
 
 import { hashKey } from '../auth.ts';
 import type { IncomingMessage } from 'node:http';
@@ -18,8 +23,6 @@ export interface RateLimitOptions {
   readonly keyed: BucketLimit;
   /** Callers without one, by client address. */
   readonly anonymous: BucketLimit;
-  /** Paths that are limited (default: /graphql). */
-  readonly paths?: readonly string[];
   /** The clock, in ms (tests move it). */
   readonly now?: () => number;
   /** Buckets kept at most; full ones are dropped first, then the oldest. */
@@ -110,12 +113,10 @@ export class TokenBuckets {
 export function rateLimit(options: RateLimitOptions): Plugin {
   const keyed = new TokenBuckets(options.keyed, options.maxCallers);
   const anonymous = new TokenBuckets(options.anonymous, options.maxCallers);
-  const paths = new Set(options.paths ?? ['/graphql']);
   const now = options.now ?? Date.now;
   if (!keyed.enabled && !anonymous.enabled) return {};
   return {
-    onRequest({ request, serverContext, url, endResponse, fetchAPI }) {
-      if (!paths.has(url.pathname)) return;
+    onRequest({ request, serverContext, endResponse, fetchAPI }) {
       const caller = callerOf(request, serverContext, options.keyHash);
       const buckets = caller.kind === 'keyed' ? keyed : anonymous;
       if (!buckets.enabled) return;
