@@ -46,6 +46,38 @@ const apiKeyList = z
     }
   });
 
+/**
+ * Browser origins allowed to call the gateway (CORS): comma-separated text, or a JSON list from a
+ * config file. Each must be exactly an origin (scheme://host[:port]); it is kept in the form a
+ * browser sends in its Origin header, so the check is a plain string match.
+ */
+const originList = z.string().transform((text, ctx) => {
+  let items = text.split(',');
+  if (text.trim().startsWith('[')) {
+    try {
+      items = (JSON.parse(text) as unknown[]).map(String);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'not valid JSON; expected origins separated by commas, or a JSON list of them' });
+      return z.NEVER;
+    }
+  }
+  const origins: string[] = [];
+  for (const item of items.map((i) => i.trim())) {
+    let url: URL | undefined;
+    try {
+      url = new URL(item);
+    } catch {
+      // reported below
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(item)} is not an origin: list each as scheme://host[:port], e.g. https://app.example.com (no path, no wildcard)` });
+      continue;
+    }
+    origins.push(url.origin);
+  }
+  return origins;
+});
+
 /** Every setting: environment variable, schema, and what it is for (printed by --help). */
 export const SETTINGS = {
   port: { env: 'PORT', schema: int(0, 65535).default(4000), doc: 'HTTP port' },
@@ -158,6 +190,11 @@ export const SETTINGS = {
     env: 'PERSISTED_OPERATIONS',
     schema: z.string().min(1).optional(),
     doc: 'path of a JSON manifest {hash: document} (codegen persisted-documents.json); set: only those operations run',
+  },
+  corsOrigins: {
+    env: 'CORS_ORIGINS',
+    schema: originList.default([]),
+    doc: 'comma-separated browser origins allowed to call the gateway from their pages (CORS), e.g. https://app.example.com; unset: same-origin only',
   },
 } as const;
 

@@ -2,16 +2,16 @@
 
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createGraphQLError, createYoga } from 'graphql-yoga';
+import { GraphQLError } from 'graphql';
+import type { ValidationContext } from 'graphql';
+import { createYoga } from 'graphql-yoga';
 import type { Plugin, YogaServerInstance } from 'graphql-yoga';
-import { BitmapError } from './bitmap/errors.ts';
 import { openEmbeddedEngine } from './bitmap/engines/embedded.ts';
 import type { Engine } from './bitmap/engines/engine.ts';
 import { RedisEngine } from './bitmap/engines/redis.ts';
 import { bitmapistLayout } from './bitmap/keys.ts';
 import type { KeyLayout } from './bitmap/keys.ts';
 import { TimeZone, periodEnd } from './bitmap/period.ts';
-import { checkSetShape } from './bitmap/sets.ts';
 import type { SetLimits } from './bitmap/sets.ts';
 import type { Config } from './config.ts';
 import { createContext } from './context.ts';
@@ -21,7 +21,11 @@ import { maskError } from './schema/errors.ts';
 import { Observability, readyWithin, yogaLogger } from './observability.ts';
 import { accessPlugins } from './plugins/access.ts';
 import { bodyLimit } from './plugins/body-limit.ts';
+import { corsFor } from './plugins/cors.ts';
+import { csrfPrevention } from './plugins/csrf.ts';
+import { inputShapeGuard } from './plugins/input-shape.ts';
 import { rateLimit } from './plugins/rate-limit.ts';
+import { hideSuggestions } from './plugins/suggestions.ts';
 import { findKey } from './auth.ts';
 import { dashboard } from './dashboard/server.ts';
 
@@ -107,6 +111,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     graphiql: config.graphiql ? { title: 'bitmapql', defaultQuery: EXAMPLE_QUERY } : false,
     renderGraphiQL,
     maskedErrors: { maskError },
+    cors: corsFor(config.corsOrigins), // none listed: same-origin only
     logging: options.log ? yogaLogger(options.log) : undefined,
     plugins: [
       observability.plugin(), // first: request id, timing and GET /metrics for every request
@@ -115,6 +120,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         ? [dashboard({ persisted: Boolean(config.persistedOperations), apiKeys: config.apiKeys.length > 0, log: options.log })] // GET / and /dashboard/*
         : []),
       ...accessPlugins(config), // INTROSPECTION=false, PERSISTED_OPERATIONS
+      ...(config.introspection ? [] : [hideSuggestions()]),
+      // Limits every request that gets this far: the plugins above answer what must stay unlimited.
       rateLimit({
         keyed: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
         anonymous: {
@@ -124,14 +131,15 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         keyHash: (token) => findKey(config.apiKeys, token)?.sha256.toLowerCase(), // unknown tokens count as anonymous
       }),
       bodyLimit(config.maxBodyBytes),
-      inputShapeGuard(limits),
+      csrfPrevention(),
+      inputShapeGuard({ ...limits, maxTokens: config.maxTokens }),
       EnvelopArmorPlugin({
-        maxDepth: { n: config.maxQueryDepth },
-        maxAliases: { n: config.maxAliases },
-        maxTokens: { n: config.maxTokens },
-        maxDirectives: { n: config.maxDirectives },
+        maxDepth: armorLimit('MAX_QUERY_DEPTH', config.maxQueryDepth),
+        maxAliases: armorLimit('MAX_ALIASES', config.maxAliases),
+        maxTokens: armorLimit('MAX_TOKENS', config.maxTokens),
+        maxDirectives: armorLimit('MAX_DIRECTIVES', config.maxDirectives),
         costLimit: { enabled: false },
-        blockFieldSuggestion: { enabled: false },
+        blockFieldSuggestion: { enabled: false }, // hideSuggestions() instead, with INTROSPECTION=false
       }),
     ],
   });
@@ -168,42 +176,23 @@ function readiness(engine: Engine, timeoutMs: number): Plugin {
 }
 
 /**
- * Rejects over-deep set expressions before graphql-js coerces them: coercion recurses, and a
- * 5,000-level expression in the variables would overflow the stack. The query text gets the
- * same guard on its bracket nesting, before the (recursive) parser sees it.
+ * One of graphql-armor's document limits, refused with TOO_COMPLEX and the limit (armor's own
+ * error is a "Syntax Error:" without a code). Validation limits are reported as validation errors;
+ * the token limit, checked while parsing, has no validation context and throws.
  */
-function inputShapeGuard(limits: SetLimits): Plugin {
-  const maxBrackets = limits.maxDepth * 2 + 32;
+function armorLimit(setting: string, n: number) {
   return {
-    onParams({ params }) {
-      try {
-        if (typeof params.query === 'string' && bracketDepth(params.query) > maxBrackets) {
-          throw new BitmapError('TOO_COMPLEX', `the query nests more than ${maxBrackets} brackets deep; set expressions may nest at most ${limits.maxDepth} levels`, { limit: limits.maxDepth });
-        }
-        if (params.variables) checkSetShape(params.variables, { ...limits, maxNodes: Infinity, maxIds: Infinity });
-      } catch (e) {
-        if (e instanceof BitmapError) throw createGraphQLError(e.message, { extensions: { code: e.code, ...e.details } });
-        throw e;
-      }
-    },
+    n,
+    propagateOnRejection: false,
+    onReject: [
+      (context: ValidationContext | null, error: GraphQLError): void => {
+        const what = error.message.replace(/^Syntax Error: /, '').replace(/\.$/, '');
+        const refusal = new GraphQLError(`${what} (${setting}): split the document into several requests`, {
+          extensions: { code: 'TOO_COMPLEX', limit: n },
+        });
+        if (!context) throw refusal;
+        context.reportError(refusal);
+      },
+    ],
   };
-}
-
-function bracketDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++; // backslash escape
-      else if (c === 34) inString = false;
-      continue;
-    }
-    if (c === 34) inString = true;
-    else if (c === 123 || c === 91) max = Math.max(max, ++depth);
-    else if (c === 125 || c === 93) depth--;
-    else if (c === 35) while (i < text.length && text.charCodeAt(i) !== 10) i++; // comment
-  }
-  return max;
 }
