@@ -1,7 +1,7 @@
 // Counters: occurrences per key and period (which bitmaps cannot record), in hashes beside the bitmaps.
 
 import type { CounterIncrement, Engine } from './engines/engine.ts';
-import { BitmapError, assertEventName } from './errors.ts';
+import { BitmapError, LONE_SURROGATE_PROBLEM, assertEventName, hasLoneSurrogate } from './errors.ts';
 import { namesUnder } from './events.ts';
 import { parseSuffix } from './keys.ts';
 import type { KeyLayout } from './keys.ts';
@@ -33,6 +33,7 @@ export function assertCounterKey(key: string): string {
   if (key.length === 0 || key.length > MAX_COUNTER_KEY_LENGTH) {
     throw new BitmapError('BAD_INPUT', `key must be 1 to ${MAX_COUNTER_KEY_LENGTH} characters, got ${key.length}`);
   }
+  if (hasLoneSurrogate(key)) throw new BitmapError('BAD_INPUT', `key ${LONE_SURROGATE_PROBLEM}: ${JSON.stringify(key.slice(0, 60))}`);
   return key;
 }
 

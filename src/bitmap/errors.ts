@@ -19,8 +19,10 @@ export class BitmapError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details: Record<string, unknown> = {},
+    /** `cause`: what went wrong underneath, for logs; never shown to the caller. */
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'BitmapError';
   }
 }
@@ -40,12 +42,22 @@ export function assertUserId(value: unknown, where = 'userId'): number {
 const FORBIDDEN_NAME = /[\s\p{Cc}*?[\]\\]/u;
 export const MAX_EVENT_NAME_LENGTH = 200;
 
+/**
+ * Half of a UTF-16 surrogate pair on its own. Redis stores text as UTF-8, where every lone half
+ * becomes U+FFFD ("s\ud800x" and "s\udfffx" would be one key), while the embedded engine keeps
+ * them apart: names, counter keys and external ids holding one are refused, so engines agree.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+export const hasLoneSurrogate = (text: string): boolean => LONE_SURROGATE.test(text);
+export const LONE_SURROGATE_PROBLEM = 'must be valid Unicode: it holds half of a UTF-16 surrogate pair (\\ud800-\\udfff) without the other half';
+
 /** Event names become parts of Redis keys and SCAN patterns, so globs, blanks and our temp prefix are refused. */
 export function assertEventName(name: string, where = 'name'): string {
   let problem: string | undefined;
   if (name.length === 0) problem = 'must not be empty';
   else if (name.length > MAX_EVENT_NAME_LENGTH) problem = `must be at most ${MAX_EVENT_NAME_LENGTH} characters`;
   else if (FORBIDDEN_NAME.test(name)) problem = 'must not contain whitespace, control characters or any of * ? [ ] \\';
+  else if (hasLoneSurrogate(name)) problem = LONE_SURROGATE_PROBLEM;
   else if (name.startsWith('bitop_')) problem = 'must not start with "bitop_" (reserved for temporary keys)';
   if (problem) {
     throw new BitmapError('BAD_EVENT_NAME', `${where} ${problem}: ${JSON.stringify(name.slice(0, 60))}`);

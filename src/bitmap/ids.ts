@@ -1,6 +1,6 @@
 // String ids: a user given by its integer id or by an external string id (mapped to a dense id).
 
-import { BitmapError, assertUserId } from './errors.ts';
+import { BitmapError, LONE_SURROGATE_PROBLEM, assertUserId, hasLoneSurrogate } from './errors.ts';
 
 export const MAX_EXTERNAL_ID_LENGTH = 512;
 
@@ -19,11 +19,16 @@ export function userRef(userId: number | null | undefined, externalId: string | 
   if (!mappingOn) {
     throw new BitmapError('UNSUPPORTED', 'string ids are off on this gateway: start it with ID_MAPPING=true to use externalId');
   }
-  const external = externalId!;
+  return { external: assertExternalId(externalId!) };
+}
+
+/** The rules of an external id, for the API and the importer alike. */
+export function assertExternalId(external: string, where = 'externalId'): string {
   if (external.length === 0 || external.length > MAX_EXTERNAL_ID_LENGTH) {
-    throw new BitmapError('BAD_USER_ID', `externalId must be 1 to ${MAX_EXTERNAL_ID_LENGTH} characters, got ${external.length}`);
+    throw new BitmapError('BAD_USER_ID', `${where} must be 1 to ${MAX_EXTERNAL_ID_LENGTH} characters, got ${external.length}`);
   }
-  return { external };
+  if (hasLoneSurrogate(external)) throw new BitmapError('BAD_USER_ID', `${where} ${LONE_SURROGATE_PROBLEM}: ${JSON.stringify(external.slice(0, 60))}`);
+  return external;
 }
 
 /** The external ids among `refs`, each once. */

@@ -51,7 +51,8 @@ export function periodSuffix(p: Period): string {
   }
 }
 
-const SUFFIX = /_(?:(u)|W(\d+)-(\d+)|(\d+)-(\d+)(?:-(\d+)(?:-(\d+))?)?)$/;
+// The week that holds 0000-01-01 belongs to ISO week-year -1 (W-1-52).
+const SUFFIX = /_(?:(u)|W(-?\d+)-(\d+)|(\d+)-(\d+)(?:-(\d+)(?:-(\d+))?)?)$/;
 
 export function parseSuffix(rest: string): KeyInfo | null {
   const m = SUFFIX.exec(rest);

@@ -74,6 +74,8 @@ export class TimeZone {
         this.format = new Intl.DateTimeFormat('en-US', {
           timeZone: name,
           hourCycle: 'h23',
+          // Without the era, year 0 reads as 1 (1 BC) and -1 as 2.
+          era: 'short',
           year: 'numeric',
           month: 'numeric',
           day: 'numeric',
@@ -101,11 +103,13 @@ export class TimeZone {
       };
     }
     const f: Record<string, number> = {};
+    let beforeChrist = false;
     for (const p of this.format.formatToParts(new Date(ms))) {
-      if (p.type !== 'literal') f[p.type] = Number(p.value);
+      if (p.type === 'era') beforeChrist = p.value === 'BC';
+      else if (p.type !== 'literal') f[p.type] = Number(p.value);
     }
     return {
-      year: f.year!,
+      year: beforeChrist ? 1 - f.year! : f.year!,
       month: f.month!,
       day: f.day!,
       hour: f.hour!,
@@ -166,7 +170,27 @@ export function periodOfHour(granularity: Granularity, hour: number): Period {
   return periodOfCivil(granularity, { ...civilFromDays(days), hour: hour - days * 24 });
 }
 
-export const shiftPeriod = (p: Period, by: number): Period => ({ granularity: p.granularity, index: p.index + by });
+/**
+ * Periods are those that hold some wall-clock hour of the years 0000 to 9999 (the years a
+ * DateTime can name): shifting past them would leave the dates a Date can print.
+ */
+const FIRST_HOUR = { year: 0, month: 1, day: 1, hour: 0 };
+const LAST_HOUR = { year: 9999, month: 12, day: 31, hour: 23 };
+const PERIOD_BOUNDS = Object.fromEntries(
+  GRANULARITIES.map((g) => [g, [periodOfCivil(g, FIRST_HOUR), periodOfCivil(g, LAST_HOUR)] as const]),
+) as Record<Granularity, readonly [Period, Period]>;
+
+export function shiftPeriod(p: Period, by: number): Period {
+  const index = p.index + by;
+  const [first, last] = PERIOD_BOUNDS[p.granularity];
+  if (!(index >= first.index && index <= last.index)) {
+    throw new BitmapError(
+      'BAD_INPUT',
+      `period out of range: ${periodLabel(p)} moved by ${by} leaves the ${p.granularity} periods of the years 0000 to 9999 (${periodLabel(first)} to ${periodLabel(last)}); move by less`,
+    );
+  }
+  return { granularity: p.granularity, index };
+}
 
 /** Wall-clock start of a period. */
 export function periodStartCivil(p: Period): Civil {
@@ -188,7 +212,14 @@ export function periodStartCivil(p: Period): Civil {
 /** First instant of the period. */
 export const periodStart = (p: Period, tz: TimeZone): number => tz.instant(periodStartCivil(p));
 /** Exclusive end: the first instant of the next period. */
-export const periodEnd = (p: Period, tz: TimeZone): number => periodStart(shiftPeriod(p, 1), tz);
+export const periodEnd = (p: Period, tz: TimeZone): number => periodStart({ granularity: p.granularity, index: p.index + 1 }, tz);
+
+/**
+ * A year as ISO 8601 prints it: four digits, and outside 0000-9999 a sign and six digits
+ * (-000001, +010000), the expanded form Date.parse reads, so the sign of year -1 is not lost.
+ */
+export const yearText = (year: number): string =>
+  year >= 0 && year <= 9999 ? String(year).padStart(4, '0') : `${year < 0 ? '-' : '+'}${String(Math.abs(year)).padStart(6, '0')}`;
 
 /** Human label: 2026-11-22T09, 2026-11-22, 2026-W47, 2026-11, 2026. */
 export function periodLabel(p: Period): string {
@@ -196,17 +227,17 @@ export function periodLabel(p: Period): string {
   const pad = (n: number): string => String(n).padStart(2, '0');
   switch (p.granularity) {
     case 'HOUR':
-      return `${c.year}-${pad(c.month)}-${pad(c.day)}T${pad(c.hour)}`;
+      return `${yearText(c.year)}-${pad(c.month)}-${pad(c.day)}T${pad(c.hour)}`;
     case 'DAY':
-      return `${c.year}-${pad(c.month)}-${pad(c.day)}`;
+      return `${yearText(c.year)}-${pad(c.month)}-${pad(c.day)}`;
     case 'WEEK': {
       const w = isoWeek(p.index);
-      return `${w.year}-W${pad(w.week)}`;
+      return `${yearText(w.year)}-W${pad(w.week)}`;
     }
     case 'MONTH':
-      return `${c.year}-${pad(c.month)}`;
+      return `${yearText(c.year)}-${pad(c.month)}`;
     case 'YEAR':
-      return `${c.year}`;
+      return yearText(c.year);
   }
 }
 
@@ -279,19 +310,47 @@ function parseTimeText(text: string): TimeInput {
   if (zone.toUpperCase() !== 'Z') {
     const sign = zone.startsWith('-') ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
-    offsetMin = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || 0));
+    const hours = Number(digits.slice(0, 2));
+    const minutes = Number(digits.slice(2) || 0);
+    // RFC 3339's bounds: no zone is a day or more away from UTC.
+    if (hours > 23 || minutes > 59) {
+      throw new BitmapError('BAD_DATETIME', `${JSON.stringify(text)} has the UTC offset ${zone}: an offset is -23:59 to +23:59 (e.g. +01:00, -05:30)`);
+    }
+    offsetMin = sign * (hours * 60 + minutes);
   }
   return Object.freeze({ utcMs: civilToUtcMs(civil) - offsetMin * 60_000 });
 }
 
-export const resolveTime = (t: TimeInput, tz: TimeZone): number => ('utcMs' in t ? t.utcMs : tz.instant(t.local));
+const DAY_MS = 86_400_000;
+const FIRST_MS = daysFromCivil(0, 1, 1) * DAY_MS;
+const END_MS = daysFromCivil(10000, 1, 1) * DAY_MS;
+
+/**
+ * The instant of a DateTime. One with an offset may fall in year -1 or 10000 on the zone's wall
+ * clock (0000-01-01T00:00+05:00 in UTC), where no period is: refused like an impossible date.
+ */
+export function resolveTime(t: TimeInput, tz: TimeZone): number {
+  if (!('utcMs' in t)) return tz.instant(t.local);
+  const ms = t.utcMs;
+  // Zones and offsets stay within a day of UTC, so only instants near the edges need the zone's year.
+  if (ms < FIRST_MS + DAY_MS || ms >= END_MS - DAY_MS) {
+    const { year } = tz.civil(ms);
+    if (year < 0 || year > 9999) {
+      throw new BitmapError(
+        'BAD_DATETIME',
+        `${formatInstant(ms, new TimeZone('UTC'))} is in the year ${yearText(year)} in the gateway time zone (${tz.name}): dates run from 0000-01-01 to 9999-12-31 there`,
+      );
+    }
+  }
+  return ms;
+}
 
 /** ISO-8601 with the zone's offset at that instant (Z for UTC). */
 export function formatInstant(ms: number, tz: TimeZone): string {
   const offset = tz.offsetAt(ms);
   const c = new TimeZone('UTC').civil(ms + offset);
   const pad = (n: number, w = 2): string => String(Math.abs(n)).padStart(w, '0');
-  const base = `${pad(c.year, 4)}-${pad(c.month)}-${pad(c.day)}T${pad(c.hour)}:${pad(c.minute)}:${pad(c.second)}`;
+  const base = `${yearText(c.year)}-${pad(c.month)}-${pad(c.day)}T${pad(c.hour)}:${pad(c.minute)}:${pad(c.second)}`;
   const frac = c.ms ? `.${pad(c.ms, 3)}` : '';
   if (offset === 0) return `${base}${frac}Z`;
   const om = Math.round(Math.abs(offset) / 60_000);

@@ -95,7 +95,8 @@ export function rangePeriods(
       throw new BitmapError('BAD_INPUT', `range.last must be a whole number ≥ 1, got ${spec.last}`);
     }
     last = periodAt(g, spec.to != null ? resolveTime(spec.to, ctx.tz) : ctx.now, ctx.tz);
-    first = shiftPeriod(last, 1 - spec.last);
+    // Not shiftPeriod yet: `last: 2000000000` is over the period limit (the news), not only out of range.
+    first = { granularity: g, index: last.index + 1 - spec.last };
   } else {
     if (spec.from == null) throw new BitmapError('BAD_INPUT', 'a range needs `last` (optionally with `to`), or `from` (and optionally `to`)');
     first = periodAt(g, resolveTime(spec.from, ctx.tz), ctx.tz);

@@ -79,7 +79,8 @@ function cohortPeriods(ctx: Context, a: CohortArgs): { periods: Period[]; column
     }
   } else {
     n = a.rows ?? DEFAULT_ROWS;
-    first = a.from != null ? at(a.from) : shiftPeriod(at(a.to ?? { utcMs: now }), 1 - n);
+    // Not shiftPeriod yet: 2e9 rows are TOO_COMPLEX (the limit is news), not a period out of range.
+    first = a.from != null ? at(a.from) : { granularity: a.granularity, index: at(a.to ?? { utcMs: now }).index + 1 - n };
   }
   if (!Number.isInteger(n) || n < 1) throw new BitmapError('BAD_INPUT', `rows must be at least 1, got ${n}`);
   const columns = a.columns ?? n;

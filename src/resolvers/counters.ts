@@ -1,7 +1,7 @@
 // Counters: increments, top keys of a period, and a counter's series.
 
 import { BitmapError } from '../bitmap/errors.ts';
-import { assertCounterHit, counterIncrements, listCounters } from '../bitmap/counters.ts';
+import { assertCounterHit, assertCounterKey, counterIncrements, listCounters } from '../bitmap/counters.ts';
 import type { CounterHit } from '../bitmap/counters.ts';
 import { assertEventName } from '../bitmap/errors.ts';
 import type { CounterEntries } from '../bitmap/program.ts';
@@ -64,6 +64,7 @@ export async function counterSeries(
   rollingAverage: number | null | undefined,
 ): Promise<SeriesPointData[]> {
   assertEventName(name);
+  if (key != null) assertCounterKey(key);
   const periods = seriesPeriods(ctx, range);
   const { layout } = ctx.services;
   const values = await ctx.ask(periods.map((p) => ({ kind: 'counter', keys: layout.counterKeys(name, p), field: key ?? null })));

@@ -7,12 +7,47 @@ import { parseTimeInput } from '../bitmap/period.ts';
 import type { TimeInput } from '../bitmap/period.ts';
 import { builder } from './builder.ts';
 
-const literal = (ast: ValueNode): unknown =>
-  ast.kind === Kind.INT || ast.kind === Kind.FLOAT ? Number(ast.value) : ast.kind === Kind.STRING ? ast.value : ast.kind;
+/** A literal that is no number or string, named in words (a message says "got a boolean", not "got BooleanValue"). */
+class OtherLiteral {
+  constructor(readonly words: string) {}
+}
+
+function literal(ast: ValueNode): unknown {
+  switch (ast.kind) {
+    case Kind.INT:
+    case Kind.FLOAT:
+      return Number(ast.value);
+    case Kind.STRING:
+      return ast.value;
+    case Kind.BOOLEAN:
+      return ast.value;
+    case Kind.NULL:
+      return null;
+    case Kind.ENUM:
+      return new OtherLiteral(`the bare word ${ast.value} (a string needs quotes)`);
+    case Kind.LIST:
+      return new OtherLiteral('a list');
+    case Kind.OBJECT:
+      return new OtherLiteral('an object');
+    case Kind.VARIABLE:
+      return new OtherLiteral(`the variable $${ast.name.value}`);
+  }
+}
+
+/** What a wrong value is, for a message: `1.5`, `a string "7"`, `a boolean (true)`, `a list`. */
+function got(value: unknown): string {
+  if (value instanceof OtherLiteral) return value.words;
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return `a string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)}`;
+  if (typeof value === 'boolean') return `a boolean (${value})`;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
 
 function userId(value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_USER_ID) {
-    throw new GraphQLError(`UserId must be an integer from 0 to ${MAX_USER_ID}, got ${JSON.stringify(value)}`, {
+    throw new GraphQLError(`expected a UserId, an unsigned 32-bit integer (0 to ${MAX_USER_ID}), got ${got(value)}`, {
       extensions: { code: 'BAD_USER_ID' },
     });
   }
@@ -28,7 +63,7 @@ builder.scalarType('UserId', {
 
 function dateTime(value: unknown): TimeInput {
   if (typeof value !== 'string') {
-    throw new GraphQLError(`DateTime must be an ISO-8601 string, got ${JSON.stringify(value)}`, {
+    throw new GraphQLError(`expected a DateTime, an ISO-8601 string (e.g. "2026-11-22T09:05:00Z"), got ${got(value)}`, {
       extensions: { code: 'BAD_DATETIME' },
     });
   }
@@ -50,7 +85,7 @@ builder.scalarType('DateTime', {
 
 function count(value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new GraphQLError(`Count must be a non-negative integer, got ${JSON.stringify(value)}`, {
+    throw new GraphQLError(`expected a Count, a non-negative integer, got ${got(value)}`, {
       extensions: { code: 'BAD_INPUT' },
     });
   }

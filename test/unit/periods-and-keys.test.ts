@@ -125,3 +125,79 @@ describe('periods', () => {
     }
   });
 });
+
+describe('the edges of the calendar (years 0000 to 9999)', () => {
+  const DAY_MS = 86_400_000;
+  /** Independent of period.ts: Date knows the proleptic Gregorian calendar and expanded years. */
+  const dayIndex = (iso: string): number => Date.parse(`${iso}T00:00:00Z`) / DAY_MS;
+
+  it('prints the sign of negative years: the week holding 0000-01-01 starts on -000001-12-27', () => {
+    const w = periodAt('WEEK', at('0000-01-01T00:00:00Z'), UTC);
+    // 0000-01-01 was a Saturday; its week's Thursday is in year -1.
+    expect(new Date(periodStart(w, UTC)).toISOString()).toBe('-000001-12-27T00:00:00.000Z');
+    expect(formatInstant(periodStart(w, UTC), UTC)).toBe('-000001-12-27T00:00:00Z');
+    expect(Date.parse(formatInstant(periodStart(w, UTC), UTC))).toBe(periodStart(w, UTC)); // JS clients read it back
+    expect(formatInstant(periodEnd(w, UTC), UTC)).toBe('0000-01-03T00:00:00Z');
+    expect(periodLabel(w)).toBe('-000001-W52');
+    expect(periodSuffix(w)).toBe('W-1-52');
+    // Its key is read back like any other.
+    const layout = bitmapistLayout();
+    expect(layout.parse(layout.eventKeys('x', w)[0]!)).toEqual({ name: 'x', period: w });
+    // Years 0 to 999 keep four digits; years past 9999 get a sign too.
+    expect(periodLabel(periodAt('DAY', at('0042-03-04T00:00:00Z'), UTC))).toBe('0042-03-04');
+    const y9999 = periodAt('YEAR', at('9999-06-01T00:00:00Z'), UTC);
+    expect(formatInstant(periodEnd(y9999, UTC), UTC)).toBe('+010000-01-01T00:00:00Z');
+    expect(Date.parse(formatInstant(periodEnd(y9999, UTC), UTC))).toBe(Date.UTC(10000, 0, 1));
+  });
+
+  it('reads year 0 and year -1 right in a named zone (Intl calls them 1 BC and 2 BC)', () => {
+    const plus5 = new TimeZone('Etc/GMT-5'); // UTC+05:00 all year, ever
+    expect(plus5.civil(at('0000-01-01T00:00:00Z'))).toMatchObject({ year: 0, month: 1, day: 1, hour: 5 });
+    expect(plus5.civil(at('-000001-12-31T12:00:00Z'))).toMatchObject({ year: -1, month: 12, day: 31, hour: 17 });
+    const w = periodAt('WEEK', resolveTime(parseTimeInput('0000-01-01'), plus5), plus5);
+    expect(formatInstant(periodStart(w, plus5), plus5)).toBe('-000001-12-27T00:00:00+05:00');
+    expect(periodStart(w, plus5)).toBe(Date.parse('-000001-12-26T19:00:00Z'));
+  });
+
+  it('refuses a shift past the periods of the years 0000 to 9999 with BAD_INPUT, not NaN', () => {
+    const today = periodAt('DAY', at('2026-11-22T09:05:00Z'), UTC);
+    const outOfRange = expect.objectContaining({ code: 'BAD_INPUT', message: expect.stringMatching(/out of range.*0000 to 9999/) });
+    expect(() => shiftPeriod(today, 2_000_000_000)).toThrow(outOfRange);
+    expect(() => shiftPeriod(today, -2_000_000_000)).toThrow(outOfRange);
+    for (const g of ['HOUR', 'DAY', 'WEEK', 'MONTH', 'YEAR'] as const) {
+      expect(() => shiftPeriod(periodAt(g, at('2026-11-22T09:05:00Z'), UTC), 2_000_000_000)).toThrow(outOfRange);
+    }
+    // The bounds exactly: the first and last periods are reachable, one more is not.
+    const first = dayIndex('0000-01-01');
+    const last = dayIndex('9999-12-31');
+    expect(periodLabel(shiftPeriod(today, first - today.index))).toBe('0000-01-01');
+    expect(periodLabel(shiftPeriod(today, last - today.index))).toBe('9999-12-31');
+    expect(() => shiftPeriod(today, first - today.index - 1)).toThrow(outOfRange);
+    expect(() => shiftPeriod(today, last - today.index + 1)).toThrow(outOfRange);
+    const y = periodAt('YEAR', at('2026-11-22T09:05:00Z'), UTC);
+    expect(periodLabel(shiftPeriod(y, 9999 - 2026))).toBe('9999');
+    expect(() => shiftPeriod(y, 9999 - 2026 + 1)).toThrow(outOfRange);
+    expect(() => shiftPeriod(y, -2027)).toThrow(outOfRange);
+    // A week counts while it holds a day of those years: the one holding 0000-01-01 is in, the one before is not.
+    const w0 = periodAt('WEEK', at('0000-01-01T00:00:00Z'), UTC);
+    const thisWeek = periodAt('WEEK', at('2026-11-22T09:05:00Z'), UTC);
+    expect(shiftPeriod(thisWeek, w0.index - thisWeek.index)).toEqual(w0);
+    expect(() => shiftPeriod(w0, -1)).toThrow(outOfRange);
+    // An end is not a shift: the last period still has one.
+    expect(periodEnd(shiftPeriod(today, last - today.index), UTC)).toBe(Date.UTC(10000, 0, 1));
+  });
+
+  it('refuses UTC offsets beyond ±23:59, and instants outside the years 0000 to 9999 on the zone’s clock', () => {
+    for (const bad of ['2026-11-22T10:00:00+99:99', '2026-11-22T10:00:00+24:00', '2026-11-22T10:00:00-23:60', '2026-11-22T10:00:00+0575']) {
+      expect(() => parseTimeInput(bad), bad).toThrow(expect.objectContaining({ code: 'BAD_DATETIME', message: expect.stringContaining('offset') }));
+    }
+    expect(parseTimeInput('2026-11-22T10:00:00+23:59')).toEqual({ utcMs: Date.parse('2026-11-22T10:00:00+23:59') });
+    expect(parseTimeInput('2026-11-22T10:00:00-0530')).toEqual({ utcMs: Date.parse('2026-11-22T10:00:00-05:30') });
+    expect(parseTimeInput('2026-11-22T10:00:00+05')).toEqual({ utcMs: Date.parse('2026-11-22T10:00:00+05:00') });
+    // 0000-01-01T00:00+05:00 is still year -1 in UTC.
+    expect(() => resolveTime(parseTimeInput('0000-01-01T00:00:00+05:00'), UTC)).toThrow(expect.objectContaining({ code: 'BAD_DATETIME' }));
+    expect(resolveTime(parseTimeInput('0000-01-01T00:00:00+05:00'), new TimeZone('Etc/GMT-5'))).toBe(Date.parse('-000001-12-31T19:00:00Z'));
+    expect(() => resolveTime(parseTimeInput('9999-12-31T23:00:00-05:00'), UTC)).toThrow(expect.objectContaining({ code: 'BAD_DATETIME' }));
+    expect(resolveTime(parseTimeInput('9999-12-31T23:59:59.999Z'), UTC)).toBe(Date.UTC(10000, 0, 1) - 1);
+  });
+});

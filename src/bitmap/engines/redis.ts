@@ -434,5 +434,19 @@ async function execAll(tx: ChainableCommander, what: string): Promise<Array<[Err
 function unavailable(err: unknown): never {
   // Replies that mean "not now" (loading the AOF after a restart, a busy script, a replica) are unavailability too.
   if (err instanceof Error && err.name === 'ReplyError' && !/^(LOADING|BUSY|MASTERDOWN|READONLY|MISCONF|TRYAGAIN|CLUSTERDOWN)\b/.test(err.message)) throw err;
-  throw new BitmapError('SERVICE_UNAVAILABLE', `storage is unavailable: ${(err as Error)?.message ?? err}`);
+  throw new BitmapError('SERVICE_UNAVAILABLE', `storage is unavailable: ${storageTrouble(err)}; retry later`, {}, { cause: err });
+}
+
+/**
+ * What happened, in plain words: the client's own text ("Stream isn't writeable…",
+ * "maxRetriesPerRequest") names its options, not the problem; it stays in `cause` for the operator.
+ */
+function storageTrouble(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  if (/^LOADING\b/.test(text)) return 'Redis is loading its data after a restart';
+  if (/^BUSY\b/.test(text)) return 'Redis is busy running a long script';
+  if (/^MISCONF\b/.test(text)) return 'Redis refuses writes because it cannot save to disk';
+  if (/^(MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/.test(text)) return 'Redis is failing over and cannot take this request';
+  if (/timed out/i.test(text)) return 'Redis did not answer in time';
+  return 'Redis is unreachable';
 }
