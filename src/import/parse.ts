@@ -4,6 +4,7 @@
 
 import { assertCounterKey } from '../bitmap/counters.ts';
 import { MAX_USER_ID, assertEventName } from '../bitmap/errors.ts';
+import { assertExternalId } from '../bitmap/ids.ts';
 import type { BatchBuilder, CountTarget, MarkTarget } from './batch.ts';
 import type { LineBatch } from './reader.ts';
 import { compileTemplate, fieldGetter, textOf } from './spec.ts';
@@ -89,6 +90,8 @@ const orNull =
       return null;
     }
   };
+
+const externalId = orNull(assertExternalId);
 
 export class LineParser {
   readonly marksPerLine: number;
@@ -184,12 +187,15 @@ export class LineParser {
         id = n;
       } else {
         const s = textOf(iv);
-        if (s === undefined || s === '') {
+        // Known already: its dense id (it was checked when first seen); else the string, checked
+        // as the API checks an externalId and resolved for the whole batch at once.
+        const known = s === undefined ? undefined : this.knownId(s);
+        if (known !== undefined) id = known;
+        else if (s !== undefined && externalId(s) !== null) id = s;
+        else {
           skip('bad id', i);
           continue;
         }
-        // Known already: its dense id; else the string, resolved for the whole batch at once.
-        id = this.knownId(s) ?? s;
       }
       const atM = lineMarks.length;
       for (let m = 0; m < M; m++) {

@@ -133,6 +133,30 @@ describe('LineParser', () => {
     expect(b.lineMarks.length).toBe(2 * b.hours.length);
   });
 
+  it('names, counted keys and string ids follow the API rules (src/bitmap): too long or not valid Unicode is skipped', () => {
+    const p = parser(SPEC);
+    const good = { ts: T, user: 'u', provider: 'GitHub', origin: 'o' };
+    const b = parse(p, [
+      { ...good, user: 'x'.repeat(512) },
+      { ...good, user: 'x'.repeat(513) },
+      { ...good, user: 'a\ud800b' },
+      { ...good, user: '\udfff' },
+      { ...good, user: 'smile \ud83d\ude00' },
+      { ...good, provider: 'p\ud800' },
+      { ...good, origin: 'o\udc00' },
+      { ...good, origin: 'ok \ud83d\ude00' },
+    ]);
+    expect(b.skips).toEqual([
+      ['bad id', 2],
+      ['bad id', 3],
+      ['bad id', 4],
+      ['bad event name', 6],
+      ['bad counter key', 7],
+    ]);
+    expect(b.ids).toEqual(['x'.repeat(512), 'smile \ud83d\ude00', 'u']);
+    expect(b.lineCounts).toEqual(['o', 'o', 'ok \ud83d\ude00']);
+  });
+
   it('numeric ids: integers from 0 to 2^32 - 1, as numbers or digit strings', () => {
     const p = parser({ ...SPEC, numericIds: true, marks: ['m'], counts: {} });
     const ids = [0, 5, '1000000', 4294967295, '4294967295', -1, 1.5, 2 ** 32, '4294967296', '04294967295', '12a', 'abc', '', true, '-3', ' 7'];
