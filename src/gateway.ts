@@ -21,6 +21,7 @@ import { maskError } from './schema/errors.ts';
 import { Observability, readyWithin, yogaLogger } from './observability.ts';
 import { accessPlugins } from './plugins/access.ts';
 import { bodyLimit } from './plugins/body-limit.ts';
+import { costCheck } from './plugins/cost.ts';
 import { corsFor } from './plugins/cors.ts';
 import { csrfPrevention } from './plugins/csrf.ts';
 import { inputShapeGuard } from './plugins/input-shape.ts';
@@ -141,6 +142,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         costLimit: { enabled: false },
         blockFieldSuggestion: { enabled: false }, // hideSuggestions() instead, with INTROSPECTION=false
       }),
+      costCheck(config.maxCost), // MAX_COST from the request's shape, before any resolver runs
     ],
   });
   return {

@@ -86,6 +86,13 @@ export function rangePeriods(
   maxPeriods: number,
   what = 'one set leaf expands to',
 ): Period[] {
+  const { first, n } = rangeSpan(spec, ctx);
+  checkPeriods(n, maxPeriods, what);
+  return Array.from({ length: n }, (_, i) => shiftPeriod(first, i));
+}
+
+/** A range's first period and length, without making its periods: what a cost is worked out from (src/limits.ts). */
+export function rangeSpan(spec: PeriodRange, ctx: Pick<SetContext, 'tz' | 'now'>): { first: Period; n: number } {
   const g = spec.granularity;
   let first: Period;
   let last: Period;
@@ -103,9 +110,7 @@ export function rangePeriods(
     last = spec.to != null ? periodAt(g, resolveTime(spec.to, ctx.tz), ctx.tz) : periodAt(g, ctx.now, ctx.tz);
     if (last.index < first.index) throw new BitmapError('BAD_INPUT', 'range.to is before range.from');
   }
-  const n = last.index - first.index + 1;
-  checkPeriods(n, maxPeriods, what);
-  return Array.from({ length: n }, (_, i) => shiftPeriod(first, i));
+  return { first, n: last.index - first.index + 1 };
 }
 
 export function checkPeriods(n: number, max: number, what = 'one set leaf expands to'): void {
@@ -120,7 +125,7 @@ export function checkPeriods(n: number, max: number, what = 'one set leaf expand
 
 const oneOf = (type: string): BitmapError => new BitmapError('BAD_INPUT', `${type} needs exactly one field set`);
 
-const tooComplex = (what: string, limit: number, fix: string): BitmapError =>
+export const tooComplex = (what: string, limit: number, fix: string): BitmapError =>
   new BitmapError('TOO_COMPLEX', `the set expression has more than ${limit} ${what}; ${fix}`, { limit });
 
 const SET_FIELDS = new Set(['event', 'unique', 'range', 'and', 'or', 'xor', 'minus', 'not', 'ids']);
@@ -193,9 +198,10 @@ function toRaw(spec: SetSpec, ctx: SetContext, depth: number, seen: { nodes: num
     const { name } = spec.range;
     assertEventName(name, 'range.name');
     const max = ctx.limits.maxPeriodsPerLeaf;
-    const keys = rangePeriods(spec.range, ctx, max).flatMap((p) => ctx.layout.eventKeys(name, p));
-    checkPeriods(keys.length, max);
-    return orOfKeys(keys);
+    const periods = rangePeriods(spec.range, ctx, max);
+    // A YEAR is read as its 12 months: refused before thousands of month keys are named.
+    if (spec.range.granularity === 'YEAR') checkPeriods(periods.length * 12, max);
+    return orOfKeys(periods.flatMap((p) => ctx.layout.eventKeys(name, p)));
   }
   if (spec.ids) {
     if (spec.ids.length > limits.maxIds) throw tooComplex('ids in one list', limits.maxIds, 'page through them');

@@ -6,10 +6,11 @@ import { BitmapError } from '../bitmap/errors.ts';
 import { andOf } from '../bitmap/expr.ts';
 import { periodAt, periodLabel, resolveTime, shiftPeriod } from '../bitmap/period.ts';
 import type { Granularity, Period, TimeInput } from '../bitmap/period.ts';
-import { rangePeriods, resolveSet } from '../bitmap/sets.ts';
+import { checkPeriods, rangePeriods, rangeSpan, resolveSet } from '../bitmap/sets.ts';
 import type { PeriodRange, SetSpec } from '../bitmap/sets.ts';
 import type { Query } from '../bitmap/plan.ts';
 import type { Context } from '../context.ts';
+import { setShapeCost } from '../limits.ts';
 
 export interface SeriesPointData {
   period: Period;
@@ -19,11 +20,23 @@ export interface SeriesPointData {
 
 const DEFAULT_POINTS = 30;
 
+const withDefault = (range: PeriodRange): PeriodRange => (range.from == null && range.last == null ? { ...range, last: DEFAULT_POINTS } : range);
+
 /** The periods of a series: from..to, or the last N (default 30) ending at `to` (default now). */
 export function seriesPeriods(ctx: Context, range: PeriodRange): Period[] {
-  const spec = range.from == null && range.last == null ? { ...range, last: DEFAULT_POINTS } : range;
-  return rangePeriods(spec, ctx.setContext, ctx.services.config.maxPoints, 'the series has');
+  return rangePeriods(withDefault(range), ctx.setContext, ctx.services.config.maxPoints, 'the series has');
 }
+
+/** How many points a series has, checked against MAX_POINTS, without making them. */
+export function seriesLength(ctx: Context, range: PeriodRange): number {
+  const { n } = rangeSpan(withDefault(range), ctx.setContext);
+  checkPeriods(n, ctx.services.config.maxPoints, 'the series has');
+  return n;
+}
+
+/** A series' cost from its shape: points × the keys one point's set reads (event leaves bound to the point's granularity). */
+export const seriesCost = (ctx: Context, set: SetSpec, range: PeriodRange): number =>
+  seriesLength(ctx, range) * setShapeCost(set, ctx.setContext, range.granularity);
 
 export function withAverages(periods: readonly Period[], counts: readonly number[], window?: number | null): SeriesPointData[] {
   if (window != null && window < 1) throw new BitmapError('BAD_INPUT', `rollingAverage must be at least 1, got ${window}`);
@@ -38,6 +51,7 @@ export async function series(
   rollingAverage: number | null | undefined,
 ): Promise<SeriesPointData[]> {
   ctx.cost.assertWithin(); // the request is already over MAX_COST: resolve nothing more
+  ctx.cost.assertRoomFor(seriesCost(ctx, set, range));
   const periods = seriesPeriods(ctx, range);
   const counts = await ctx.ask(periods.map((bound) => ({ kind: 'count', expr: resolveSet(set, { ...ctx.setContext, bound }) })));
   return withAverages(periods, counts as number[], rollingAverage);
@@ -62,10 +76,10 @@ export interface CohortResult extends CohortTableData {
 const DEFAULT_ROWS = 12;
 
 /**
- * Row periods, oldest first: `from` is the first row, `to` the last; neither: the last row is now.
- * The cell limit is checked before any period is made, so a huge from..to is refused at once.
+ * The first row period, rows and columns: `from` is the first row, `to` the last; neither: the last
+ * row is now. The cell limit is checked before any period is made, so a huge from..to is refused at once.
  */
-function cohortPeriods(ctx: Context, a: CohortArgs): { periods: Period[]; columns: number } {
+function cohortShape(ctx: Context, a: CohortArgs): { first: Period; rows: number; columns: number } {
   const { tz, now } = ctx.setContext;
   const at = (t: TimeInput): Period => periodAt(a.granularity, resolveTime(t, tz), tz);
   let first: Period;
@@ -89,12 +103,26 @@ function cohortPeriods(ctx: Context, a: CohortArgs): { periods: Period[]; column
   if (n * columns > max) {
     throw new BitmapError('TOO_COMPLEX', `the cohort table has ${n} × ${columns} cells; the limit is ${max}`, { limit: max });
   }
-  return { periods: Array.from({ length: n }, (_, i) => shiftPeriod(first, i)), columns };
+  return { first, rows: n, columns };
+}
+
+/**
+ * A cohort's cost from its shape: each row's cohort set, each activity period's set (rows + columns
+ * - 1 of them) and each cell, which reads both.
+ */
+export function cohortCost(ctx: Context, a: CohortArgs): number {
+  const { rows, columns } = cohortShape(ctx, a);
+  const c = setShapeCost(a.cohort, ctx.setContext, a.granularity);
+  const act = setShapeCost(a.activity, ctx.setContext, a.granularity);
+  return rows * c + (rows + columns - 1) * act + rows * columns * (c + act);
 }
 
 export async function cohort(ctx: Context, a: CohortArgs): Promise<CohortResult> {
   ctx.cost.assertWithin(); // the request is already over MAX_COST: resolve nothing more
-  const { periods, columns } = cohortPeriods(ctx, a);
+  ctx.cost.assertRoomFor(cohortCost(ctx, a));
+  const shape = cohortShape(ctx, a);
+  const periods = Array.from({ length: shape.rows }, (_, i) => shiftPeriod(shape.first, i));
+  const { columns } = shape;
   const rowSets = periods.map((p) => resolveSet(a.cohort, { ...ctx.setContext, bound: p }));
   // Activity periods overlap from row to row (p+k): each is resolved, and asked about, once.
   const first = periods[0]!.index;
@@ -118,8 +146,20 @@ export async function cohort(ctx: Context, a: CohortArgs): Promise<CohortResult>
   return { ...table, periods, csv: cohortCsv(periods.map(periodLabel), table) };
 }
 
+/** A funnel's cost from its shape: step k reads the sets of steps 1..k. */
+export function funnelCost(ctx: Context, steps: readonly SetSpec[]): number {
+  let upToHere = 0;
+  let cost = 0;
+  for (const s of steps) {
+    upToHere += setShapeCost(s, ctx.setContext);
+    cost += upToHere;
+  }
+  return cost;
+}
+
 export async function funnel(ctx: Context, steps: readonly SetSpec[]): Promise<FunnelStepData[]> {
   if (steps.length === 0) throw new BitmapError('BAD_INPUT', 'a funnel needs at least one step');
+  ctx.cost.assertRoomFor(funnelCost(ctx, steps));
   const sets = steps.map((s) => resolveSet(s, ctx.setContext));
   const counts = await ctx.ask(sets.map((_, k) => ({ kind: 'count', expr: andOf(sets.slice(0, k + 1)) })));
   return funnelSteps(counts as number[]);

@@ -10,7 +10,8 @@ import type { PeriodRange, PeriodSpec } from '../bitmap/sets.ts';
 import { resolveTime } from '../bitmap/period.ts';
 import type { TimeInput } from '../bitmap/period.ts';
 import type { Context } from '../context.ts';
-import { seriesPeriods, withAverages } from './analytics.ts';
+import { PAGE_PER_UNIT, granularityOf, keysPerPeriod } from '../limits.ts';
+import { seriesLength, seriesPeriods, withAverages } from './analytics.ts';
 import type { SeriesPointData } from './analytics.ts';
 
 export interface IncrementArgs {
@@ -40,21 +41,35 @@ export async function incrementCounters(ctx: Context, inputs: readonly Increment
   return { incremented: hits.length };
 }
 
+/** How many top keys are asked for (default 10), checked against MAX_PAGE_SIZE. */
+function topSize(ctx: Context, top: number | null | undefined): number {
+  const limit = top ?? 10;
+  const max = ctx.services.config.maxPageSize;
+  if (!Number.isInteger(limit) || limit < 1 || limit > max) {
+    throw new BitmapError(limit > max ? 'TOO_COMPLEX' : 'BAD_INPUT', `top must be from 1 to ${max}, got ${limit}`, { limit: max });
+  }
+  return limit;
+}
+
+/** Cost of a counters top from its shape: the hashes of its period (a YEAR 12) plus its size by the hundred. */
+export const topCountersCost = (ctx: Context, period: PeriodSpec, top: number | null | undefined): number =>
+  keysPerPeriod(granularityOf(period) ?? 'DAY') + Math.ceil(topSize(ctx, top) / PAGE_PER_UNIT);
+
 export async function topCounters(
   ctx: Context,
   name: string,
   period: PeriodSpec,
   top: number | null | undefined,
 ): Promise<Array<{ key: string; value: number }>> {
-  const limit = top ?? 10;
-  const max = ctx.services.config.maxPageSize;
-  if (!Number.isInteger(limit) || limit < 1 || limit > max) {
-    throw new BitmapError(limit > max ? 'TOO_COMPLEX' : 'BAD_INPUT', `top must be from 1 to ${max}, got ${limit}`, { limit: max });
-  }
+  const limit = topSize(ctx, top);
+  ctx.cost.assertRoomFor(topCountersCost(ctx, period, top));
   const keys = ctx.services.layout.counterKeys(assertEventName(name), resolvePeriod(period, ctx.services.tz, ctx.setContext.now));
   const [entries] = (await ctx.ask([{ kind: 'counterTop', keys, top: limit }])) as [CounterEntries];
   return entries.map(([key, value]) => ({ key, value }));
 }
+
+/** Cost of a counter series from its shape: points × the hashes of one point (a YEAR 12). */
+export const counterSeriesCost = (ctx: Context, range: PeriodRange): number => seriesLength(ctx, range) * keysPerPeriod(range.granularity);
 
 export async function counterSeries(
   ctx: Context,
@@ -65,6 +80,7 @@ export async function counterSeries(
 ): Promise<SeriesPointData[]> {
   assertEventName(name);
   if (key != null) assertCounterKey(key);
+  ctx.cost.assertRoomFor(counterSeriesCost(ctx, range));
   const periods = seriesPeriods(ctx, range);
   const { layout } = ctx.services;
   const values = await ctx.ask(periods.map((p) => ({ kind: 'counter', keys: layout.counterKeys(name, p), field: key ?? null })));

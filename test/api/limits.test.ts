@@ -1,15 +1,22 @@
-// Production limits over real HTTP and a real Redis: the cost limit (MAX_COST, counted per request
-// over every question), the body limit with and without Content-Length, and per-caller rate limits.
+// Production limits over real HTTP and a real Redis: the cost limit (MAX_COST, worked out from the
+// request's shape and counted per question), the body limit with and without Content-Length, and
+// per-caller rate limits.
 
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markWrites } from '../../src/bitmap/events.ts';
+import { BitmapError } from '../../src/bitmap/errors.ts';
 import { keyExpr } from '../../src/bitmap/expr.ts';
-import { questionCost } from '../../src/limits.ts';
+import { bitmapistLayout } from '../../src/bitmap/keys.ts';
+import { GRANULARITIES, TimeZone, periodAt } from '../../src/bitmap/period.ts';
+import type { Granularity } from '../../src/bitmap/period.ts';
+import { DEFAULT_SET_LIMITS, resolveSet } from '../../src/bitmap/sets.ts';
+import type { PeriodSpec, SetContext, SetSpec } from '../../src/bitmap/sets.ts';
+import { questionCost, setCost, setShapeCost } from '../../src/limits.ts';
 import { TokenBuckets } from '../../src/plugins/rate-limit.ts';
-import { testGateway } from '../helpers.ts';
+import { rng, testGateway } from '../helpers.ts';
 import type { GqlResult, TestGateway } from '../helpers.ts';
 
 const NOW = Date.parse('2026-11-22T09:05:00Z');
@@ -204,6 +211,131 @@ describe('cost limit (MAX_COST)', () => {
       expect((await t.gql(cs(100))).errors).toBeUndefined();
       expect((await t.gql(cs(101))).errors?.[0]?.extensions).toMatchObject({ code: 'TOO_COMPLEX', cost: 101, limit: 100 });
     });
+  });
+
+  describe('worked out from the request\'s shape, before any resolver runs', () => {
+    let t: TestGateway;
+    beforeAll(async () => {
+      t = await testGateway({ engine: 'redis', now: NOW, config: { maxCost: 100 } });
+    });
+    afterAll(() => t.close());
+
+    const DAYS_30 = { range: { name: 'a', granularity: 'DAY', last: 30 } };
+
+    it('each leaf counts as written: the same 60-day range twice is 120 (read once, it was 60)', async () => {
+      const range = '{ range: { name: "a", granularity: DAY, last: 60 } }';
+      expect((await t.gql(`{ count(set: { or: [${range}] }) }`)).errors).toBeUndefined();
+      const r = await t.gql(`{ count(set: { or: [${range}, ${range}] }) }`);
+      expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'TOO_COMPLEX', cost: 120, limit: 100 });
+    });
+
+    it('a YEAR series binds its event leaves to years: 12 month keys a point', async () => {
+      const series = (last: number): string => `{ series(set: { event: { name: "a" } }, granularity: YEAR, last: ${last}) { count } }`;
+      expect((await t.gql(series(8))).errors).toBeUndefined(); // 96
+      expect((await t.gql(series(9))).errors?.[0]?.extensions).toMatchObject({ code: 'TOO_COMPLEX', cost: 108, limit: 100 });
+    });
+
+    it('funnel step k reads steps 1..k: four YEAR steps are 12 + 24 + 36 + 48 = 120', async () => {
+      const steps = (n: number): string =>
+        Array.from({ length: n }, (_, i) => `{ event: { name: "s${i}", period: { current: YEAR } } }`).join(', ');
+      expect((await t.gql(`{ funnel(steps: [${steps(3)}]) { count } }`)).errors).toBeUndefined(); // 72
+      expect((await t.gql(`{ funnel(steps: [${steps(4)}]) { count } }`)).errors?.[0]?.extensions).toMatchObject({ code: 'TOO_COMPLEX', cost: 120 });
+    });
+
+    it('read through variables, fragments and inline fragments; @skip leaves a field out; a response key runs once', async () => {
+      const query = `query($s: SetExpr!, $n: Int!, $skip: Boolean!) {
+        ...F
+        ... on Query { b: count(set: $s) }
+        big: count(set: { range: { name: "x", granularity: DAY, last: 2000 } }) @skip(if: $skip)
+        b: count(set: $s)
+      }
+      fragment F on Query { a: series(set: $s, granularity: DAY, last: $n) { count } }`;
+      // a: 2 points × 30, b: 30 once (two selections, one execution).
+      expect((await t.gql(query, { s: DAYS_30, n: 2, skip: true })).errors).toBeUndefined();
+      const three = await t.gql(query, { s: DAYS_30, n: 3, skip: true });
+      expect(three.data ?? null).toBeNull();
+      expect(three.errors).toHaveLength(1);
+      expect(three.errors![0]).toMatchObject({ path: ['b'], extensions: { code: 'TOO_COMPLEX', cost: 120, limit: 100 } });
+      const big = await t.gql(query, { s: DAYS_30, n: 2, skip: false });
+      expect(big.errors![0]).toMatchObject({ path: ['big'], extensions: { code: 'TOO_COMPLEX', cost: 2090 } });
+    });
+
+    it('a field its arguments make unpriceable is left to its resolver, which refuses it with its own error', async () => {
+      const r = await t.gql('{ ok: count(set: { ids: [1] }) bad: count(set: { range: { name: "a", granularity: DAY, last: 0 } }) }');
+      expect(r.errors?.[0]).toMatchObject({ path: ['bad'], extensions: { code: 'BAD_INPUT' } });
+      const leaf = await t.gql('{ count(set: { range: { name: "a", granularity: DAY, last: 2001 } }) }');
+      expect(leaf.errors?.[0]?.extensions).toMatchObject({ code: 'TOO_COMPLEX', limit: 2000 });
+      expect(leaf.errors?.[0]?.message).toContain('2001 periods');
+    });
+
+    it('mutations are not priced (MAX_BATCH bounds them)', async () => {
+      const r = await t.gql('mutation { markEvent(input: { name: "a", userId: 1 }) { marked } }');
+      expect(r).toEqual({ data: { markEvent: { marked: 1 } } });
+    });
+  });
+
+  it('the shape cost of a set is never below what the exact meter charges for it (random sets)', () => {
+    const random = rng(20261212);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
+    const names = ['a', 'b', 'c'];
+    const period = (): PeriodSpec => {
+      const g = pick(GRANULARITIES);
+      const kind = int(0, 2);
+      if (kind === 0) return { current: g };
+      if (kind === 1) return { ago: { granularity: g, periods: int(0, 3) } };
+      return { at: { granularity: g, date: { utcMs: NOW - int(0, 400) * 86_400_000 } } };
+    };
+    const leaf = (bound: boolean): SetSpec => {
+      switch (int(0, 4)) {
+        case 0:
+          return { event: { name: pick(names), period: bound && random() < 0.5 ? undefined : period(), shift: int(-2, 2) } };
+        case 1:
+          return { unique: pick(names) };
+        case 2: {
+          const granularity = pick<Granularity>(['HOUR', 'DAY', 'WEEK', 'MONTH', 'YEAR']);
+          if (random() < 0.5) return { range: { name: pick(names), granularity, last: int(1, 40) } };
+          const from = NOW - int(1, 60) * 86_400_000;
+          return { range: { name: pick(names), granularity: granularity === 'HOUR' ? 'DAY' : granularity, from: { utcMs: from }, to: { utcMs: NOW } } };
+        }
+        default:
+          return { ids: Array.from({ length: int(0, 250) }, () => int(0, 300)) };
+      }
+    };
+    const set = (depth: number, bound: boolean): SetSpec => {
+      if (depth === 0 || random() < 0.3) return leaf(bound);
+      const operands = (): SetSpec[] => Array.from({ length: int(1, 4) }, () => set(depth - 1, bound));
+      switch (int(0, 4)) {
+        case 0:
+          return { and: [...operands(), ...(random() < 0.3 ? [{ not: set(depth - 1, bound) }] : [])] };
+        case 1:
+          return { or: operands() };
+        case 2:
+          return { xor: operands() };
+        default:
+          return { minus: { from: set(depth - 1, bound), subtract: operands() } };
+      }
+    };
+    const ctx: SetContext = { layout: bitmapistLayout('t_'), tz: new TimeZone('UTC'), now: NOW, limits: DEFAULT_SET_LIMITS };
+    let compared = 0;
+    let equal = 0;
+    for (let i = 0; i < 1000; i++) {
+      const g = i % 2 ? pick(GRANULARITIES) : undefined;
+      const spec = set(3, g !== undefined);
+      let exact: number;
+      try {
+        exact = setCost(resolveSet(spec, g ? { ...ctx, bound: periodAt(g, NOW, ctx.tz) } : ctx));
+      } catch (e) {
+        if (e instanceof BitmapError) continue; // e.g. a NOT with nothing positive: never charged
+        throw e;
+      }
+      const shape = setShapeCost(spec, ctx, g);
+      expect(shape, JSON.stringify(spec)).toBeGreaterThanOrEqual(exact);
+      compared++;
+      if (shape === exact) equal++;
+    }
+    expect(compared).toBeGreaterThan(900);
+    expect(equal).toBeGreaterThan(100); // not a bound that holds by being huge
   });
 
   it('MAX_COST=0 turns it off', async () => {

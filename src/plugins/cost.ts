@@ -1,0 +1,109 @@
+// The cost check before execution: a query's cost worked out from its shape (src/limits.ts) and refused with TOO_COMPLEX before any resolver runs.
+//
+// It runs at onExecute, synchronously: the document is valid by then, and the variables are
+// coerced here as execution would coerce them. Root fields are collected as graphql-js collects
+// them (fragments once each, inline fragments, @skip/@include, one execution per response key),
+// and each field's cost comes from its resolver module's shape-cost function, from the arguments
+// alone: no key is named, no period made, so the refusal of a request asking for millions of keys
+// costs no more than reading it. A field whose arguments its cost function refuses is left to its
+// resolver, which refuses it with the same error before any work.
+
+import { GraphQLError, GraphQLIncludeDirective, GraphQLSkipDirective, Kind, getArgumentValues, getDirectiveValues, getOperationAST, getVariableValues } from 'graphql';
+import type { FieldNode, FragmentDefinitionNode, GraphQLField, SelectionSetNode } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { BitmapError } from '../bitmap/errors.ts';
+import type { Context } from '../context.ts';
+import { tooCostly } from '../limits.ts';
+import { cohortCost, funnelCost, seriesCost } from '../resolvers/analytics.ts';
+import type { CohortArgs } from '../resolvers/analytics.ts';
+import { counterSeriesCost, topCountersCost } from '../resolvers/counters.ts';
+import { memberPageCost, setQuestionCost } from '../resolvers/sets.ts';
+
+/** Query fields that ask set or counter questions, and their cost from their coerced arguments. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- arguments as graphql-js coerced them, typed by the schema
+const FIELD_COSTS: Record<string, (ctx: Context, args: any) => number> = {
+  count: (ctx, a) => setQuestionCost(ctx, a.set),
+  hasEvents: (ctx, a) => setQuestionCost(ctx, a.set),
+  contains: (ctx, a) => setQuestionCost(ctx, a.set),
+  members: (ctx, a) => memberPageCost(ctx, a.set, a.first),
+  series: (ctx, a) => seriesCost(ctx, a.set, a),
+  cohort: (ctx, a) => cohortCost(ctx, a as CohortArgs),
+  funnel: (ctx, a) => funnelCost(ctx, a.steps),
+  counters: (ctx, a) => topCountersCost(ctx, a.period, a.top),
+  counterSeries: (ctx, a) => counterSeriesCost(ctx, a),
+};
+
+/** Refuses a query whose cost from its shape is over `limit` (MAX_COST; 0: off). */
+export function costCheck(limit: number): Plugin {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      if (limit <= 0) return;
+      const operation = getOperationAST(args.document, args.operationName);
+      const query = args.schema.getQueryType();
+      if (!operation || operation.operation !== 'query' || !query) return;
+      const vars = getVariableValues(args.schema, operation.variableDefinitions ?? [], (args.variableValues ?? {}) as Record<string, unknown>, {
+        maxErrors: 1,
+      });
+      if (vars.errors) return; // execution reports them, before any resolver runs
+      const ctx = args.contextValue as unknown as Context; // yoga has merged createContext() into it
+      const fragments = new Map<string, FragmentDefinitionNode>();
+      for (const d of args.document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+      const fieldsOfQuery = query.getFields();
+      let total = 0;
+      for (const [key, node] of rootFields(operation.selectionSet, fragments, vars.coerced)) {
+        const cost = FIELD_COSTS[node.name.value];
+        const field = fieldsOfQuery[node.name.value];
+        if (!cost || !field) continue;
+        try {
+          total += cost(ctx, getArgumentValues(field as GraphQLField<unknown, unknown>, node, vars.coerced));
+        } catch (e) {
+          if (e instanceof BitmapError || e instanceof GraphQLError) continue; // its resolver refuses it, before any work
+          throw e;
+        }
+        if (total > limit) {
+          const refusal = tooCostly(total, limit);
+          const error = new GraphQLError(refusal.message, {
+            nodes: node,
+            path: [key],
+            originalError: refusal,
+            extensions: { code: refusal.code, ...refusal.details },
+          });
+          setResultAndStopExecution({ data: null, errors: [error] });
+          return;
+        }
+      }
+    },
+  };
+}
+
+/**
+ * The operation's root fields in execution order, one per response key (graphql-js runs fields
+ * sharing a key once; validation has made their arguments equal), through fragments (each spread
+ * once) and inline fragments, leaving out what @skip/@include leave out.
+ */
+function rootFields(
+  selectionSet: SelectionSetNode,
+  fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+  variables: Record<string, unknown>,
+): Map<string, FieldNode> {
+  const fields = new Map<string, FieldNode>();
+  const spread = new Set<string>();
+  const included = (node: FieldNode | SelectionSetNode['selections'][number]): boolean =>
+    getDirectiveValues(GraphQLSkipDirective, node, variables)?.if !== true && getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
+  const collect = (set: SelectionSetNode): void => {
+    for (const s of set.selections) {
+      if (!included(s)) continue;
+      if (s.kind === Kind.FIELD) {
+        const key = s.alias?.value ?? s.name.value;
+        if (!fields.has(key)) fields.set(key, s);
+      } else if (s.kind === Kind.INLINE_FRAGMENT) collect(s.selectionSet);
+      else if (!spread.has(s.name.value)) {
+        spread.add(s.name.value);
+        const f = fragments.get(s.name.value);
+        if (f) collect(f.selectionSet);
+      }
+    }
+  };
+  collect(selectionSet);
+  return fields;
+}
