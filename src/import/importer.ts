@@ -216,7 +216,7 @@ export async function importFiles(
       const reader = await LineReader.open(path);
       try {
         if (status === 'resumed') summary.linesAlreadyIn += await reader.skip(entry.committed);
-        // Acknowledged after this file's loop may have moved on: progress counts from this file's start.
+        // A batch may be acknowledged once the loop is at the next file: its progress counts from this file's start.
         const base = bytesBefore;
         await pipeline.sendFile(reader, sha256, plan.undo, (a) => commit(a, fileSummary, base + a.bytesRead));
       } finally {
