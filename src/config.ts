@@ -5,24 +5,35 @@ import { z } from 'zod';
 import { TimeZone } from './bitmap/period.ts';
 
 const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false (or 1/0, yes/no)' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
-/** A JSON text (an environment variable, or a config file value re-serialised), then `inner`. */
-const json = <T extends z.ZodType>(inner: T) =>
+/** Numbers say the range they expect, not zod's "expected number, received NaN". */
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => {
+  const error = `expected a whole number ${max === Number.MAX_SAFE_INTEGER ? `of ${min} or more` : `from ${min} to ${max}`}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+const num = (min: number) => {
+  const error = `expected a number of ${min} or more`;
+  return z.coerce.number({ error }).min(min, { error });
+};
+/** A JSON text (an environment variable, or a config file value re-serialised), then `inner`; `notJson` says what was expected. */
+const json = <T extends z.ZodType>(inner: T, notJson: (text: string) => string = () => 'not valid JSON') =>
   z
     .string()
     .transform((text, ctx) => {
       try {
         return JSON.parse(text) as unknown;
       } catch {
-        ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
+        ctx.addIssue({ code: 'custom', message: notJson(text) });
         return z.NEVER;
       }
     })
     .pipe(inner);
 
 export const SCOPES = ['read', 'write', 'admin'] as const;
+const API_KEYS_SHAPE = '[{"name":"…","sha256":"<hex sha256 of the key>","scopes":["read","write"]}]';
+/** Text that cannot be the start of a JSON list: most likely a key pasted in place of its entry (a secret, so never echoed). */
+const looksLikeRawKey = (text: string): boolean => !/^\s*[[{"]/.test(text);
 /** API keys are configured by their SHA-256 only; the keys themselves are never stored. */
 const apiKeyList = z
   .array(
@@ -84,7 +95,10 @@ export const SETTINGS = {
   host: { env: 'HOST', schema: z.string().min(1).default('127.0.0.1'), doc: 'address to listen on (0.0.0.0 in a container)' },
   redisUrl: {
     env: 'REDIS_URL',
-    schema: z.string().url().optional(),
+    schema: z
+      .string()
+      .regex(/^rediss?:\/\/\S+$/i, 'expected a URL such as redis://127.0.0.1:6379 or rediss://user:password@host:6380/0')
+      .optional(),
     doc: 'Redis (or bitmapist-server) URL; unset: the embedded engine',
   },
   redisMode: {
@@ -163,19 +177,23 @@ export const SETTINGS = {
   maxDirectives: { env: 'MAX_DIRECTIVES', schema: int(1).default(50), doc: 'directives in one GraphQL document' },
   rateLimitPerSecond: {
     env: 'RATE_LIMIT_PER_SECOND',
-    schema: z.coerce.number().min(0).default(0),
+    schema: num(0).default(0),
     doc: 'requests per second per caller with an Authorization header (by token hash); 0: off',
   },
   rateLimitBurst: { env: 'RATE_LIMIT_BURST', schema: int(0).default(0), doc: 'requests such a caller may send at once (0: one second\'s worth)' },
   rateLimitAnonPerSecond: {
     env: 'RATE_LIMIT_ANON_PER_SECOND',
-    schema: z.coerce.number().min(0).optional(),
+    schema: num(0).optional(),
     doc: 'requests per second per client address without an Authorization header; unset: RATE_LIMIT_PER_SECOND; 0: off',
   },
   rateLimitAnonBurst: { env: 'RATE_LIMIT_ANON_BURST', schema: int(0).optional(), doc: 'burst of an anonymous caller; unset: RATE_LIMIT_BURST' },
   apiKeys: {
     env: 'API_KEYS',
-    schema: json(apiKeyList).default([]),
+    schema: json(apiKeyList, (text) =>
+      looksLikeRawKey(text)
+        ? `expected a JSON list ${API_KEYS_SHAPE}, not a key: configure each key's sha256 (bitmapql hash-key <key>; bitmapql keygen makes a new key and its entry)`
+        : `not valid JSON; expected ${API_KEYS_SHAPE}`,
+    ).default([]),
     doc: 'API keys, JSON: [{"name":"…","sha256":"<hex sha256 of the key>","scopes":["read","write","admin"]}] (make one: bitmapql keygen)',
   },
   anonymousRead: {
@@ -235,12 +253,24 @@ export function loadConfig(
     const parsed = (s.schema as z.ZodType).safeParse(input);
     if (parsed.success) out[name] = parsed.data;
     else {
-      const where = fromEnv || fileValue === undefined ? `${s.env}=${JSON.stringify(raw)}` : `${name}=${JSON.stringify(fileValue)} (config file ${filePath})`;
-      problems.push(`${where}: ${parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`);
+      const where = fromEnv || fileValue === undefined ? `${s.env}${shown(name, raw)}` : `${name}${shown(name, fileValue)} (config file ${filePath})`;
+      problems.push(`${where}: ${parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join(', ')}`);
     }
   }
-  if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  // One line, so a log shows the whole reason for the failed start.
+  if (problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return out as Config;
+}
+
+/** A bad value as the message shows it: a URL without its password; never a raw API key. */
+function shown(name: string, value: unknown): string {
+  if (name === 'apiKeys' && typeof value === 'string' && looksLikeRawKey(value)) return ' (value not shown)';
+  return `=${typeof value === 'string' ? JSON.stringify(redactUrl(value)) : JSON.stringify(value)}`;
+}
+
+/** A URL with its password (user:password@, or ?password=) replaced by ***, for messages and logs. */
+export function redactUrl(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^\s]*@/i, '$1***@').replace(/([?&]password=)[^&#\s]*/gi, '$1***');
 }
 
 /** The config file: a JSON object whose keys are setting names; an unknown key is an error (a typo would be silently ignored). */

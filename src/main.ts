@@ -1,15 +1,19 @@
 // Command line: `serve` (default) listens on a port; `print-schema` writes schema.graphql.
 
 import { createServer } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { openEmbeddedEngine } from './bitmap/engines/embedded.ts';
+import { BitmapError } from './bitmap/errors.ts';
+import { FolderLockedError, openEmbeddedEngine } from './bitmap/engines/embedded.ts';
 import type { Engine } from './bitmap/engines/engine.ts';
 import { RedisEngine } from './bitmap/engines/redis.ts';
 import { copyKeys } from './bitmap/copy.ts';
 import { bitmapistLayout } from './bitmap/keys.ts';
 import type { KeyLayout } from './bitmap/keys.ts';
-import { ConfigError, describeSettings, describeSources, loadConfig } from './config.ts';
+import { ConfigError, describeSettings, describeSources, loadConfig, redactUrl } from './config.ts';
+import type { Config } from './config.ts';
 import { hashKey, newKey } from './auth.ts';
 import { progress } from './progress.ts';
 import { runDemoData } from './demo/cli.ts';
@@ -18,15 +22,36 @@ import { runImport } from './import/cli.ts';
 import type { ImportFlags } from './import/cli.ts';
 import { UsageError } from './usage-error.ts';
 
+/**
+ * A start-up failure a person can act on (a port in use, a locked data folder, Redis away): one
+ * line on stderr saying what to change, exit 1, no stack trace. Bad usage and settings exit 2.
+ */
+class StartupError extends Error {}
+
 async function serve(opts: { config?: string } = {}): Promise<void> {
   const config = loadConfig(process.env, {}, { file: opts.config });
   // Loaded here, not at the top: the other commands start without building the schema.
   const { createGateway } = await import('./gateway.ts');
-  const gateway = await createGateway(config, { log });
+  const gateway = await createGateway(config, { log }).catch((e: unknown) => {
+    throw config.redisUrl ? storeFailure(e, config.redisUrl, 'REDIS_URL') : storeFailure(e, config.dataDir, 'DATA_DIR');
+  });
   const server = createServer(gateway.yoga);
-  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  try {
+    await listen(server, config.port, config.host);
+  } catch (e) {
+    await gateway.close().catch(() => undefined); // release the data folder's lock, or the Redis connection
+    throw listenFailure(e, config);
+  }
   const engine = config.redisUrl ? `redis (${config.redisMode})` : `embedded (${config.dataDir})`;
-  log({ msg: 'listening', url: `http://${config.host}:${config.port}/graphql`, engine, timeZone: config.timeZone });
+  // The port actually bound (PORT=0 picks a free one); an IPv6 host goes in brackets.
+  const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${(server.address() as AddressInfo).port}`;
+  log({
+    msg: 'listening',
+    url: `${base}/graphql`,
+    ...(config.dashboard ? { dashboard: `${base}/` } : {}),
+    engine,
+    timeZone: config.timeZone,
+  });
   if (config.apiKeys.length === 0) {
     log({
       level: 'warn',
@@ -71,12 +96,105 @@ async function serve(opts: { config?: string } = {}): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function listenFailure(e: unknown, config: Config): Error {
+  const { port, host } = config;
+  switch ((e as NodeJS.ErrnoException)?.code) {
+    case 'EADDRINUSE':
+      return new StartupError(`port ${port} on ${host} is already in use (PORT): stop the process listening there, or set PORT to a free port`);
+    case 'EACCES':
+      return new StartupError(`not allowed to listen on port ${port} (PORT): ports below 1024 need privileges; set PORT to 1024 or above`);
+    case 'EADDRNOTAVAIL':
+      return new StartupError(`cannot listen on ${host} (HOST): not an address of this machine; set HOST to one of its addresses, 127.0.0.1 or 0.0.0.0`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new StartupError(`cannot listen on ${host} (HOST): no such host name; set HOST to an address such as 127.0.0.1 or 0.0.0.0`);
+    default:
+      return e instanceof Error ? e : new Error(String(e));
+  }
+}
+
+/**
+ * Why storage at `where` (a Redis URL or a data folder) did not open, said so a person can act on
+ * it; `setting` names where `where` came from. Anything else is returned as it is (a bug: its
+ * stack is printed).
+ */
+function storeFailure(e: unknown, where: string, setting?: 'REDIS_URL' | 'DATA_DIR'): unknown {
+  const from = setting ? ` (${setting})` : '';
+  if (e instanceof FolderLockedError) {
+    const what = processCommand(e.pid);
+    return new StartupError(
+      `the data folder ${e.dir}${from} is in use by process ${e.pid}${what ? ` (${what})` : ''}: stop it, or ${setting ? `set ${setting} to` : 'use'} another folder` +
+        ` (if that process is not a bitmapql, remove ${e.lockFile})`,
+    );
+  }
+  if (/^rediss?:\/\//i.test(where)) {
+    const unreachable = e instanceof BitmapError && e.code === 'SERVICE_UNAVAILABLE';
+    // A reply at connect time (WRONGPASS, NOAUTH, a bad database number) is a setting to fix too.
+    if (unreachable || (e instanceof Error && e.name === 'ReplyError')) {
+      // The engine's plain words, and the client's own (ECONNREFUSED, ENOTFOUND, WRONGPASS) when it kept them.
+      const plain = (e as Error).message.replace(/^storage is unavailable: /, '').replace(/; retry later$/, '');
+      const cause = (e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : '';
+      const why = hidePassword(cause && cause !== plain ? `${plain} (${cause})` : plain, where).replace(/\.$/, '');
+      const hint = unreachable ? `start it, or set ${setting ?? 'the URL'} to where it runs` : `fix ${setting ?? 'the URL'}`;
+      return new StartupError(`cannot connect to Redis at ${redactUrl(where)}${from}: ${why}; ${hint}`);
+    }
+    return e;
+  }
+  if (typeof (e as NodeJS.ErrnoException)?.syscall === 'string') {
+    return new StartupError(`cannot open the data folder ${where}${from}: ${(e as Error).message}`);
+  }
+  return e;
+}
+
+/** `text` without the password of `url`, wherever it appears (redactUrl hides it in the URL itself). */
+function hidePassword(text: string, url: string): string {
+  let password: string;
+  try {
+    password = decodeURIComponent(new URL(url).password);
+  } catch {
+    return text;
+  }
+  return password ? text.split(password).join('***') : text;
+}
+
+/** The command line of a running process, shortened, passwords in URLs hidden; '' where it cannot be read (not Linux). */
+function processCommand(pid: number): string {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    // node's own path says little: show the script and its arguments.
+    const shown = args.map((a, i) => (i === 0 && /(^|\/)node$/.test(a) ? 'node' : redactUrl(a))).join(' ');
+    return shown.length > 120 ? `${shown.slice(0, 117)}...` : shown;
+  } catch {
+    return '';
+  }
+}
+
 function log(fields: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
 }
 
+/** Bad usage (commander's own errors too: an unknown command or option, a missing argument) exits with code 2. */
+function usageExit(err: { exitCode: number }): void {
+  if (err.exitCode !== 0) process.exit(2);
+}
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+// Subcommands copy the exit handling of the program when they are created, so it is set first.
 const program = new Command('bitmapql')
   .description('GraphQL analytics gateway over bitmaps (bitmapist key layout)')
+  .version(version)
+  .exitOverride(usageExit)
   .addHelpText('after', `\n${describeSources()}\n\nSettings (environment variable, config file key):\n${describeSettings()}\n`);
 
 program
@@ -84,7 +202,19 @@ program
   .description('start the gateway (embedded engine unless REDIS_URL is set)')
   .option('-c, --config <file>', 'JSON config file of settings (default: CONFIG_FILE); environment variables override it')
   .addHelpText('after', `\n${describeSources()}\n\nSettings (environment variable, config file key):\n${describeSettings()}\n`)
-  .action(serve);
+  // `bitmapql frobnicate` lands here as the default command: say it is an unknown command, not "too many arguments for 'serve'".
+  .allowExcessArguments()
+  .action((opts: { config?: string }, cmd: Command) => {
+    const [extra] = cmd.args;
+    if (extra !== undefined) {
+      const commands = program.commands.map((c) => c.name()).join(', ');
+      cmd.error(
+        program.args[0] === 'serve' ? `error: serve takes no arguments, got '${extra}'` : `error: unknown command '${extra}'; the commands are ${commands} (bitmapql --help)`,
+        { code: 'commander.unknownCommand', exitCode: 2 },
+      );
+    }
+    return serve(opts);
+  });
 
 program
   .command('hash-key')
@@ -133,8 +263,12 @@ program
 
 /** A Redis URL, or a data folder of the embedded engine. */
 async function openStore(where: string, mode: 'lua' | 'pipeline', layout: KeyLayout): Promise<Engine> {
-  if (/^rediss?:\/\//.test(where)) return new RedisEngine({ url: where, mode, tempPrefix: layout.tempPrefix, idKeys: layout.idKeys }).connect();
-  return openEmbeddedEngine({ dir: where, fsync: 'os' });
+  try {
+    if (/^rediss?:\/\//.test(where)) return await new RedisEngine({ url: where, mode, tempPrefix: layout.tempPrefix, idKeys: layout.idKeys }).connect();
+    return await openEmbeddedEngine({ dir: where, fsync: 'os' });
+  } catch (e) {
+    throw storeFailure(e, where);
+  }
 }
 
 program
@@ -166,10 +300,6 @@ program
     }
   });
 
-/** Bad usage of these commands (commander's own errors too) exits with code 2. */
-const usageExit = (err: { exitCode: number }): void => {
-  if (err.exitCode !== 0) process.exit(2);
-};
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 const usageErrors = async (run: () => Promise<void>): Promise<void> => {
   try {
@@ -219,10 +349,11 @@ program
     }),
   );
 
+// Exit codes: 0 done; 1 a failure (to start: StartupError, one line; anything else: a bug, with its stack); 2 bad usage or settings.
 program.parseAsync().catch((e: unknown) => {
-  if (e instanceof ConfigError) {
-    process.stderr.write(`${e.message}\n`);
-    process.exit(2);
+  if (e instanceof ConfigError || e instanceof StartupError) {
+    process.stderr.write(`error: ${e.message}\n`);
+    process.exit(e instanceof ConfigError ? 2 : 1);
   }
   process.stderr.write(`${(e as Error)?.stack ?? e}\n`);
   process.exit(1);

@@ -35,7 +35,7 @@ export function disableIntrospection(): Plugin {
 /** Reads and checks the manifest; a bad one stops start-up naming PERSISTED_OPERATIONS. */
 export function readManifest(path: string): ReadonlyMap<string, string> {
   const fail = (why: string): never => {
-    throw new ConfigError(`invalid configuration:\n  PERSISTED_OPERATIONS=${JSON.stringify(path)}: ${why}`);
+    throw new ConfigError(`invalid configuration: PERSISTED_OPERATIONS=${JSON.stringify(path)}: ${why}`);
   };
   let data: unknown;
   try {

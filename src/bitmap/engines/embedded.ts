@@ -1133,6 +1133,17 @@ export async function openEmbeddedEngine(options: EmbeddedOptions): Promise<Embe
   }
 }
 
+/** Another live process holds the data folder's LOCK (main.ts names it and says what to do). */
+export class FolderLockedError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+    readonly lockFile: string,
+  ) {
+    super(`the data folder ${dir} is in use by process ${pid} (remove ${lockFile} if that is wrong)`);
+  }
+}
+
 /** Takes the folder's LOCK file, or fails naming the live process that holds it. */
 async function lockFolder(dir: string): Promise<() => Promise<void>> {
   const path = join(dir, 'LOCK');
@@ -1146,7 +1157,7 @@ async function lockFolder(dir: string): Promise<() => Promise<void>> {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
       if (holder && holder !== process.pid && isAlive(holder)) {
-        throw new Error(`the data folder ${dir} is in use by process ${holder} (remove ${path} if that is wrong)`, { cause: e });
+        throw new FolderLockedError(dir, holder, path);
       }
       await unlink(path).catch(() => undefined); // left behind by a process that is gone
     }

@@ -52,6 +52,8 @@ export class RedisEngine implements Engine {
   private readonly tempPrefix: string;
   private readonly idKeys: RedisEngineOptions['idKeys'];
   private runs = 0;
+  /** ioredis rejects a failed connect with only "Connection is closed."; its error event says why. */
+  private lastConnectionError: Error | undefined;
   private readonly instance = randomBytes(4).toString('hex');
   /** Present when the closed-period cache is on (it may still be inactive). */
   readonly cache: ClosedPeriodCache | null;
@@ -76,8 +78,9 @@ export class RedisEngine implements Engine {
       retryStrategy: (times) => Math.min(50 * times, 1000),
     };
     this.client = new Redis(options.url, redisOptions) as ProgramClient;
-    this.client.on('error', () => {
+    this.client.on('error', (e: Error) => {
       // Connection errors surface on the commands that fail; ioredis reconnects by itself.
+      this.lastConnectionError = e;
     });
     if (this.mode === 'lua') {
       this.client.defineCommand('bitmapqlProgram', { lua: PROGRAM_LUA });
@@ -88,7 +91,7 @@ export class RedisEngine implements Engine {
   }
 
   async connect(): Promise<this> {
-    await this.client.connect().catch(unavailable);
+    await this.client.connect().catch((e: unknown) => unavailable(this.lastConnectionError ?? e));
     if (this.cache) await this.cache.start(this.client);
     return this;
   }
