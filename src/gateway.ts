@@ -38,7 +38,7 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function openEngine(config: Config, log: (fields: Record<string, unknown>) => void = () => {}): Promise<Engine> {
+export async function openEngine(config: Config, log?: (fields: Record<string, unknown>) => void): Promise<Engine> {
   const layout = bitmapistLayout(config.keyPrefix);
   if (config.redisUrl) {
     const tz = new TimeZone(config.timeZone);
@@ -54,12 +54,13 @@ export async function openEngine(config: Config, log: (fields: Record<string, un
               keyPrefix: layout.prefix,
               maxBytes: config.cacheMb * 1024 * 1024,
               isClosed: closedPeriodKeys(layout, tz),
-              onStatus: (msg) => log({ msg }),
+              onStatus: (msg) => log?.({ msg }),
             }
           : undefined,
     }).connect();
   }
-  return openEmbeddedEngine({ dir: config.dataDir, fsync: config.fsync, fsyncIntervalMs: config.fsyncIntervalMs });
+  // Without a log, what recovery drops still goes to stderr: it is never silent.
+  return openEmbeddedEngine({ dir: config.dataDir, fsync: config.fsync, fsyncIntervalMs: config.fsyncIntervalMs, log });
 }
 
 /** Keys of event periods that have ended (by the real clock); unique sets and counters never are. */
@@ -116,7 +117,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     logging: options.log ? yogaLogger(options.log) : undefined,
     plugins: [
       observability.plugin(), // first: request id, timing and GET /metrics for every request
-      readiness(engine, config.readyTimeoutMs),
+      readiness(engine, observability, config.readyTimeoutMs),
       ...(config.dashboard
         ? [dashboard({ persisted: Boolean(config.persistedOperations), apiKeys: config.apiKeys.length > 0, log: options.log })] // GET / and /dashboard/*
         : []),
@@ -166,13 +167,19 @@ query Dashboard {
 }
 `;
 
-/** GET /ready: 200 when storage answers, 503 otherwise (GET /health is yoga's: the process is up). */
-function readiness(engine: Engine, timeoutMs: number): Plugin {
+/**
+ * GET /ready: 200 when storage answers, 503 otherwise (GET /health is yoga's: the process is up).
+ * Storage that is full still answers reads, so it stays 200 and the body says `storageFull`:
+ * taking every instance out of rotation would turn refused writes into refused reads too.
+ */
+function readiness(engine: Engine, observability: Observability, timeoutMs: number): Plugin {
   return {
     async onRequest({ url, endResponse, fetchAPI }) {
       if (url.pathname !== '/ready') return;
       const ok = await readyWithin(engine, timeoutMs); // bounded even when Redis hangs
-      endResponse(new fetchAPI.Response(JSON.stringify({ ready: ok }), { status: ok ? 200 : 503, headers: { 'content-type': 'application/json' } }));
+      const storageFull = ok ? await observability.storageFull(timeoutMs) : null;
+      const body = storageFull ? { ready: ok, storageFull } : { ready: ok };
+      endResponse(new fetchAPI.Response(JSON.stringify(body), { status: ok ? 200 : 503, headers: { 'content-type': 'application/json' } }));
     },
   };
 }

@@ -6,6 +6,8 @@ import { Kind, getOperationAST } from 'graphql';
 import type { DocumentNode, OperationDefinitionNode, SelectionSetNode } from 'graphql';
 import type { Plugin, YogaLogger } from 'graphql-yoga';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BitmapError } from './bitmap/errors.ts';
+import { EmbeddedEngine } from './bitmap/engines/embedded.ts';
 import type { Engine, BitWrite, CounterIncrement } from './bitmap/engines/engine.ts';
 import { RedisEngine } from './bitmap/engines/redis.ts';
 import { readKeys } from './bitmap/program.ts';
@@ -53,6 +55,21 @@ interface RequestState {
   errors: string[];
 }
 
+/** Storage refusing writes for lack of space: from the first STORAGE_FULL to the first write it accepts again. */
+export interface StorageFullEpisode {
+  /** When the first refusal came (ISO-8601). */
+  readonly since: string;
+  /** Storage calls refused so far. */
+  refused: number;
+  /** The first refusal's message (what filled up). */
+  readonly reason: string;
+}
+
+/** Calls whose success proves storage has room again (Redis lets DEL through at maxmemory; reads need none). */
+const ROOM_PROVING = new Set(['write', 'increment', 'restore', 'restoreIds']);
+
+const isStorageFull = (e: unknown): e is BitmapError => e instanceof BitmapError && e.code === 'STORAGE_FULL';
+
 export function requestIdFrom(header: string | null): string {
   return header !== null && REQUEST_ID.test(header) ? header : randomUUID();
 }
@@ -76,6 +93,9 @@ export class Observability {
   draining = false;
 
   private readonly log: LogFn;
+  private readonly engine: Engine;
+  /** Logged once when it starts and once when it ends, however many requests it refuses. */
+  private full: StorageFullEpisode | null = null;
   private readonly serveMetrics: boolean;
   private readonly endpoint: string;
   private readonly requests = new WeakMap<Request, RequestState>();
@@ -94,6 +114,7 @@ export class Observability {
 
   constructor(options: ObservabilityOptions) {
     this.log = options.log ?? (() => {});
+    this.engine = options.engine;
     this.serveMetrics = options.metrics ?? true;
     this.endpoint = options.graphqlEndpoint ?? '/graphql';
     const registers = [this.registry];
@@ -161,6 +182,29 @@ export class Observability {
       registers,
     });
 
+    const storageFull = (): Promise<StorageFullEpisode | null> => this.storageFull();
+    new Gauge({
+      name: 'bitmapql_storage_full',
+      help: 'storage refuses writes for lack of space (Redis at maxmemory, a full disk): 1 from the first refusal until a write succeeds again, else 0',
+      registers,
+      async collect() {
+        this.set((await storageFull()) ? 1 : 0);
+      },
+    });
+    if (options.engine instanceof EmbeddedEngine) {
+      const { recovery } = options.engine;
+      new Gauge({
+        name: 'bitmapql_recovery_dropped_records',
+        help: 'embedded engine: records dropped from a torn or corrupt log tail when the data folder was opened',
+        registers,
+      }).set(recovery.droppedRecords);
+      new Gauge({
+        name: 'bitmapql_recovery_dropped_bytes',
+        help: 'embedded engine: bytes dropped from a torn or corrupt log tail when the data folder was opened',
+        registers,
+      }).set(recovery.droppedBytes);
+    }
+
     const cache = options.engine instanceof RedisEngine ? options.engine.cache : null;
     if (cache) {
       // The cache keeps running totals; each scrape adds what changed since the last one.
@@ -206,9 +250,11 @@ export class Observability {
       try {
         const out = await fn();
         this.engineCalls.inc({ ...labels, method, outcome: 'ok' });
+        if (this.full && ROOM_PROVING.has(method)) this.storageHasRoom();
         return out;
       } catch (e) {
         this.engineCalls.inc({ ...labels, method, outcome: 'error' });
+        if (isStorageFull(e)) this.storageRefused(e);
         throw e;
       } finally {
         end();
@@ -217,7 +263,7 @@ export class Observability {
     const programInstructions = this.programInstructions;
     const programKeys = this.programKeys;
     const bitWrites = this.bitWrites;
-    const timedMethods: Pick<Engine, 'run' | 'write' | 'increment' | 'scan' | 'delete' | 'dump' | 'restore'> = {
+    const timedMethods: Pick<Engine, 'run' | 'write' | 'increment' | 'scan' | 'delete' | 'dump' | 'restore' | 'resolveIds' | 'restoreIds'> = {
       run(program: Program): Promise<OutputValue[]> {
         if (program.instructions.length === 0) return engine.run(program);
         programInstructions.observe(program.instructions.length);
@@ -250,6 +296,8 @@ export class Observability {
       delete: (keys) => timed('delete', () => engine.delete(keys)),
       dump: (key) => timed('dump', () => engine.dump(key)),
       restore: (key, bytes) => timed('restore', () => engine.restore(key, bytes)),
+      resolveIds: (externals, assign) => timed('resolveIds', () => engine.resolveIds(externals, assign)),
+      restoreIds: (pairs) => timed('restoreIds', () => engine.restoreIds(pairs)),
     };
     // Everything else (kind, ready, close, an engine's own extras, instanceof) is the engine's.
     return new Proxy(engine, {
@@ -259,6 +307,43 @@ export class Observability {
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
     });
+  }
+
+  /**
+   * The storage-full episode under way, or null. While one lasts this asks the engine whether it
+   * has room again (a write that stores nothing), bounded by `timeoutMs`, so /ready and the
+   * metric see the end of an episode even when no write comes.
+   */
+  async storageFull(timeoutMs = 1000): Promise<StorageFullEpisode | null> {
+    if (!this.full || !this.engine.acceptsWrites) return this.full;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    });
+    try {
+      const room = await Promise.race([this.engine.acceptsWrites().catch(() => undefined), timeout]);
+      if (room) this.storageHasRoom();
+    } finally {
+      clearTimeout(timer);
+    }
+    return this.full;
+  }
+
+  private storageRefused(e: BitmapError): void {
+    if (this.full) {
+      this.full.refused++;
+      return;
+    }
+    this.full = { since: new Date().toISOString(), refused: 1, reason: e.message };
+    this.log({ level: 'error', msg: 'storage full: writes are refused until there is room again', engine: this.engine.kind, reason: e.message });
+  }
+
+  private storageHasRoom(): void {
+    const episode = this.full;
+    if (!episode) return;
+    this.full = null;
+    const seconds = Math.round((Date.now() - Date.parse(episode.since)) / 100) / 10;
+    this.log({ level: 'warn', msg: 'storage accepts writes again', engine: this.engine.kind, since: episode.since, seconds, refused: episode.refused });
   }
 
   /** The operation name as a label value: valid GraphQL names only, and a bounded number of them. */

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'TOO_LARGE'
   | 'UNSUPPORTED'
   | 'SERVICE_UNAVAILABLE'
+  | 'STORAGE_FULL'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN';
 

@@ -27,9 +27,12 @@
 // bytes (values below 2^53). Records written before counters existed (codes 0-3) read unchanged.
 // One write()/delete()/restore()/increment() call is one record, so a batch is all or none
 // after a crash. On open, a torn or corrupt tail of the last log (short header, short payload,
-// bad CRC) is dropped and the file truncated to its last good record; a bad record followed
-// anywhere by a valid one (or a bad record in a log that is not the last) throws instead of
-// losing data.
+// bad CRC) is dropped and the file truncated to its last good record; the drop is logged
+// (file, offset, bytes, records) and kept in engine.recovery. A bad record followed anywhere by
+// a valid one (or a bad record in a log that is not the last) throws instead of losing data.
+// Once a write has been durable the folder holds a HELD-DATA file; a folder with that file but
+// no snapshot and no record in its logs (a log truncated to 0 bytes, files replaced) is refused
+// rather than opened as an empty store: deleting HELD-DATA is how to start empty on purpose.
 //
 // A key holds either a bitmap or a counter hash, as in Redis. A record is checked against the
 // state before it is applied: a set/clear on a counter hash, an increment of a bitmap or an
@@ -57,18 +60,23 @@
 // memberships and every program result are identical. Counter hashes follow HINCRBY: a field
 // that reaches 0 stays, with value 0; values are JS safe integers rather than 64-bit.
 //
-// Writes are applied to memory by the single log writer right after their record reaches the
-// file (so memory always equals the log, which is what makes a snapshot consistent), and are
-// acknowledged after the fsync that covers them ('always', 'interval') or after the write
-// syscall ('os'). Queued writes are grouped: many callers share one write and one fsync.
+// Writes are applied to memory by the single log writer once their record is durable: after
+// the fsync that covers them ('always', 'interval') or after the write syscall ('os'), and are
+// acknowledged then. So memory always equals a durable prefix of the log: that makes a snapshot
+// consistent, and a write that fails leaves no trace. Queued writes are grouped: many callers
+// share one write and one fsync. A disk that is full (ENOSPC, EDQUOT) fails the batch with
+// STORAGE_FULL: the log is cut back to its last durable record, reads go on, and the next write
+// simply tries again, so writes resume by themselves once space returns. Any other write or
+// fsync failure stops the engine (restart to recover from the log).
 // One process per folder: open takes a LOCK file holding its pid (exclusive create); a lock
 // whose process is gone (after a crash) is taken over; close removes it.
 
 import { constants as fsConstants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, statfs, truncate, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
+import { BitmapError } from '../errors.ts';
 import type { OutputValue, Program } from '../program.ts';
 import { RoaringBitmap32, bitmapFromRedisBytes, redisBytesFromBitmap, runOnBitmaps } from './roaring.ts';
 import type { Bitmap } from './roaring.ts';
@@ -102,7 +110,23 @@ export interface EmbeddedOptions {
   compactAfterBytes?: number;
   /** Testing only: called at each step of a compaction (the folder is in a crash-consistent state). */
   onCompactionStep?: (step: CompactionStep) => void | Promise<void>;
+  /** Structured log lines (what recovery dropped); default: one JSON line on stderr. */
+  log?: (fields: Record<string, unknown>) => void;
 }
+
+/** What opening the folder found: a torn or corrupt log tail is dropped, never silently. */
+export interface RecoveryReport {
+  /** Records replayed from the logs (after the snapshot, when there is one). */
+  readonly replayedRecords: number;
+  /** Records dropped from the torn or corrupt tail of the last log (0: nothing was dropped). */
+  readonly droppedRecords: number;
+  readonly droppedBytes: number;
+  /** Where the dropped tail started: the log file and its byte offset. */
+  readonly droppedAt?: { readonly file: string; readonly offset: number };
+}
+
+/** Present in a data folder once a write has been durable there (see the refusal in openLocked). */
+export const HELD_DATA_FILE = 'HELD-DATA';
 
 export type CompactionStep = 'log-switched' | 'snapshot-written' | 'snapshot-renamed' | 'cleaned';
 
@@ -366,9 +390,24 @@ interface Pending {
   result: number;
   /** Set when the record was rejected by the state check: it changed nothing. */
   error?: Error;
+  /** Undoes what the caller put in memory ahead of the log (id assignments) when the record is not stored. */
+  undo?: () => void;
   resolve(result: number): void;
   reject(error: unknown): void;
 }
+
+/** The disk (or the user's quota) has no room: the write may succeed later, nothing is broken. */
+function isNoSpace(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+const storageFull = (): BitmapError =>
+  new BitmapError(
+    'STORAGE_FULL',
+    'storage is full: the disk of the data folder has no space left, so this write was not stored; reads still work, ' +
+      'and writes resume by themselves once space is freed',
+  );
 
 function checkOffset(offset: unknown): void {
   if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > MAX_OFFSET) {
@@ -399,6 +438,14 @@ export class EmbeddedEngine implements Engine {
   private log: FileHandle;
   private logSeq: number;
   private logBytes: number;
+  /** Bytes of the current log known durable: what a write the disk has no room for is cut back to. */
+  private durableBytes: number;
+  /** HELD-DATA exists in the folder. */
+  private heldData: boolean;
+  /** Size of the last batch the disk had no room for (what acceptsWrites asks room for). */
+  private refusedBytes = 0;
+  /** What opening the folder recovered and dropped. */
+  readonly recovery: RecoveryReport;
 
   private queue: Pending[] = [];
   private unsynced: Pending[] = [];
@@ -413,8 +460,8 @@ export class EmbeddedEngine implements Engine {
   private closed = false;
   private readonly unlock: () => Promise<void>;
   private failed: Error | null = null;
-  /** The latest record of id assignments (awaited before an id is handed out). */
-  private assigned: Promise<number> | null = null;
+  /** Records of id assignments not yet durable (all awaited before an id is handed out). */
+  private readonly assigning = new Set<Promise<number>>();
   /** The last background snapshot failure, if any (the data stays recoverable from the logs). */
   lastCompactionError: Error | null = null;
 
@@ -426,6 +473,8 @@ export class EmbeddedEngine implements Engine {
     logSeq: number;
     logBytes: number;
     unlock: () => Promise<void>;
+    heldData: boolean;
+    recovery: RecoveryReport;
   }) {
     const o = state.options;
     this.unlock = state.unlock;
@@ -440,6 +489,9 @@ export class EmbeddedEngine implements Engine {
     this.log = state.log;
     this.logSeq = state.logSeq;
     this.logBytes = state.logBytes;
+    this.durableBytes = state.logBytes;
+    this.heldData = state.heldData;
+    this.recovery = state.recovery;
     this.nextCompactAt = this.compactAfter;
   }
 
@@ -479,6 +531,17 @@ export class EmbeddedEngine implements Engine {
 
   async ready(): Promise<boolean> {
     return !this.closed && !this.closing && !this.failed;
+  }
+
+  /**
+   * Asks the file system (nothing is written) whether the last batch the disk had no room for
+   * would fit now. A tiny probe record could fit in the log's last, partly used block and report
+   * room that the next real batch does not find.
+   */
+  async acceptsWrites(): Promise<boolean> {
+    this.checkOpen();
+    const { bavail, bsize } = await statfs(this.dir);
+    return bavail * bsize >= this.refusedBytes + bsize;
   }
 
   /**
@@ -562,9 +625,10 @@ export class EmbeddedEngine implements Engine {
       }
       return id ?? null;
     });
-    if (fresh.length) this.assigned = this.enqueue(assignRecord(fresh));
-    // Durable before answering: an id handed out earlier may still be in a queued record.
-    if (this.assigned) await this.assigned;
+    if (fresh.length) this.trackAssigning(this.enqueue(assignRecord(fresh), () => unassignIds(ids, fresh)));
+    // Durable before answering: an id handed out earlier may still be in a queued record, and a
+    // record the disk had no room for takes its ids back (then this call fails too).
+    if (this.assigning.size) await Promise.all([...this.assigning]);
     return out;
   }
 
@@ -591,9 +655,11 @@ export class EmbeddedEngine implements Engine {
       }
     }
     if (pairs.length === 0) return;
+    const added = pairs.filter(([external]) => !ids.idOf.has(external));
     for (const [external, id] of pairs) assignId(ids, external, id);
-    this.assigned = this.enqueue(assignRecord(pairs));
-    await this.assigned;
+    const stored = this.enqueue(assignRecord(pairs), () => unassignIds(ids, added));
+    this.trackAssigning(stored);
+    await stored;
   }
 
   async delete(keys: readonly string[]): Promise<number> {
@@ -665,11 +731,17 @@ export class EmbeddedEngine implements Engine {
     if (this.closed || this.closing) throw new Error('embedded engine is closed');
   }
 
-  private enqueue(record: Buffer): Promise<number> {
+  private enqueue(record: Buffer, undo?: () => void): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      this.queue.push({ record, result: 0, resolve, reject });
+      this.queue.push({ record, result: 0, undo, resolve, reject });
       this.kick();
     });
+  }
+
+  private trackAssigning(stored: Promise<number>): void {
+    this.assigning.add(stored);
+    const done = (): void => void this.assigning.delete(stored);
+    stored.then(done, done);
   }
 
   private kick(): void {
@@ -681,16 +753,13 @@ export class EmbeddedEngine implements Engine {
     });
   }
 
-  /** The single log writer: writes queued records as one group, applies them, fsyncs, acknowledges. */
+  /** The single log writer: writes queued records as one group, fsyncs, applies them, acknowledges. */
   private async pump(): Promise<void> {
     try {
       for (;;) {
         if (this.syncDue && this.unsynced.length) {
           this.syncDue = false;
-          this.inflight = this.unsynced;
-          this.unsynced = [];
-          await this.log.datasync();
-          settle(this.inflight.splice(0));
+          await this.syncUnsynced();
           continue;
         }
         // Checked before the queue: under constant load the queue is never empty.
@@ -703,28 +772,82 @@ export class EmbeddedEngine implements Engine {
           this.queue = [];
           this.inflight = batch;
           const buf = batch.length === 1 ? batch[0]!.record : Buffer.concat(batch.map((p) => p.record));
-          await writeAll(this.log, buf, this.logBytes);
-          this.logBytes += buf.length;
-          for (const p of batch) {
-            try {
-              p.result = this.applyPayload(p.record.subarray(RECORD_HEADER));
-            } catch (e) {
-              if (!(e instanceof RejectedRecord)) throw e;
-              p.error = e;
-            }
+          const at = this.logBytes;
+          try {
+            await writeAll(this.log, buf, at);
+            if (this.mode === 'always') await this.log.datasync();
+          } catch (e) {
+            await this.refuse(batch, e, at);
+            continue;
           }
-          if (this.mode === 'always') await this.log.datasync();
-          this.inflight = [];
+          this.logBytes = at + buf.length;
           if (this.mode === 'interval') {
+            this.inflight = [];
             for (const p of batch) this.unsynced.push(p);
             this.armSyncTimer();
-          } else settle(batch);
+          } else {
+            this.durableBytes = this.logBytes;
+            await this.commit(batch);
+          }
           continue;
         }
         return;
       }
     } catch (e) {
       this.fail(e);
+    }
+  }
+
+  /** fsyncs the records written since the last fsync, then commits them; false when the disk had no room. */
+  private async syncUnsynced(): Promise<boolean> {
+    const batch = this.unsynced;
+    this.unsynced = [];
+    this.inflight = batch;
+    const upTo = this.logBytes;
+    try {
+      await this.log.datasync();
+    } catch (e) {
+      await this.refuse(batch, e, this.durableBytes);
+      return false;
+    }
+    this.durableBytes = upTo;
+    await this.commit(batch);
+    return true;
+  }
+
+  /** Applies durable records to memory in log order, then acknowledges them. */
+  private async commit(batch: readonly Pending[]): Promise<void> {
+    for (const p of batch) {
+      try {
+        p.result = this.applyPayload(p.record.subarray(RECORD_HEADER));
+      } catch (e) {
+        if (!(e instanceof RejectedRecord)) throw e;
+        p.error = e;
+      }
+    }
+    // Before the first acknowledgement: once a write is acknowledged, the folder says it held data.
+    if (!this.heldData && batch.length) this.heldData = await markHeldData(this.dir);
+    this.inflight = [];
+    settle(batch);
+  }
+
+  /**
+   * A batch the disk had no room for (any other failure is rethrown and stops the engine): the
+   * log is cut back to `keep` bytes, durably, so a crash cannot bring back a record whose caller
+   * was told it failed; memory never saw it; the next write simply tries again.
+   */
+  private async refuse(batch: readonly Pending[], e: unknown, keep: number): Promise<void> {
+    if (!isNoSpace(e)) throw e;
+    this.refusedBytes = batch.reduce((n, p) => n + p.record.length, 0);
+    await this.log.truncate(keep);
+    await this.log.datasync();
+    this.logBytes = keep;
+    this.durableBytes = keep;
+    this.inflight = [];
+    const error = storageFull();
+    for (const p of batch) {
+      p.undo?.();
+      p.reject(error);
     }
   }
 
@@ -761,26 +884,37 @@ export class EmbeddedEngine implements Engine {
    * write the snapshot in the background while writes continue into the new log.
    */
   private async compact(): Promise<void> {
-    // Everything in the old log must be durable before a newer log may exist.
-    await this.log.datasync();
-    settle(this.unsynced.splice(0));
+    // Retried after another full log's worth of writes when it fails; the logs keep everything meanwhile.
+    const postpone = (e: unknown): void => {
+      this.lastCompactionError = e instanceof Error ? e : new Error(String(e));
+      this.nextCompactAt = this.logBytes + this.compactAfter;
+    };
+    // Everything in the old log must be durable (and in memory) before a newer log may exist.
+    if (!(await this.syncUnsynced())) return postpone(storageFull());
     const seq = this.logSeq + 1;
-    const fh = await open(join(this.dir, logName(seq)), 'wx');
-    await fsyncDir(this.dir);
+    const path = join(this.dir, logName(seq));
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(path, 'wx');
+      await fsyncDir(this.dir);
+    } catch (e) {
+      if (!isNoSpace(e)) throw e;
+      // Writes go on into this log; an empty newer one would make a torn tail here unrecoverable.
+      await fh?.close();
+      await unlink(path).catch(() => undefined);
+      return postpone(e);
+    }
     const old = this.log;
     this.log = fh;
     this.logSeq = seq;
     this.logBytes = 0;
+    this.durableBytes = 0;
     this.nextCompactAt = this.compactAfter;
     await old.close();
     await this.onStep?.('log-switched');
     const pieces = serializeAll(this.store);
     this.compacting = this.writeSnapshot(seq, pieces)
-      .catch((e: unknown) => {
-        this.lastCompactionError = e instanceof Error ? e : new Error(String(e));
-        // Retry after another full log's worth of writes; the logs keep everything meanwhile.
-        this.nextCompactAt = this.logBytes + this.compactAfter;
-      })
+      .catch(postpone)
       .finally(() => {
         this.compacting = null;
         this.kick();
@@ -815,9 +949,12 @@ export class EmbeddedEngine implements Engine {
       trailer.writeUInt32LE(crc, 0);
       await writeAll(fh, trailer, pos);
       await fh.sync();
-    } finally {
-      await fh.close();
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined); // a partial snapshot would hold on to the space
+      throw e;
     }
+    await fh.close();
     await this.onStep?.('snapshot-written');
     await rename(tmp, final);
     await fsyncDir(this.dir);
@@ -1050,6 +1187,15 @@ function assignId(ids: IdMap, external: string, id: number): void {
   if (id >= ids.next) ids.next = id + 1;
 }
 
+/** Takes back assignments whose record was not stored (`next` stays: a gap is harmless, a reuse would not be). */
+function unassignIds(ids: IdMap, pairs: ReadonlyArray<readonly [string, number]>): void {
+  for (const [external, id] of pairs) {
+    if (ids.idOf.get(external) !== id) continue;
+    ids.idOf.delete(external);
+    ids.externalOf.delete(id);
+  }
+}
+
 /** The snapshot's counter section, copied out now (memory keeps changing while it is written). */
 function serializeCounters(counters: Counters): Buffer {
   let size = COUNTER_SECTION.length + 4;
@@ -1083,12 +1229,14 @@ function parseName(name: string): FileName | null {
   return { kind: m[1] as 'log' | 'snapshot', seq: Number(m[2]) };
 }
 
-/** Replays one log; returns the length of its valid prefix. Throws on a bad record that is not a torn tail. */
-function replayLog(store: Store, buf: Buffer, file: string, last: boolean): number {
+/** Replays one log; returns the length of its valid prefix and its records. Throws on a bad record that is not a torn tail. */
+function replayLog(store: Store, buf: Buffer, file: string, last: boolean): { end: number; records: number } {
   let pos = 0;
+  let records = 0;
   while (pos < buf.length) {
     const end = validRecordEnd(buf, pos);
     if (end < 0) break;
+    records++;
     try {
       applyPayload(store, buf.subarray(pos + RECORD_HEADER, end));
     } catch (e) {
@@ -1103,7 +1251,7 @@ function replayLog(store: Store, buf: Buffer, file: string, last: boolean): numb
     }
     pos = end;
   }
-  if (pos === buf.length) return pos;
+  if (pos === buf.length) return { end: pos, records };
   if (!last) {
     throw new Error(
       `${file}: corrupt record at byte ${pos} of ${buf.length} in a log that is followed by newer logs; refusing to open`,
@@ -1117,7 +1265,49 @@ function replayLog(store: Store, buf: Buffer, file: string, last: boolean): numb
       );
     }
   }
-  return pos;
+  return { end: pos, records };
+}
+
+/** Records that start in a dropped tail, following each header's length; a bad length ends the walk. */
+function tailRecords(buf: Buffer, at: number): number {
+  let n = 0;
+  while (at < buf.length) {
+    n++;
+    if (at + RECORD_HEADER > buf.length) break;
+    const length = buf.readUInt32LE(at);
+    if (length < 1) break;
+    at += RECORD_HEADER + length;
+  }
+  return n;
+}
+
+const HELD_DATA_TEXT =
+  'This data folder has held data. bitmapql refuses to open it when its snapshot and logs hold\n' +
+  'nothing (a log truncated to 0 bytes, files replaced), rather than start an empty store.\n' +
+  'Delete this file to start with an empty store on purpose.\n';
+
+/** Creates HELD-DATA unless it exists; true when it exists afterwards (a failure is retried later). */
+async function markHeldData(dir: string): Promise<boolean> {
+  let fh: FileHandle;
+  try {
+    fh = await open(join(dir, HELD_DATA_FILE), 'wx');
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EEXIST';
+  }
+  try {
+    await fh.writeFile(HELD_DATA_TEXT); // its existence is what counts; the text is for people
+    await fh.sync();
+  } catch {
+    // an empty file marks the folder just as well
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+  await fsyncDir(dir).catch(() => undefined);
+  return true;
+}
+
+function stderrLog(fields: Record<string, unknown>): void {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
 }
 
 export async function openEmbeddedEngine(options: EmbeddedOptions): Promise<EmbeddedEngine> {
@@ -1213,17 +1403,51 @@ async function openLocked(options: EmbeddedOptions, unlock: () => Promise<void>)
   }
   if (!store || base < 0) throw new Error(`embedded engine: no recoverable state in ${dir}: ${problems.join('; ')}`);
 
+  let replayed = 0;
+  let torn: { path: string; file: string; offset: number; bytes: number; records: number } | undefined;
+  const sizes: string[] = [];
   for (let s = base; s <= maxLog; s++) {
     const path = join(dir, logName(s));
     const buf = await readFile(path);
-    const good = replayLog(store, buf, logName(s), s === maxLog);
-    if (good < buf.length) {
-      await truncate(path, good);
-      const fh = await open(path, 'r+');
-      await fh.sync();
-      await fh.close();
-    }
+    const { end, records } = replayLog(store, buf, logName(s), s === maxLog);
+    replayed += records;
+    sizes.push(`${logName(s)}: ${buf.length} bytes`);
+    if (end < buf.length) torn = { path, file: logName(s), offset: end, bytes: buf.length - end, records: tailRecords(buf, end) };
   }
+  // Checked before anything is repaired: a refused folder is left as it was found.
+  let heldData = names.includes(HELD_DATA_FILE);
+  const fromSnapshot = snapshots.includes(base);
+  if (heldData && !fromSnapshot && replayed === 0) {
+    throw new Error(
+      `embedded engine: ${dir} has held data (it contains ${HELD_DATA_FILE}), but it has no snapshot and its logs hold no ` +
+        `record (${sizes.join(', ') || 'no log files'})${torn ? `; the last ${torn.bytes} bytes of ${torn.file} are not a valid record` : ''}: ` +
+        'a log may have been truncated or the files replaced, and opening it would start an empty store. Restore the folder ' +
+        `from a backup; to start with an empty store on purpose, delete ${join(dir, HELD_DATA_FILE)}.`,
+    );
+  }
+  if (torn) {
+    await truncate(torn.path, torn.offset);
+    const fh = await open(torn.path, 'r+');
+    await fh.sync();
+    await fh.close();
+    // A torn tail is what a crash mid-write leaves (a write never acknowledged); say so anyway.
+    (options.log ?? stderrLog)({
+      level: 'warn',
+      msg: 'embedded engine: dropped a torn or corrupt tail of the last log',
+      dir,
+      file: torn.file,
+      offset: torn.offset,
+      bytes: torn.bytes,
+      records: torn.records,
+    });
+  }
+  if (!heldData && (fromSnapshot || replayed > 0)) heldData = await markHeldData(dir);
+  const recovery: RecoveryReport = {
+    replayedRecords: replayed,
+    droppedRecords: torn?.records ?? 0,
+    droppedBytes: torn?.bytes ?? 0,
+    ...(torn ? { droppedAt: { file: torn.file, offset: torn.offset } } : {}),
+  };
   for (const name of names) {
     const f = parseName(name);
     if (f && f.kind !== 'tmp' && f.seq < base) await unlink(join(dir, name)).catch(() => undefined);
@@ -1239,6 +1463,6 @@ async function openLocked(options: EmbeddedOptions, unlock: () => Promise<void>)
     log = await open(path, 'wx');
     await fsyncDir(dir);
   }
-  return new EmbeddedEngine({ options, store, log, logSeq, logBytes, unlock });
+  return new EmbeddedEngine({ options, store, log, logSeq, logBytes, unlock, heldData, recovery });
 }
 

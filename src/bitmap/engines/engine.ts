@@ -56,6 +56,13 @@ export interface Engine {
   restore(key: string, bytes: Buffer): Promise<void>;
   /** True when storage answers. */
   ready(): Promise<boolean>;
+  /**
+   * Storage that refuses writes for lack of space (Redis at maxmemory, a full disk) fails them
+   * with a STORAGE_FULL BitmapError. This asks, storing nothing, whether it has room again: false
+   * while it would still refuse, true once it has room; other failures reject. Engines without
+   * it never fill up.
+   */
+  acceptsWrites?(): Promise<boolean>;
   close(): Promise<void>;
 }
 

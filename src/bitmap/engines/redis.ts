@@ -115,12 +115,20 @@ export class RedisEngine implements Engine {
       if (split.local.instructions.length) {
         const keys = [...new Set(split.local.instructions.flatMap(readKeys))];
         // Sent together: fetching missing copies and the remote part share one round trip.
-        const [bitmaps, remote] = await Promise.all([
+        const both = await Promise.all([
           cache.load(this.client, keys).catch(unavailable),
           split.remote.instructions.length ? this.runLua(split.remote) : [],
-        ]);
-        const local = runOnBitmaps(split.local, { bitmap: (k) => bitmaps.get(k), hash: () => undefined });
-        return split.merge(local, remote);
+        ]).catch((e: unknown) => {
+          // Redis at maxmemory refuses every MULTI, even one of GETs; one script over the whole
+          // program still answers whatever needs no temporary key.
+          if (e instanceof BitmapError && e.code === 'STORAGE_FULL') return null;
+          throw e;
+        });
+        if (both) {
+          const [bitmaps, remote] = both;
+          const local = runOnBitmaps(split.local, { bitmap: (k) => bitmaps.get(k), hash: () => undefined });
+          return split.merge(local, remote);
+        }
       }
     }
     return this.mode === 'lua' ? this.runLua(program) : this.runPipeline(program);
@@ -372,6 +380,18 @@ export class RedisEngine implements Engine {
     }
   }
 
+  /** A tiny SET and DEL in one transaction: Redis at maxmemory refuses it whole. */
+  async acceptsWrites(): Promise<boolean> {
+    const key = `${this.tempPrefix}${this.instance}space`;
+    try {
+      await execAll(this.client.multi().set(key, '').del(key), 'probe');
+      return true;
+    } catch (e) {
+      if (e instanceof BitmapError && e.code === 'STORAGE_FULL') return false;
+      throw e;
+    }
+  }
+
   async close(): Promise<void> {
     await this.cache?.stop();
     await this.client.quit().catch(() => this.client.disconnect());
@@ -429,12 +449,13 @@ async function execAll(tx: ChainableCommander, what: string): Promise<Array<[Err
   const replies = await tx.exec().catch(unavailable);
   if (!replies) throw new BitmapError('SERVICE_UNAVAILABLE', `the ${what} transaction was aborted`);
   const failed = replies.find(([err]) => err);
-  if (failed) throw failed[0];
+  if (failed) throw isOutOfMemory(failed[0]) ? storageFull() : failed[0];
   return replies;
 }
 
 /** Connection trouble becomes SERVICE_UNAVAILABLE; Redis's own replies (bugs) pass through to be masked. */
 function unavailable(err: unknown): never {
+  if (isOutOfMemory(err)) throw storageFull();
   // Replies that mean "not now" (loading the AOF after a restart, a busy script, a replica) are unavailability too.
   if (err instanceof Error && err.name === 'ReplyError' && !/^(LOADING|BUSY|MASTERDOWN|READONLY|MISCONF|TRYAGAIN|CLUSTERDOWN)\b/.test(err.message)) throw err;
   throw new BitmapError('SERVICE_UNAVAILABLE', `storage is unavailable: ${storageTrouble(err)}; retry later`, {}, { cause: err });
@@ -453,3 +474,24 @@ function storageTrouble(err: unknown): string {
   if (/timed out/i.test(text)) return 'Redis did not answer in time';
   return 'Redis is unreachable';
 }
+
+/**
+ * Redis at maxmemory with nothing it may evict answers "OOM command not allowed …" to every
+ * command that may grow memory (a write, a BITOP into a temporary key, a script's first write,
+ * anything queued in MULTI), and refuses the whole transaction (EXECABORT) when one was queued.
+ */
+function isOutOfMemory(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.message.startsWith('OOM ')) return true;
+  const previous = (err as { previousErrors?: unknown }).previousErrors;
+  // One level only: a dropped connection fails every queued command with the same error object,
+  // which then lists itself among its previousErrors.
+  return Array.isArray(previous) && previous.some((p) => p instanceof Error && p.message.startsWith('OOM '));
+}
+
+const storageFull = (): BitmapError =>
+  new BitmapError(
+    'STORAGE_FULL',
+    'storage is full: Redis reached its maxmemory limit and may evict nothing, so it refused this request (nothing of it was written); ' +
+      'retry once memory is freed or maxmemory is raised (queries that need no temporary keys still work)',
+  );
