@@ -59,7 +59,8 @@ export function assertEventName(name: string, where = 'name'): string {
   else if (name.length > MAX_EVENT_NAME_LENGTH) problem = `must be at most ${MAX_EVENT_NAME_LENGTH} characters`;
   else if (FORBIDDEN_NAME.test(name)) problem = 'must not contain whitespace, control characters or any of * ? [ ] \\';
   else if (hasLoneSurrogate(name)) problem = LONE_SURROGATE_PROBLEM;
-  else if (name.startsWith('bitop_')) problem = 'must not start with "bitop_" (reserved for temporary keys)';
+  // "bitop" too: its keys (<prefix>bitop_2026-11-22, <prefix>bitop_u) would sit among the temporary keys.
+  else if (name === 'bitop' || name.startsWith('bitop_')) problem = 'must not be "bitop" or start with "bitop_" (reserved for temporary keys)';
   if (problem) {
     throw new BitmapError('BAD_EVENT_NAME', `${where} ${problem}: ${JSON.stringify(name.slice(0, 60))}`);
   }

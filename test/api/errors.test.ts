@@ -54,6 +54,7 @@ const BAD_NAMES: Array<[string, string]> = [
   [']', 'a]b'],
   ['\\', 'a\\b'],
   ['the bitop_ prefix', 'bitop_x'],
+  ['bitop itself (its keys <prefix>bitop_<period> and <prefix>bitop_u would be temporary keys)', 'bitop'],
 ];
 
 const BAD_IDS: Array<[string, number]> = [
