@@ -1,0 +1,204 @@
+// Property tests of the GraphQL input surface: any request gets data or coded errors, the gateway stays up, no temporary key remains.
+//
+// Requests come from input-surface.arbitraries.ts (SetExpr trees, periods, ids, names, dates,
+// aliases, fragments, hostile and ill-typed values), on both engines. A second property checks
+// the periods of random dates and shifts against themselves. FC_RUNS=<n> runs longer,
+// FC_SEED=<n> replays a reported seed, FC_SHRINK=0 skips shrinking, FC_HUGE_IDS=1 adds ids near 2^32.
+
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES, TEST_AUTH, redisUrl, testGateway } from '../helpers.ts';
+import type { TestGateway } from '../helpers.ts';
+import { ok, scanAll } from '../assertions.ts';
+import { GRANS, arbitraries, body, dateText, shiftBy, shortBody } from './input-surface.arbitraries.ts';
+import type { Request } from './input-surface.arbitraries.ts';
+
+const NOW = Date.parse('2026-11-22T09:05:00Z');
+const RUNS = Number(process.env.FC_RUNS ?? 200);
+const SEED = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED);
+/**
+ * Generous: every request here answers in well under a second, and the limits bound the work one
+ * may ask for. Only unbounded work (a limit checked after the work, not before) takes this long.
+ */
+const SLOW_MS = 10_000;
+const GARBAGE = /\dNaN|NaN[-:T]|[-:W]NaN|Invalid Date/;
+
+interface Answer {
+  status: number;
+  text: string;
+  ms: number;
+}
+
+async function send(t: TestGateway, req: Request): Promise<Answer> {
+  const start = performance.now();
+  const res = await t.gateway.yoga.fetch('http://yoga/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...TEST_AUTH },
+    body: body(req),
+  });
+  const text = await res.text();
+  return { status: res.status, text, ms: performance.now() - start };
+}
+
+/** Why an answer breaks the property, or undefined when it is data or coded errors. */
+function violation({ status, text, ms }: Answer, sent: string): string | undefined {
+  if (ms > SLOW_MS) return `answered after ${Math.round(ms)} ms: work the limits should have refused first`;
+  let json: { data?: unknown; errors?: Array<{ message?: unknown; extensions?: { code?: unknown } }> };
+  try {
+    json = JSON.parse(text) as typeof json;
+  } catch {
+    return `not JSON (HTTP ${status})`;
+  }
+  if (status >= 500) return `HTTP ${status}`;
+  // Arithmetic gone out of range shows in labels and dates ("0NaN-NaN-NaNTNaN:NaN:NaNZ"); an event may be named NaN.
+  if (GARBAGE.test(JSON.stringify(json.data ?? null)) && !GARBAGE.test(sent)) return 'NaN in a date or label of the data';
+  if (json.errors === undefined) return json.data !== null && typeof json.data === 'object' ? undefined : 'neither data nor errors';
+  if (!Array.isArray(json.errors) || json.errors.length === 0) return 'errors is not a non-empty list';
+  for (const e of json.errors) {
+    const code = e.extensions?.code;
+    if (typeof code !== 'string') return `an error without extensions.code: ${JSON.stringify(e.message)}`;
+    if (code === 'INTERNAL_SERVER_ERROR') return 'INTERNAL_SERVER_ERROR';
+    if (typeof e.message !== 'string' || /\n\s+at |Unexpected error/.test(e.message)) return `a message with a stack or no text: ${JSON.stringify(e.message)}`;
+  }
+  return undefined;
+}
+
+describe.each(ENGINES)('the GraphQL input surface (%s engine)', (engine) => {
+  let t: TestGateway;
+  let raw: Redis | undefined;
+  const { request } = arbitraries({ hugeIds: process.env.FC_HUGE_IDS === '1' });
+
+  /** Temporary keys of this gateway's layout. */
+  const temps = async (): Promise<string[]> => {
+    const { tempPrefix } = t.gateway.services.layout;
+    if (raw) return scanAll(raw, `${tempPrefix}*`);
+    const found: string[] = [];
+    for await (const batch of t.engine.scan(tempPrefix)) found.push(...batch);
+    return found;
+  };
+  const healthy = async (): Promise<boolean> => (await t.gateway.yoga.fetch('http://yoga/health')).status === 200;
+
+  beforeAll(async () => {
+    t = await testGateway({ engine, now: NOW, config: { idMapping: true } });
+    if (engine === 'redis') raw = new Redis(redisUrl(), { maxRetriesPerRequest: 0 });
+    // Some data, so that sets have members and counters have values.
+    const marks = [];
+    for (const name of ['login', 'buy', 'a']) {
+      for (let id = 0; id < 40; id += name.length) {
+        for (const day of ['2026-11-22', '2026-11-15', '2026-10-31']) marks.push(`{ name: "${name}", userId: ${id}, at: "${day}T08:00:00Z", trackUnique: true }`);
+      }
+    }
+    ok(await t.gql(`mutation { markEvents(input: [${marks.join(', ')}]) { marked } incrementCounters(input: [{ name: "plays", key: "s1", by: 3 }, { name: "plays", key: "s2" }]) { incremented } }`));
+  });
+  afterAll(async () => {
+    raw?.disconnect();
+    await t?.close();
+  });
+
+  it(`answers ${RUNS} random requests with data or coded errors, stays up, and leaves no temporary key`, async () => {
+    await fc.assert(
+      fc.asyncProperty(request, async (req) => {
+        const answer = await send(t, req);
+        const problem = violation(answer, body(req));
+        const left = await temps();
+        const up = await healthy();
+        if (problem || left.length || !up) {
+          throw new Error(
+            [
+              problem && `${problem}: ${answer.text.slice(0, 600)}`,
+              left.length ? `temporary keys left: ${left.slice(0, 5).join(', ')}` : '',
+              up ? '' : '/health does not answer 200',
+              `request: ${shortBody(req)}`,
+            ]
+              .filter(Boolean)
+              .join('\n'),
+          );
+        }
+      }),
+      { numRuns: RUNS, seed: SEED, endOnFailure: process.env.FC_SHRINK === '0' },
+    );
+    expect(await temps()).toEqual([]);
+    expect(await healthy()).toBe(true);
+  }, 120_000 + RUNS * 1_000);
+
+  // Found by the property: graphql-js refuses these before running anything, with no code of its own.
+  it.each([
+    ['a variable left out', 'query ($s: SetExpr!) { count(set: $s) }', {}],
+    ['a variable with a field its type does not have', 'query ($s: SetExpr!) { count(set: $s) }', { s: { ids: [1], junk: 1 } }],
+    ['a @oneOf variable with two fields', 'query ($s: SetExpr!) { count(set: $s) }', { s: { ids: [1], unique: 'a' } }],
+    ['a variable of the wrong shape for a list', 'query ($s: [SetExpr!]!) { funnel(steps: $s) { count } }', { s: [{ nope: 1 }] }],
+    ['a subscription (the schema has none)', 'subscription { count(set: { ids: [1] }) }', {}],
+  ])('%s: a request error with code BAD_REQUEST', async (_, query, variables) => {
+    const res = await t.gateway.yoga.fetch('http://yoga/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...TEST_AUTH },
+      body: JSON.stringify({ query, variables }),
+    });
+    expect(res.status).toBeGreaterThanOrEqual(200);
+    expect(res.status).toBeLessThan(500);
+    const json = (await res.json()) as { data?: unknown; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+    expect(json.data).toBeUndefined();
+    expect(json.errors?.length).toBeGreaterThan(0);
+    for (const e of json.errors!) expect(e.extensions?.code, e.message).toBe('BAD_REQUEST');
+    expect(await healthy()).toBe(true);
+  });
+});
+
+interface PeriodAnswer {
+  label: string;
+  key: string | null;
+  start: string;
+  end: string;
+  previous?: { end: string };
+  next?: { start: string };
+}
+
+const yearOf = (text: string, pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? NaN);
+
+/** Why a period answer contradicts itself, or undefined. */
+function inconsistency(granularity: string, p: PeriodAnswer): string | undefined {
+  const [start, end] = [Date.parse(p.start), Date.parse(p.end)];
+  if (!(start < end)) return `start ${p.start} is not before end ${p.end}`;
+  if (p.previous && p.previous.end !== p.start) return `the previous period ends at ${p.previous.end}, not at the start ${p.start}`;
+  if (p.next && p.next.start !== p.end) return `the next period starts at ${p.next.start}, not at the end ${p.end}`;
+  const startYear = yearOf(p.start, /^([+-]?\d+)-/);
+  const labelYear = yearOf(p.label, /^(-?\d+)/);
+  // An ISO week-year can be the calendar year before or after its first day's.
+  if (!(Math.abs(labelYear - startYear) <= (granularity === 'WEEK' ? 1 : 0))) return `label ${p.label} is not of the year of its start ${p.start}`;
+  if (p.key !== null && yearOf(p.key, /^W?(-?\d+)-/) !== labelYear) return `key ${p.key} and label ${p.label} name different years`;
+  if (GARBAGE.test(JSON.stringify(p))) return 'NaN in it';
+  return undefined;
+}
+
+describe('periods: any date and shift gives a refusal or a period consistent with itself', () => {
+  let t: TestGateway;
+  beforeAll(async () => {
+    t = await testGateway({ engine: 'embedded', now: NOW });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it(`${RUNS} random periods`, async () => {
+    const fields = 'label key start end previous { end } next { start }';
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...GRANS), fc.option(dateText(true), { nil: undefined }), shiftBy, async (granularity, at, by) => {
+        const at_ = await t.gql<{ p: PeriodAnswer }>(`query ($at: DateTime) { p: period(granularity: ${granularity}, at: $at) { ${fields} } }`, { at });
+        const shifted = await t.gql<{ p: { s: PeriodAnswer } }>(
+          `query ($at: DateTime, $by: Int!) { p: period(granularity: ${granularity}, at: $at) { s: shift(by: $by) { ${fields} } } }`,
+          { at, by },
+        );
+        for (const r of [at_, shifted]) {
+          for (const e of r.errors ?? []) expect(e.extensions?.code, e.message).toMatch(/^(BAD_DATETIME|BAD_INPUT)$/);
+        }
+        // README: an offset beyond ±23:59 is BAD_DATETIME.
+        const offset = at === undefined ? null : /T.*[+-](\d\d):(\d\d)$/.exec(at);
+        if (offset && (Number(offset[1]) > 23 || Number(offset[2]) > 59)) expect(at_.errors?.[0]?.extensions?.code, `${at} was accepted`).toBe('BAD_DATETIME');
+        if (at_.data?.p) expect(inconsistency(granularity, at_.data.p)).toBeUndefined();
+        if (shifted.data?.p) expect(inconsistency(granularity, shifted.data.p.s)).toBeUndefined();
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
+  });
+});
