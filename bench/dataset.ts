@@ -2,7 +2,7 @@
 // buffers in JS and written with one SET per key (Redis) or restore() (embedded engine).
 
 import type { Redis } from 'ioredis';
-import { openEmbeddedEngine } from '../src/bitmap/engines/embedded.ts';
+import { openEmbeddedEngine } from '../src/bitmap/engines/embedded/index.ts';
 
 export const KEY_PREFIX = 'trackist_';
 export const SEED = 20250302;

@@ -27,7 +27,7 @@ import { gunzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { hashKey, newKey } from '../src/auth.ts';
-import { openEmbeddedEngine } from '../src/bitmap/engines/embedded.ts';
+import { openEmbeddedEngine } from '../src/bitmap/engines/embedded/index.ts';
 import type { Engine } from '../src/bitmap/engines/engine.ts';
 import { RedisEngine } from '../src/bitmap/engines/redis.ts';
 import { bitmapistLayout } from '../src/bitmap/keys.ts';

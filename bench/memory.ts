@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { openEmbeddedEngine } from '../src/bitmap/engines/embedded.ts';
+import { openEmbeddedEngine } from '../src/bitmap/engines/embedded/index.ts';
 import { BITMAP_BITS, SEED, popcount, randomBitmap, rng, subSeed } from './dataset.ts';
 import { formatBytes, formatRatio, table } from './report.ts';
 

@@ -6,7 +6,7 @@ import { GraphQLError } from 'graphql';
 import type { ValidationContext } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import type { Plugin, YogaServerInstance } from 'graphql-yoga';
-import { openEmbeddedEngine } from './bitmap/engines/embedded.ts';
+import { openEmbeddedEngine } from './bitmap/engines/embedded/index.ts';
 import type { Engine } from './bitmap/engines/engine.ts';
 import { RedisEngine } from './bitmap/engines/redis.ts';
 import { bitmapistLayout } from './bitmap/keys.ts';

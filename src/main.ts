@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { BitmapError } from './bitmap/errors.ts';
-import { FolderLockedError, openEmbeddedEngine } from './bitmap/engines/embedded.ts';
+import { FolderLockedError, openEmbeddedEngine } from './bitmap/engines/embedded/index.ts';
 import type { Engine } from './bitmap/engines/engine.ts';
 import { RedisEngine } from './bitmap/engines/redis.ts';
 import { copyKeys } from './bitmap/copy.ts';

@@ -7,7 +7,7 @@ import type { DocumentNode, OperationDefinitionNode, SelectionSetNode } from 'gr
 import type { Plugin, YogaLogger } from 'graphql-yoga';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { BitmapError } from './bitmap/errors.ts';
-import { EmbeddedEngine } from './bitmap/engines/embedded.ts';
+import { EmbeddedEngine } from './bitmap/engines/embedded/index.ts';
 import type { Engine, BitWrite, CounterIncrement } from './bitmap/engines/engine.ts';
 import { RedisEngine } from './bitmap/engines/redis.ts';
 import { readKeys } from './bitmap/program.ts';

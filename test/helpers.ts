@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { openEmbeddedEngine } from '../src/bitmap/engines/embedded.ts';
+import { openEmbeddedEngine } from '../src/bitmap/engines/embedded/index.ts';
 import type { Engine } from '../src/bitmap/engines/engine.ts';
 import { RedisEngine } from '../src/bitmap/engines/redis.ts';
 import type { RedisMode } from '../src/bitmap/engines/redis.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/auth.ts';
-import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded.ts';
+import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
 import { ConfigError, SETTINGS, loadConfig } from '../../src/config.ts';
 import { createGateway } from '../../src/gateway.ts';
 import { ok } from '../assertions.ts';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/auth.ts';
-import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded.ts';
+import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
 import type { Engine } from '../../src/bitmap/engines/engine.ts';
 import { freePort } from '../global-setup.ts';
 import { redisUrl } from '../helpers.ts';

@@ -1,7 +1,7 @@
 // String ids: external ids mapped to dense ids, on both engines, checked against a plain Map reference.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded.ts';
+import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
 import { RedisEngine } from '../../src/bitmap/engines/redis.ts';
 import { bitmapistLayout } from '../../src/bitmap/keys.ts';
 import { code, ok } from '../assertions.ts';

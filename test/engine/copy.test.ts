@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded.ts';
+import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
 import { RedisEngine } from '../../src/bitmap/engines/redis.ts';
 import { bitmapistLayout } from '../../src/bitmap/keys.ts';
 import { TimeZone } from '../../src/bitmap/period.ts';

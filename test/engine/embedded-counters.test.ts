@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CounterIncrement } from '../../src/bitmap/engines/engine.ts';
-import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded.ts';
-import type { EmbeddedEngine } from '../../src/bitmap/engines/embedded.ts';
+import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
+import type { EmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
 import type { CounterEntries, Instruction } from '../../src/bitmap/program.ts';
 import { rng } from '../rng.ts';
 

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded.ts';
-import type { EmbeddedEngine } from '../../src/bitmap/engines/embedded.ts';
+import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
+import type { EmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
 import { BITS_PER_BATCH, MARKER_KEY, batchFor } from './fixtures/embedded-writer.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BitWrite } from '../../src/bitmap/engines/engine.ts';
-import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded.ts';
-import type { CompactionStep, EmbeddedEngine, EmbeddedOptions } from '../../src/bitmap/engines/embedded.ts';
+import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
+import type { CompactionStep, EmbeddedEngine, EmbeddedOptions } from '../../src/bitmap/engines/embedded/index.ts';
 
 const dirs: string[] = [];
 const tempDir = (): string => {
@@ -181,7 +181,7 @@ describe('embedded engine: durability', () => {
     await engine.write(batch(1));
     const before = await contents(engine);
     // pull the file out from under the writer
-    await (engine as unknown as { log: { close(): Promise<void> } }).log.close();
+    await (engine as unknown as { writer: { file: { close(): Promise<void> } } }).writer.file.close();
     const pending = [engine.write(batch(2)), engine.write(batch(3)), engine.delete(['k1'])];
     for (const p of pending) await expect(p).rejects.toThrow(/embedded engine failed/);
     expect(await engine.ready()).toBe(false);

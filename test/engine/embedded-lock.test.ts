@@ -5,14 +5,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded.ts';
+import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
 
 describe('embedded engine folder lock', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bitmapql-lock-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('refuses a folder held by another live process, and names it', async () => {
-    const src = new URL('../../src/bitmap/engines/embedded.ts', import.meta.url).pathname;
+    const src = new URL('../../src/bitmap/engines/embedded/index.ts', import.meta.url).pathname;
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', '-e', `import(${JSON.stringify(src)}).then(async (m) => { await m.openEmbeddedEngine({ dir: ${JSON.stringify(dir)}, fsync: 'os' }); console.log('open'); setInterval(() => {}, 1000); })`],

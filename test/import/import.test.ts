@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBits } from '../../src/bitmap/engines/engine.ts';
 import type { Engine } from '../../src/bitmap/engines/engine.ts';
-import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded.ts';
+import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
 import { RedisEngine } from '../../src/bitmap/engines/redis.ts';
 import { bitmapistLayout } from '../../src/bitmap/keys.ts';
 import type { KeyLayout } from '../../src/bitmap/keys.ts';
