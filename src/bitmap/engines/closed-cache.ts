@@ -1,14 +1,22 @@
 // The Redis engine's cache of closed periods: roaring copies of bitmaps that rarely change,
-// counted in process; Redis keyspace notifications drop a copy as soon as its key changes.
+// counted in process; Redis client-side caching (CLIENT TRACKING, BCAST) drops a copy as soon as
+// its key changes.
 //
 // Why: inside Redis 7 every count is a BITOP plus a BITCOUNT that runs at about 4 GB/s; a
 // roaring copy answers AND/OR/XOR counts without building the result. Bitmaps of periods
 // that have ended (yesterday, last week) are read far more often than they are written.
 //
-// Correctness: a copy is dropped when Redis reports any change to its key (from this gateway,
-// another gateway or bitmapist itself). A fetch that raced with a change is used for the
-// request that made it (it is an atomic MULTI snapshot) but is not kept. When the
-// notification channel drops, the whole cache is cleared and stays off until it is back.
+// Correctness: the main connection is tracked in broadcast mode for the layout's prefix, its
+// invalidations redirected to a second connection subscribed to __redis__:invalidate; Redis
+// sends them for every change under the prefix (any client, expiry, eviction) and one null
+// list for a flush. A request that uses a held copy first PINGs both connections: Redis
+// writes an invalidation out before it reads any later command, so once both PONGs are in,
+// every change acknowledged before the request began has been applied, and a dead connection
+// fails the PING instead of leaving a silent gap. A copy fetched while its key changed answers
+// only the request that fetched it (an atomic MULTI snapshot) and is not kept. From the moment
+// either connection closes until tracking and the subscription are both back, nothing is
+// answered from copies and nothing fetched meanwhile is kept. SWAPDB sends nothing (Redis 7.0);
+// see the README.
 
 import type { Redis } from 'ioredis';
 import { bitmapFromRedisBytes } from './roaring.ts';
@@ -30,22 +38,31 @@ interface Entry {
   readonly bytes: number;
 }
 
-/** Notification classes the cache needs: keyspace events for string commands, generic commands, expiry and eviction. */
-const NEEDED_EVENTS = 'K$gxe';
+/** The channel Redis publishes tracking invalidations on (RESP2 redirect). */
+const INVALIDATE = '__redis__:invalidate';
+/** The name of the invalidation connection in CLIENT LIST. */
+export const INVALIDATION_CLIENT_NAME = 'bitmapql-cache-invalidation';
 
 export class ClosedPeriodCache {
   private readonly entries = new Map<string, Entry>(); // in least-recently-used order
   private bytes = 0;
-  /** Keys being fetched, with whether a change was reported while the fetch was out. */
+  /** Keys a request is using (held or being fetched), with whether a change was seen meanwhile. */
   private readonly inFlight = new Map<string, { dirty: boolean }[]>();
   private live = false;
+  /** Bumped whenever tracking may have lapsed: work begun under an older epoch keeps nothing. */
+  private epoch = 0;
+  private client: Redis | null = null;
   private subscriber: Redis | null = null;
+  /** CLIENT ID of the subscriber's current connection once it is subscribed, else null. */
+  private subscriberId: number | null = null;
+  /** Redis refused tracking: the cache stays off for good. */
+  private refused = false;
   hits = 0;
   misses = 0;
 
   constructor(private readonly options: ClosedCacheOptions) {}
 
-  /** True while notifications are flowing: only then may copies be used. */
+  /** True while tracking is on and its invalidations flow: only then may copies be used. */
   get active(): boolean {
     return this.live;
   }
@@ -55,76 +72,96 @@ export class ClosedPeriodCache {
   }
 
   /**
-   * Turns keyspace notifications on (CONFIG SET, merged with what is set) and subscribes to
-   * this prefix's keys. Resolves false, with the reason told to onStatus, when Redis refuses.
+   * Opens the invalidation connection, subscribes it and turns tracking on for the main
+   * connection (again after every reconnect of either). Resolves false, with the reason told
+   * to onStatus, when Redis refuses.
    */
   async start(client: Redis): Promise<boolean> {
-    const status = this.options.onStatus ?? (() => {});
-    try {
-      await this.enableNotifications(client);
-    } catch (e) {
-      status(`closed-period cache off: Redis refused CONFIG for keyspace notifications (${(e as Error).message})`);
-      return false;
-    }
-    const db = client.options.db ?? 0;
-    const pattern = `__keyspace@${db}__:${this.options.keyPrefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
-    const channelPrefix = `__keyspace@${db}__:`.length;
-    const sub = client.duplicate({ enableReadyCheck: false, lazyConnect: true });
+    this.client = client;
+    const sub = client.duplicate({
+      enableReadyCheck: false,
+      lazyConnect: true,
+      autoResubscribe: false, // resubscribed by hand, after CLIENT ID
+      connectionName: INVALIDATION_CLIENT_NAME,
+    });
     this.subscriber = sub;
     sub.on('error', () => {});
-    sub.on('pmessage', (_pattern: string, channel: string) => this.invalidate(channel.slice(channelPrefix)));
-    sub.on('close', () => this.goDark());
-    // Every (re)subscription starts from an empty cache: changes may have gone unseen meanwhile.
-    sub.on('ready', () => {
-      this.renotify(client, sub)
-        .then(() => sub.psubscribe(pattern))
-        .then(() => {
-          if (this.subscriber !== sub || sub.status !== 'ready') return;
-          this.clear();
-          this.live = true;
-        })
-        .catch(() => this.goDark());
+    sub.on('messageBuffer', (channel: Buffer, keys: Buffer[] | null) => {
+      if (channel.toString() !== INVALIDATE) return;
+      if (keys === null) this.clear(); // FLUSHDB / FLUSHALL
+      else for (const k of keys) this.invalidate(k.toString());
     });
+    sub.on('close', () => {
+      this.subscriberId = null;
+      this.goDark();
+    });
+    sub.on('ready', () => void this.subscribe(sub));
+    client.on('close', this.onMainClose);
+    client.on('ready', this.onMainReady);
     await sub.connect().catch(() => this.goDark());
-    for (let i = 0; i < 100 && !this.live; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && !this.live && !this.refused; i++) await new Promise((r) => setTimeout(r, 10));
     return this.live;
   }
 
-  /** CONFIG SETs the notification classes the cache needs, merged with those already on. */
-  private async enableNotifications(client: Redis): Promise<void> {
-    const [, current = ''] = (await client.config('GET', 'notify-keyspace-events')) as string[];
-    const missing = [...NEEDED_EVENTS].filter((c) => !current.includes(c) && !(c !== 'K' && current.includes('A')));
-    if (missing.length) {
-      await client.config('SET', 'notify-keyspace-events', `${current}${missing.join('')}`);
-      this.options.onStatus?.(`enabled Redis keyspace notifications (notify-keyspace-events ${current}${missing.join('')}) for the closed-period cache`);
+  private readonly onMainClose = (): void => this.goDark();
+  private readonly onMainReady = (): void => void this.establish();
+
+  /** A (re)connected subscriber: learn its id, then subscribe, then point tracking at it. */
+  private async subscribe(sub: Redis): Promise<void> {
+    try {
+      const id = Number(await sub.call('CLIENT', 'ID'));
+      await sub.subscribe(INVALIDATE);
+      if (this.subscriber !== sub || sub.status !== 'ready') return;
+      this.subscriberId = id;
+      await this.establish();
+    } catch (e) {
+      if ((e as Error).name === 'ReplyError') this.refuse(e as Error);
     }
   }
 
   /**
-   * Before (re)subscribing: a restarted Redis has forgotten CONFIG SET, and would subscribe us
-   * to notifications it never sends. Retries while the main connection is still coming back;
-   * a refusal (a reply error) rejects, and the cache stays off.
+   * CLIENT TRACKING on the main connection, redirected to the subscriber. Turned off first: a
+   * connection still tracking for an old subscriber id is refused a second ON with a prefix.
+   * Whatever closes or restarts this meanwhile bumps the epoch, and only the latest run may
+   * turn the cache on.
    */
-  private async renotify(client: Redis, sub: Redis): Promise<void> {
-    for (;;) {
-      if (this.subscriber !== sub || sub.status !== 'ready') throw new Error('resubscription superseded');
-      try {
-        return await this.enableNotifications(client);
-      } catch (e) {
-        if ((e as Error).name === 'ReplyError') throw e;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+  private async establish(): Promise<void> {
+    const client = this.client;
+    if (!client || this.refused || this.subscriberId === null || client.status !== 'ready') return;
+    this.goDark();
+    const epoch = this.epoch;
+    const id = this.subscriberId;
+    try {
+      await client.call('CLIENT', 'TRACKING', 'off');
+      await client.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', String(id), 'BCAST', 'PREFIX', this.options.keyPrefix);
+    } catch (e) {
+      if ((e as Error).name === 'ReplyError') this.refuse(e as Error);
+      return; // a dropped connection: its next ready tries again
     }
+    if (epoch !== this.epoch || this.subscriberId !== id || client.status !== 'ready') return;
+    this.clear();
+    this.live = true;
+  }
+
+  private refuse(e: Error): void {
+    if (this.refused) return;
+    this.refused = true;
+    this.goDark();
+    this.options.onStatus?.(`closed-period cache off: Redis refused client-side caching (CLIENT TRACKING): ${e.message}`);
+    void this.stop();
   }
 
   async stop(): Promise<void> {
     this.goDark();
+    this.client?.off('close', this.onMainClose);
+    this.client?.off('ready', this.onMainReady);
     const sub = this.subscriber;
     this.subscriber = null;
     if (sub) await sub.quit().catch(() => sub.disconnect());
   }
 
   private goDark(): void {
+    this.epoch++;
     this.live = false;
     this.clear();
   }
@@ -161,45 +198,72 @@ export class ClosedPeriodCache {
   /**
    * Copies of `keys`, fetching the missing ones in one atomic round trip. The result holds
    * every key (missing in Redis = empty); copies fetched while a change was reported are
-   * used for this answer only.
+   * used for this answer only. Held copies are used only once both connections have answered
+   * a PING (see the top of this file); one whose key changed meanwhile is fetched again.
    */
   async load(client: Redis, keys: readonly string[]): Promise<Map<string, Bitmap>> {
     const out = new Map<string, Bitmap>();
+    const held: string[] = [];
     const missing: string[] = [];
     for (const k of keys) {
       const b = this.get(k);
-      if (b) out.set(k, b);
-      else missing.push(k);
+      if (b) {
+        out.set(k, b);
+        held.push(k);
+      } else missing.push(k);
     }
-    this.hits += keys.length - missing.length;
-    if (!missing.length) return out;
-    this.misses += missing.length;
-    const marks = missing.map((k) => {
-      const mark = { dirty: false };
-      const list = this.inFlight.get(k);
-      if (list) list.push(mark);
-      else this.inFlight.set(k, [mark]);
-      return mark;
-    });
+    const epoch = this.epoch;
+    const marks = new Map(keys.map((k) => [k, this.watch(k)]));
     try {
-      const tx = client.multi();
-      for (const k of missing) tx.getBuffer(k);
-      const replies = (await tx.exec()) ?? [];
+      const sub = this.subscriber;
+      const fence = held.length
+        ? Promise.all([sub ? sub.ping() : Promise.reject(new Error('no subscriber')), missing.length ? null : client.ping()]).then(
+            () => true,
+            () => false,
+          )
+        : Promise.resolve(true);
+      const [fenced, fetched] = await Promise.all([fence, this.fetch(client, missing)]);
       missing.forEach((k, i) => {
-        const [err, bytes] = replies[i] ?? [new Error('no reply')];
-        if (err) throw err;
-        const bitmap = bitmapFromRedisBytes((bytes as Buffer | null) ?? Buffer.alloc(0));
-        out.set(k, bitmap);
-        if (!marks[i]!.dirty && this.live) this.keep(k, bitmap);
+        out.set(k, fetched[i]!);
+        if (!marks.get(k)!.dirty && epoch === this.epoch && this.live) this.keep(k, fetched[i]!);
       });
+      const stale = held.filter((k) => !fenced || marks.get(k)!.dirty || epoch !== this.epoch);
+      if (stale.length) {
+        // Rare: a change or a lapse of tracking while this request was out. Fresh reads are exact.
+        const again = await this.fetch(client, stale);
+        stale.forEach((k, i) => out.set(k, again[i]!));
+      }
+      this.hits += held.length - stale.length;
+      this.misses += missing.length + stale.length;
     } finally {
-      missing.forEach((k, i) => {
+      for (const [k, mark] of marks) {
         const list = this.inFlight.get(k)!;
-        list.splice(list.indexOf(marks[i]!), 1);
+        list.splice(list.indexOf(mark), 1);
         if (!list.length) this.inFlight.delete(k);
-      });
+      }
     }
     return out;
+  }
+
+  private watch(key: string): { dirty: boolean } {
+    const mark = { dirty: false };
+    const list = this.inFlight.get(key);
+    if (list) list.push(mark);
+    else this.inFlight.set(key, [mark]);
+    return mark;
+  }
+
+  /** One MULTI of GETs: a snapshot of all of them at one instant. */
+  private async fetch(client: Redis, keys: readonly string[]): Promise<Bitmap[]> {
+    if (!keys.length) return [];
+    const tx = client.multi();
+    for (const k of keys) tx.getBuffer(k);
+    const replies = (await tx.exec()) ?? [];
+    return keys.map((_, i) => {
+      const [err, bytes] = replies[i] ?? [new Error('no reply')];
+      if (err) throw err;
+      return bitmapFromRedisBytes((bytes as Buffer | null) ?? Buffer.alloc(0));
+    });
   }
 
   private keep(key: string, bitmap: Bitmap): void {

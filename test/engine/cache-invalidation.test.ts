@@ -1,0 +1,266 @@
+// The closed-period cache never answers stale: flushes, someone else's notify-keyspace-events,
+// a killed invalidation connection, a Redis restart and a Redis that refuses tracking, each on
+// its own redis-server (these commands would disturb every other test sharing one).
+
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashKey } from '../../src/auth.ts';
+import { INVALIDATION_CLIENT_NAME } from '../../src/bitmap/engines/closed-cache.ts';
+import { RedisEngine } from '../../src/bitmap/engines/redis.ts';
+import { bitmapistLayout } from '../../src/bitmap/keys.ts';
+import { TimeZone } from '../../src/bitmap/period.ts';
+import { loadConfig } from '../../src/config.ts';
+import { closedPeriodKeys, createGateway } from '../../src/gateway.ts';
+import type { Gateway } from '../../src/gateway.ts';
+import { startRedis } from '../global-setup.ts';
+import type { GqlResult } from '../helpers.ts';
+import { rng } from '../rng.ts';
+
+const NOW = Date.parse('2026-11-22T09:05:00Z'); // the 20th and 21st have ended: their bitmaps are cached
+const KEY = `bmq_inval_${randomBytes(8).toString('hex')}`;
+const day = (d: number) => `{ event: { name: "seen", period: { at: { granularity: DAY, date: "2026-11-${d}" } } } }`;
+const QUERY = `{
+  both: count(set: { and: [${day(20)}, ${day(21)}] })
+  either: count(set: { or: [${day(20)}, ${day(21)}] })
+  one: count(set: { xor: [${day(20)}, ${day(21)}] })
+  only20: members(set: { minus: { from: ${day(20)}, subtract: [${day(21)}] } }, first: 1000) { ids }
+}`;
+
+interface Harness {
+  redis: Awaited<ReturnType<typeof startRedis>>;
+  raw: Redis;
+  engine: RedisEngine;
+  gateway: Gateway;
+  status: string[];
+  /** The bitmapist key of a day, as bitmapist writes it. */
+  key(d: 20 | 21): string;
+  gql<T = Record<string, unknown>>(query: string): Promise<GqlResult<T>>;
+  close(): Promise<void>;
+}
+
+async function harness(extraArgs: readonly string[] = [], port?: number): Promise<Harness> {
+  const redis = await startRedis(port, extraArgs);
+  const raw = new Redis(redis.url, { maxRetriesPerRequest: 0, retryStrategy: () => 50 });
+  raw.on('error', () => {});
+  const prefix = `c${randomBytes(4).toString('hex')}_`;
+  const config = loadConfig({}, { keyPrefix: prefix, apiKeys: [{ name: 'inval', sha256: hashKey(KEY), scopes: ['read', 'write'] }] });
+  const layout = bitmapistLayout(prefix);
+  const status: string[] = [];
+  const engine = await new RedisEngine({
+    url: redis.url,
+    tempPrefix: layout.tempPrefix,
+    idKeys: layout.idKeys,
+    cache: {
+      keyPrefix: prefix,
+      maxBytes: 64 << 20,
+      isClosed: closedPeriodKeys(layout, new TimeZone(config.timeZone), () => NOW),
+      onStatus: (m) => status.push(m),
+    },
+  }).connect();
+  const gateway = await createGateway(config, { engine, now: () => NOW });
+  return {
+    redis,
+    raw,
+    engine,
+    gateway,
+    status,
+    key: (d) => `${prefix}seen_2026-11-${d}`,
+    async gql(query) {
+      const res = await gateway.yoga.fetch('http://yoga/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${KEY}` },
+        body: JSON.stringify({ query }),
+      });
+      return (await res.json()) as GqlResult<never>;
+    },
+    async close() {
+      await gateway.close();
+      await engine.close();
+      raw.disconnect();
+      await redis.stop();
+    },
+  };
+}
+
+/** The two days' members, kept in plain JS Sets alongside what is written to Redis. */
+class Truth {
+  readonly days = { 20: new Set<number>(), 21: new Set<number>() };
+  expected(): Record<string, unknown> {
+    const [a, b] = [this.days[20], this.days[21]];
+    const both = [...a].filter((x) => b.has(x)).length;
+    const either = new Set([...a, ...b]).size;
+    return { both, either, one: either - both, only20: { ids: [...a].filter((x) => !b.has(x)).sort((x, y) => x - y) } };
+  }
+  /** Writes bits as bitmapist does (plain SETBIT), from a client other than the gateway. */
+  async set(h: Harness, d: 20 | 21, ids: readonly number[], bit: 0 | 1 = 1): Promise<void> {
+    const p = h.raw.pipeline();
+    for (const id of ids) {
+      p.setbit(h.key(d), id, bit);
+      if (bit) this.days[d].add(id);
+      else this.days[d].delete(id);
+    }
+    await p.exec();
+  }
+  clear(): void {
+    this.days[20].clear();
+    this.days[21].clear();
+  }
+}
+
+/** Random ids below 5,000, seeded. */
+const ids = (random: () => number, n: number): number[] => Array.from({ length: n }, () => Math.floor(random() * 5000));
+
+/** Reads until a request is answered from copies alone (exact each time): what follows starts from a warm cache. */
+async function warm(h: Harness, truth: Truth): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const misses = h.engine.cache!.misses;
+    expect((await h.gql(QUERY)).data).toEqual(truth.expected());
+    if (i > 0 && h.engine.cache!.misses === misses) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error('the cache never answered from copies alone');
+}
+
+describe('closed-period cache invalidation (client-side caching)', () => {
+  let h: Harness;
+  const truth = new Truth();
+  const random = rng(1414);
+  beforeAll(async () => {
+    h = await harness();
+    await truth.set(h, 20, ids(random, 400));
+    await truth.set(h, 21, ids(random, 400));
+  });
+  afterAll(async () => h.close());
+
+  it('is active and answers from copies', async () => {
+    expect(h.engine.cache!.active).toBe(true);
+    await warm(h, truth);
+  });
+
+  it('sees an external SETBIT at once (no waiting for a notification)', async () => {
+    await warm(h, truth);
+    for (let i = 0; i < 20; i++) {
+      await truth.set(h, i % 2 ? 20 : 21, ids(random, 3), i % 3 ? 1 : 0);
+      expect((await h.gql(QUERY)).data).toEqual(truth.expected());
+    }
+  });
+
+  for (const flush of ['FLUSHDB', 'FLUSHALL'] as const) {
+    it(`drops every copy on ${flush}, and the next reads are exact`, async () => {
+      await warm(h, truth);
+      await h.raw.call(flush);
+      truth.clear();
+      expect((await h.gql(QUERY)).data).toEqual(truth.expected());
+      // New bits after the flush, which the old copies would miss.
+      await truth.set(h, 20, ids(random, 50));
+      await truth.set(h, 21, ids(random, 50));
+      expect((await h.gql(QUERY)).data).toEqual(truth.expected());
+      await warm(h, truth);
+    });
+  }
+
+  it('does not depend on notify-keyspace-events: someone turning it off changes nothing', async () => {
+    await warm(h, truth);
+    await h.raw.config('SET', 'notify-keyspace-events', '');
+    for (let i = 0; i < 10; i++) {
+      await truth.set(h, i % 2 ? 20 : 21, ids(random, 5));
+      expect((await h.gql(QUERY)).data).toEqual(truth.expected());
+    }
+    expect(h.engine.cache!.active).toBe(true);
+    await warm(h, truth);
+  });
+
+  it('gives no stale answer in 300 reads right after its invalidation connection is killed, interleaved with external writes', async () => {
+    await warm(h, truth);
+    const list = String(await h.raw.call('CLIENT', 'LIST'));
+    const line = list.split('\n').find((l) => l.includes(` name=${INVALIDATION_CLIENT_NAME} `));
+    expect(line).toBeDefined();
+    const id = /\bid=(\d+)/.exec(line!)![1]!;
+    await h.raw.call('CLIENT', 'KILL', 'ID', id);
+    let stale = 0;
+    for (let i = 0; i < 300; i++) {
+      await truth.set(h, i % 2 ? 20 : 21, ids(random, 2), i % 4 ? 1 : 0);
+      const r = await h.gql(QUERY);
+      expect(r.errors).toBeUndefined();
+      if (JSON.stringify(r.data) !== JSON.stringify(truth.expected())) stale++;
+    }
+    expect(stale).toBe(0);
+    // It comes back, and answers from copies again.
+    for (let i = 0; i < 200 && !h.engine.cache!.active; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(h.engine.cache!.active).toBe(true);
+    await warm(h, truth);
+  });
+
+  it('gives no stale answer right after the main connection is killed', async () => {
+    await warm(h, truth);
+    await h.raw.call('CLIENT', 'KILL', 'SKIPME', 'yes', 'TYPE', 'normal'); // the gateway's main connection (and none of the test's)
+    let stale = 0;
+    for (let i = 0; i < 100; i++) {
+      await truth.set(h, i % 2 ? 20 : 21, ids(random, 2));
+      const r = await h.gql(QUERY);
+      if (r.errors) continue; // SERVICE_UNAVAILABLE while reconnecting is allowed; a wrong number is not
+      if (JSON.stringify(r.data) !== JSON.stringify(truth.expected())) stale++;
+    }
+    expect(stale).toBe(0);
+    for (let i = 0; i < 200 && !h.engine.cache!.active; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(h.engine.cache!.active).toBe(true);
+    await warm(h, truth);
+  });
+});
+
+describe('closed-period cache across a Redis restart', () => {
+  it('is dark while Redis is away and exact after it returns (empty: no persistence)', async () => {
+    const h = await harness();
+    const truth = new Truth();
+    const random = rng(77);
+    try {
+      await truth.set(h, 20, ids(random, 200));
+      await truth.set(h, 21, ids(random, 200));
+      await warm(h, truth);
+      const port = h.redis.port;
+      await h.redis.stop();
+      h.redis = await startRedis(port);
+      truth.clear();
+      await truth.set(h, 21, ids(random, 30));
+      let answered = false;
+      for (let i = 0; i < 300 && !answered; i++) {
+        const r = await h.gql(QUERY);
+        if (r.errors) {
+          expect(r.errors[0]!.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+          await new Promise((res) => setTimeout(res, 20));
+          continue;
+        }
+        expect(r.data).toEqual(truth.expected());
+        answered = true;
+      }
+      expect(answered).toBe(true);
+      for (let i = 0; i < 200 && !h.engine.cache!.active; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(h.engine.cache!.active).toBe(true);
+      await warm(h, truth);
+      await truth.set(h, 20, ids(random, 10));
+      expect((await h.gql(QUERY)).data).toEqual(truth.expected());
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('a Redis that refuses client-side caching', () => {
+  it('runs with no cache, says so at start, and answers exactly', async () => {
+    const h = await harness(['--rename-command', 'CLIENT', '']);
+    const truth = new Truth();
+    try {
+      expect(h.engine.cache!.active).toBe(false);
+      expect(h.status.join('\n')).toMatch(/closed-period cache off: .*CLIENT TRACKING/);
+      await truth.set(h, 20, [1, 2, 3]);
+      await truth.set(h, 21, [3, 4]);
+      expect((await h.gql(QUERY)).data).toEqual(truth.expected());
+      await truth.set(h, 21, [2]);
+      expect((await h.gql(QUERY)).data).toEqual(truth.expected());
+      expect(h.engine.cache!.size).toBe(0);
+    } finally {
+      await h.close();
+    }
+  });
+});
