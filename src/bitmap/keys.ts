@@ -93,7 +93,7 @@ export function parseSuffix(rest: string): KeyInfo | null {
  * can equal: `trackist:counter:<name>:<period suffix>`, one field per counted key. String id
  * mappings and the import ledger live beside them under `trackist:` too.
  */
-const metaPrefixFor = (prefix: string): string => `${prefix.replace(/_$/, '')}:`;
+export const metaPrefixFor = (prefix: string): string => `${prefix.replace(/_$/, '')}:`;
 export const counterPrefixFor = (prefix: string): string => `${metaPrefixFor(prefix)}counter:`;
 
 /** Period suffixes are computed once per period (a dashboard names the same few periods many times). */

@@ -9,9 +9,8 @@ import { hashKey } from '../../src/auth.ts';
 import { INVALIDATION_CLIENT_NAME } from '../../src/bitmap/engines/closed-cache.ts';
 import { RedisEngine } from '../../src/bitmap/engines/redis.ts';
 import { bitmapistLayout } from '../../src/bitmap/keys.ts';
-import { TimeZone } from '../../src/bitmap/period.ts';
 import { loadConfig } from '../../src/config.ts';
-import { closedPeriodKeys, createGateway } from '../../src/gateway.ts';
+import { createGateway } from '../../src/gateway.ts';
 import type { Gateway } from '../../src/gateway.ts';
 import { startRedis } from '../global-setup.ts';
 import type { GqlResult } from '../helpers.ts';
@@ -54,7 +53,7 @@ async function harness(extraArgs: readonly string[] = [], port?: number): Promis
     cache: {
       keyPrefix: prefix,
       maxBytes: 64 << 20,
-      isClosed: closedPeriodKeys(layout, new TimeZone(config.timeZone), () => NOW),
+      isClosed: (key) => key === `${prefix}seen_2026-11-20` || key === `${prefix}seen_2026-11-21`, // the days that have ended at NOW
       onStatus: (m) => status.push(m),
     },
   }).connect();
@@ -169,6 +168,32 @@ describe('closed-period cache invalidation (client-side caching)', () => {
     }
     expect(h.engine.cache!.active).toBe(true);
     await warm(h, truth);
+  });
+
+  it('drops every copy on SWAPDB (which sends no invalidation), and the next reads are the other database’s', async () => {
+    await warm(h, truth);
+    // Database 1 holds other bits under the same keys; bitmapist's history swapped in from a backup, say.
+    const other = new Truth();
+    const db1 = new Redis(h.redis.url, { db: 1 });
+    try {
+      const p = db1.pipeline();
+      for (const d of [20, 21] as const) {
+        for (const id of ids(random, 100)) {
+          p.setbit(h.key(d), id, 1);
+          other.days[d].add(id);
+        }
+      }
+      await p.exec();
+      await h.raw.call('SWAPDB', '0', '1');
+      expect((await h.gql(QUERY)).data).toEqual(other.expected());
+      await warm(h, other);
+      await h.raw.call('SWAPDB', '0', '1'); // and back
+      expect((await h.gql(QUERY)).data).toEqual(truth.expected());
+      await warm(h, truth);
+    } finally {
+      await db1.flushdb();
+      db1.disconnect();
+    }
   });
 
   it('gives no stale answer in 300 reads right after its invalidation connection is killed, interleaved with external writes', async () => {

@@ -15,10 +15,13 @@
 // fails the PING instead of leaving a silent gap. A copy fetched while its key changed answers
 // only the request that fetched it (an atomic MULTI snapshot) and is not kept. From the moment
 // either connection closes until tracking and the subscription are both back, nothing is
-// answered from copies and nothing fetched meanwhile is kept. SWAPDB sends nothing (Redis 7.0);
-// see the README.
+// answered from copies and nothing fetched meanwhile is kept. SWAPDB sends nothing (Redis 7.0):
+// a sentinel key holds a random token per database, and the same round trip that fences a
+// request reads it; another token (or none) means the data was swapped: everything is dropped.
 
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { metaPrefixFor } from '../keys.ts';
 import { bitmapFromRedisBytes } from './roaring.ts';
 import type { Bitmap } from './roaring.ts';
 
@@ -57,10 +60,15 @@ export class ClosedPeriodCache {
   private subscriberId: number | null = null;
   /** Redis refused tracking: the cache stays off for good. */
   private refused = false;
+  /** The database's sentinel key (beside the layout's other keys, outside the tracked prefix) and the token it held when tracking began. */
+  private readonly sentinelKey: string;
+  private token: string | null = null;
   hits = 0;
   misses = 0;
 
-  constructor(private readonly options: ClosedCacheOptions) {}
+  constructor(private readonly options: ClosedCacheOptions) {
+    this.sentinelKey = `${metaPrefixFor(options.keyPrefix)}cache:db`;
+  }
 
   /** True while tracking is on and its invalidations flow: only then may copies be used. */
   get active(): boolean {
@@ -131,16 +139,41 @@ export class ClosedPeriodCache {
     this.goDark();
     const epoch = this.epoch;
     const id = this.subscriberId;
+    let token: string | null;
     try {
       await client.call('CLIENT', 'TRACKING', 'off');
       await client.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', String(id), 'BCAST', 'PREFIX', this.options.keyPrefix);
+      token = await this.claimSentinel(client);
     } catch (e) {
       if ((e as Error).name === 'ReplyError') this.refuse(e as Error);
       return; // a dropped connection: its next ready tries again
     }
-    if (epoch !== this.epoch || this.subscriberId !== id || client.status !== 'ready') return;
+    if (token === null || epoch !== this.epoch || this.subscriberId !== id || client.status !== 'ready') return;
+    this.token = token;
     this.clear();
     this.live = true;
+  }
+
+  /**
+   * The database's token: the one already there (another gateway's, or ours from before) or a
+   * new one. Redis at maxmemory refuses even this tiny SET; then an existing token will do, and
+   * with none the cache stays off until the next reconnect or swap check.
+   */
+  private async claimSentinel(client: Redis): Promise<string | null> {
+    const fresh = randomBytes(12).toString('hex');
+    try {
+      const previous = (await client.call('SET', this.sentinelKey, fresh, 'NX', 'GET')) as string | null;
+      return previous ?? fresh;
+    } catch (e) {
+      if (!(e as Error).message.startsWith('OOM ')) throw e;
+      return client.get(this.sentinelKey);
+    }
+  }
+
+  /** The sentinel no longer holds our token: a SWAPDB (or a flush) happened. Start again from empty. */
+  private swapped(): void {
+    this.goDark();
+    void this.establish();
   }
 
   private refuse(e: Error): void {
@@ -213,12 +246,17 @@ export class ClosedPeriodCache {
       } else missing.push(k);
     }
     const epoch = this.epoch;
+    const token = this.token;
     const marks = new Map(keys.map((k) => [k, this.watch(k)]));
     try {
       const sub = this.subscriber;
       const fence = held.length
-        ? Promise.all([sub ? sub.ping() : Promise.reject(new Error('no subscriber')), missing.length ? null : client.ping()]).then(
-            () => true,
+        ? Promise.all([sub ? sub.ping() : Promise.reject(new Error('no subscriber')), client.get(this.sentinelKey)]).then(
+            ([, seen]) => {
+              if (seen === token) return true;
+              if (epoch === this.epoch) this.swapped();
+              return false;
+            },
             () => false,
           )
         : Promise.resolve(true);
