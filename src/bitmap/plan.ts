@@ -1,9 +1,17 @@
 // Planner: a batch of queries becomes one Program, each distinct sub-expression computed once.
+//
+// Id literals are never written to storage (see program.ts): a set that names ids is its ids-free
+// part E' (the ids taken out) computed as usual, corrected at the named ids, where membership is
+// worked out in the gateway from bits read at those offsets:
+//   count(E) = count(E') − |{x ∈ U : x ∈ E'}| + |{x ∈ U : x ∈ E}|   (U: every id the set names)
+// and a members page is E's page with U's members merged in. So a request costs storage the
+// bitmaps it reads, whatever ids it names; the bits read are bounded by `maxIdReads`.
 
-import { candidateIds, evaluateMembership, leafKeys } from './expr.ts';
+import { BitmapError } from './errors.ts';
+import { EMPTY, andOf, candidateIds, diffOf, evaluateMembership, leafKeys, orOf, xorOf } from './expr.ts';
 import type { Expr } from './expr.ts';
 import { sources } from './program.ts';
-import type { CounterEntries, Instruction, MemberPage, OutputValue, Program, Ref } from './program.ts';
+import type { BitList, CounterEntries, Instruction, MemberPage, OutputValue, Program, Ref } from './program.ts';
 
 /** One question of a request: about a set, or about counters. */
 export type Query =
@@ -25,15 +33,24 @@ export interface Plan {
 }
 
 export interface PlanOptions {
-  /** Up to this many bit reads, a set bounded by id literals is answered by GETBITs instead of BITOPs. */
+  /** Up to this many bit reads, a set bounded by id literals is answered from its leaf keys' bits, with no BITOP at all. */
   maxBitReads?: number;
+  /** Bits one program may read at the offsets of id literals; past it the batch is refused with TOO_COMPLEX. */
+  maxIdReads?: number;
 }
 
+/** The default of `maxIdReads`: under a second of bit reads inside Redis (about 0.5 µs each in program.lua). */
+export const MAX_ID_READS = 1_000_000;
+
 type Reader = (outputs: readonly OutputValue[]) => Answer;
+/** Membership of an id, valid for the ids it was planned for. */
+type Member = (x: number) => boolean;
+type LazyMember = (outputs: readonly OutputValue[]) => Member;
 
 /** Plans a batch; see printProgram for the readable form. */
 export function plan(queries: readonly Query[], options: PlanOptions = {}): Plan {
   const maxBitReads = options.maxBitReads ?? 4096;
+  const maxIdReads = options.maxIdReads ?? MAX_ID_READS;
   const code: Instruction[] = [];
   const computed = new Map<string, number>(); // expression text → virtual register
   const slots = new Map<string, number>(); // output signature → result slot
@@ -57,8 +74,7 @@ export function plan(queries: readonly Query[], options: PlanOptions = {}): Plan
     const dest = nextReg++;
     switch (e.op) {
       case 'ids':
-        instr = { op: 'ids', dest, ids: e.ids };
-        break;
+        throw new Error('id literals are never materialized');
       case 'and':
       case 'or':
       case 'xor':
@@ -88,6 +104,90 @@ export function plan(queries: readonly Query[], options: PlanOptions = {}): Plan
     }
     return (outs) =>
       ids.filter((id) => evaluateMembership(e, id, (key) => outs[slotOf.get(`${key}\n${id}`)!] === 1));
+  };
+
+  let idReads = 0;
+  const lists = new OffsetLists();
+
+  /** The bits of an ids-free set at `at` (ascending, distinct); only those may be asked for. */
+  const probe = (e: Expr, at: readonly number[]): LazyMember => {
+    if (e.op === 'empty') return () => () => false;
+    if (at.length === 0) return () => notPlanned;
+    const { offsets, n } = lists.intern(at);
+    const src = materialize(e);
+    const signature = `bits ${refSig(src)} ${n}`;
+    if (!slots.has(signature)) {
+      idReads += offsets.length;
+      if (idReads > maxIdReads) throw tooManyIdReads(maxIdReads);
+    }
+    const slot = output(signature, { op: 'bits', src, offsets });
+    return (outs) => {
+      const bits = outs[slot] as BitList;
+      return (x) => {
+        const j = indexOf(offsets, x);
+        if (j < 0) notPlanned();
+        return bits[j] === 1;
+      };
+    };
+  };
+
+  /**
+   * Membership in `e` of each id in `need` (ascending), from bits of its ids-free parts. Under
+   * an and/or/xor the ids-free operands are read as one set; each part is read only at the ids
+   * where the answer can depend on it (an `and` at its candidates, an `or` off its literal).
+   */
+  const evaluate = (e: Expr, need: readonly number[]): LazyMember => {
+    if (!namesIds(e)) return probe(e, need);
+    switch (e.op) {
+      case 'ids': {
+        const ids = e.ids;
+        return () => (x) => indexOf(ids, x) >= 0;
+      }
+      case 'diff': {
+        const from = evaluate(e.from, need);
+        const bound = candidateIds(e.from);
+        const minus = evaluate(e.minus, bound ? intersect(need, bound) : need);
+        return (outs) => {
+          const f = from(outs);
+          const m = minus(outs);
+          return (x) => f(x) && !m(x);
+        };
+      }
+      case 'and':
+      case 'or':
+      case 'xor': {
+        const op = e.op;
+        const literals: Array<readonly number[]> = [];
+        const free: Expr[] = [];
+        const mixed: Expr[] = [];
+        for (const a of e.args) {
+          if (a.op === 'ids') literals.push(a.ids);
+          else (namesIds(a) ? mixed : free).push(a);
+        }
+        let at = need;
+        if (op === 'and') {
+          for (const a of mixed) {
+            const bound = candidateIds(a);
+            if (bound) at = intersect(at, bound);
+          }
+          for (const ids of literals) at = intersect(at, ids);
+        } else if (op === 'or') {
+          for (const ids of literals) at = except(at, ids);
+        }
+        const rest = free.length === 0 ? null : free.length === 1 ? free[0]! : op === 'and' ? andOf(free) : op === 'or' ? orOf(free) : xorOf(free);
+        const parts = [...(rest ? [probe(rest, at)] : []), ...mixed.map((m) => evaluate(m, at))];
+        const sub = at;
+        return (outs) => {
+          const fs = parts.map((p) => p(outs));
+          if (op === 'and') return (x) => indexOf(sub, x) >= 0 && fs.every((f) => f(x));
+          const inLiterals = (x: number): number => literals.filter((ids) => indexOf(ids, x) >= 0).length;
+          if (op === 'or') return (x) => inLiterals(x) > 0 || fs.some((f) => f(x));
+          return (x) => (inLiterals(x) + fs.filter((f) => f(x)).length) % 2 === 1;
+        };
+      }
+      default:
+        throw new Error(`${e.op} names no ids`);
+    }
   };
 
   /** A finite candidate list small enough to answer by bit reads, or null. */
@@ -128,6 +228,25 @@ export function plan(queries: readonly Query[], options: PlanOptions = {}): Plan
           const members = e.op === 'ids' || e.op === 'empty' ? () => [...ids] : membership(e, ids);
           return q.kind === 'count' ? (outs) => members(outs).length : (outs) => members(outs).length > 0;
         }
+        if (namesIds(e)) {
+          const at = candidateIds(e) ?? literalIds(e);
+          const rest = withoutIds(e);
+          let restCount: number | null = null;
+          let inRest: LazyMember = () => () => false;
+          if (rest.op !== 'empty') {
+            const src = materialize(rest);
+            restCount = output(`count ${refSig(src)}`, { op: 'count', src });
+            inRest = probe(rest, at);
+          }
+          const inE = evaluate(e, at);
+          return (outs) => {
+            const f = inE(outs);
+            const g = inRest(outs);
+            let n = restCount === null ? 0 : (outs[restCount] as number);
+            for (const x of at) n += Number(f(x)) - Number(g(x));
+            return q.kind === 'count' ? n : n > 0;
+          };
+        }
         const src = materialize(e);
         const slot = output(`${q.kind} ${refSig(src)}`, { op: q.kind === 'count' ? 'count' : 'any', src });
         return (outs) => outs[slot] as number | boolean;
@@ -143,6 +262,25 @@ export function plan(queries: readonly Query[], options: PlanOptions = {}): Plan
             return { ids: all.slice(0, q.limit), hasMore: all.length > q.limit };
           };
         }
+        if (namesIds(e)) {
+          // A page of E' long enough that `limit` of its members remain once U is taken out.
+          const at = (candidateIds(e) ?? literalIds(e)).filter((id) => id > after);
+          const rest = withoutIds(e);
+          let page: number | null = null;
+          if (rest.op !== 'empty') {
+            const src = materialize(rest);
+            const limit = q.limit + at.length;
+            page = output(`scan ${refSig(src)} ${after} ${limit}`, { op: 'scan', src, after, limit });
+          }
+          const inE = evaluate(e, at);
+          return (outs): MemberPage => {
+            const f = inE(outs);
+            const named = at.filter(f);
+            const p = page === null ? { ids: [], hasMore: false } : (outs[page] as MemberPage);
+            const all = mergeSorted(p.ids.filter((id) => indexOf(at, id) < 0), named);
+            return { ids: all.slice(0, q.limit), hasMore: all.length > q.limit || p.hasMore };
+          };
+        }
         const src = materialize(e);
         const slot = output(`scan ${refSig(src)} ${after} ${q.limit}`, { op: 'scan', src, after, limit: q.limit });
         return (outs) => outs[slot] as MemberPage;
@@ -152,6 +290,149 @@ export function plan(queries: readonly Query[], options: PlanOptions = {}): Plan
 
   const program = allocateRegisters(code);
   return { program, answer: (outs) => answers.map((a) => a(outs)) };
+}
+
+const tooManyIdReads = (limit: number): BitmapError =>
+  new BitmapError(
+    'TOO_COMPLEX',
+    `the request's id lists need more than ${limit} bits read (ids × the sets beside them); use fewer or shorter id lists, or split the request`,
+    { limit },
+  );
+
+const notPlanned = (): never => {
+  throw new Error('a bit was asked for that the plan did not read');
+};
+
+const namesIdsMemo = new WeakMap<Expr, boolean>();
+
+/** Whether an expression has an id literal anywhere. */
+function namesIds(e: Expr): boolean {
+  let known = namesIdsMemo.get(e);
+  if (known === undefined) {
+    switch (e.op) {
+      case 'ids':
+        known = true;
+        break;
+      case 'key':
+      case 'empty':
+        known = false;
+        break;
+      case 'diff':
+        known = namesIds(e.from) || namesIds(e.minus);
+        break;
+      default:
+        known = e.args.some(namesIds);
+    }
+    namesIdsMemo.set(e, known);
+  }
+  return known;
+}
+
+/** The set with every id literal taken out (as the empty set): equal to `e` away from the ids it names. */
+function withoutIds(e: Expr): Expr {
+  if (!namesIds(e)) return e;
+  switch (e.op) {
+    case 'ids':
+      return EMPTY;
+    case 'diff':
+      return diffOf(withoutIds(e.from), withoutIds(e.minus));
+    case 'and':
+      return andOf(e.args.map(withoutIds));
+    case 'or':
+      return orOf(e.args.map(withoutIds));
+    case 'xor':
+      return xorOf(e.args.map(withoutIds));
+    default:
+      return e;
+  }
+}
+
+/** Every id the set names, ascending. */
+function literalIds(e: Expr): number[] {
+  const all = new Set<number>();
+  const walk = (s: Expr): void => {
+    if (!namesIds(s)) return;
+    if (s.op === 'ids') for (const id of s.ids) all.add(id);
+    else if (s.op === 'diff') {
+      walk(s.from);
+      walk(s.minus);
+    } else if (s.op === 'and' || s.op === 'or' || s.op === 'xor') s.args.forEach(walk);
+  };
+  walk(e);
+  return [...all].sort((a, b) => a - b);
+}
+
+/** Position of x in an ascending list, or -1. */
+function indexOf(sorted: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = sorted[mid]!;
+    if (v === x) return mid;
+    if (v < x) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+function intersect(a: readonly number[], b: readonly number[]): readonly number[] {
+  const out: number[] = [];
+  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+    if (a[i]! < b[j]!) i++;
+    else if (a[i]! > b[j]!) j++;
+    else {
+      out.push(a[i]!);
+      i++;
+      j++;
+    }
+  }
+  return out;
+}
+
+/** The members of a not in b (both ascending). */
+function except(a: readonly number[], b: readonly number[]): readonly number[] {
+  const out: number[] = [];
+  let j = 0;
+  for (const x of a) {
+    while (j < b.length && b[j]! < x) j++;
+    if (j === b.length || b[j] !== x) out.push(x);
+  }
+  return out;
+}
+
+/** Two ascending lists with no common member, as one. */
+function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j === b.length || (i < a.length && a[i]! < b[j]!)) out.push(a[i++]!);
+    else out.push(b[j++]!);
+  }
+  return out;
+}
+
+/**
+ * Equal offset lists as one array with one number, so that one list read at several sets is
+ * sent once and each (set, list) is read once.
+ */
+class OffsetLists {
+  private readonly byShape = new Map<string, Array<{ offsets: readonly number[]; n: number }>>();
+  private count = 0;
+
+  intern(list: readonly number[]): { offsets: readonly number[]; n: number } {
+    let h = 0;
+    for (const x of list) h = (Math.imul(h, 31) + x) | 0;
+    const shape = `${list.length}:${h}`;
+    let same = this.byShape.get(shape);
+    if (!same) this.byShape.set(shape, (same = []));
+    const found = same.find((l) => l.offsets.length === list.length && l.offsets.every((x, i) => x === list[i]));
+    if (found) return found;
+    const entry = { offsets: list, n: this.count++ };
+    same.push(entry);
+    return entry;
+  }
 }
 
 /**
@@ -182,6 +463,7 @@ function allocateRegisters(code: readonly Instruction[]): Program {
       case 'count':
       case 'any':
       case 'getbit':
+      case 'bits':
       case 'scan':
         mapped = { ...i, src: map(i.src) };
         break;

@@ -2,6 +2,8 @@
 //
 // Registers are temporary bitmaps (temporary keys in Redis), reused once their last reader
 // has run. Instructions run in order; each output instruction fills the next result slot.
+// Id literals never become bitmaps: a bitmap holding id 2^32-1 is 512 MiB in Redis, whoever
+// names it. They are answered by reading bits at their offsets (`getbit`, `bits`).
 
 export type Ref = { readonly key: string } | { readonly reg: number };
 
@@ -10,14 +12,14 @@ export type Instruction =
   | { readonly op: 'and' | 'or' | 'xor'; readonly dest: number; readonly args: readonly Ref[] }
   /** reg ← from AND NOT minus (AND then XOR with from: no BITOP NOT, whose width is unstable). */
   | { readonly op: 'diff'; readonly dest: number; readonly from: Ref; readonly minus: Ref }
-  /** reg ← the set of these ids. */
-  | { readonly op: 'ids'; readonly dest: number; readonly ids: readonly number[] }
   /** result ← number of members. */
   | { readonly op: 'count'; readonly src: Ref }
   /** result ← whether there is any member. */
   | { readonly op: 'any'; readonly src: Ref }
   /** result ← the bit at offset. */
   | { readonly op: 'getbit'; readonly src: Ref; readonly offset: number }
+  /** result ← the bit at each offset (ascending, distinct), as one byte 0 or 1 each. */
+  | { readonly op: 'bits'; readonly src: Ref; readonly offsets: readonly number[] }
   /** result ← up to `limit` members greater than `after` (ascending), and whether more follow. */
   | { readonly op: 'scan'; readonly src: Ref; readonly after: number; readonly limit: number }
   /** result ← a counter hash's value for one field (0 when absent). */
@@ -40,7 +42,10 @@ export interface MemberPage {
 /** Fields of a counter hash and their values. */
 export type CounterEntries = ReadonlyArray<readonly [string, number]>;
 
-export type OutputValue = number | boolean | MemberPage | CounterEntries;
+/** One byte per offset of a `bits` instruction: 1 where the bit is set. */
+export type BitList = Uint8Array;
+
+export type OutputValue = number | boolean | MemberPage | CounterEntries | BitList;
 
 export const isOutput = (i: Instruction): boolean => !('dest' in i);
 
@@ -53,7 +58,6 @@ export function sources(i: Instruction): readonly Ref[] {
       return i.args;
     case 'diff':
       return [i.from, i.minus];
-    case 'ids':
     case 'hget':
     case 'hgetall':
     case 'hsum':
@@ -82,13 +86,13 @@ export function printProgram(p: Program): string {
           return `r${i.dest} = ${i.op} ${i.args.map(showRef).join(' ')}`;
         case 'diff':
           return `r${i.dest} = diff ${showRef(i.from)} ${showRef(i.minus)}`;
-        case 'ids':
-          return `r${i.dest} = ids ${i.ids.join(' ')}`;
         case 'count':
         case 'any':
           return `out ${i.op} ${showRef(i.src)}`;
         case 'getbit':
           return `out getbit ${showRef(i.src)} ${i.offset}`;
+        case 'bits':
+          return `out bits ${showRef(i.src)} at ${i.offsets.join(' ')}`;
         case 'scan':
           return `out scan ${showRef(i.src)} after ${i.after} limit ${i.limit}`;
         case 'hget':

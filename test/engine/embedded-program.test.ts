@@ -221,9 +221,8 @@ describe('embedded engine: programs', () => {
         { op: 'scan', src: { key: 'ev_b' }, after: MAX, limit: 10 },
         { op: 'scan', src: { key: 'ev_b' }, after: 199_999, limit: 3 },
         { op: 'scan', src: { key: 'ev_b' }, after: 204_996, limit: 3 },
-        { op: 'ids', dest: 0, ids: [3, 1, MAX] },
-        { op: 'scan', src: { reg: 0 }, after: -1, limit: 2 },
-        { op: 'scan', src: { reg: 0 }, after: 1, limit: 2 },
+        { op: 'bits', src: { key: 'ev_b' }, offsets: [0, 199_999, 200_000, 200_001, MAX] },
+        { op: 'bits', src: { key: MISSING }, offsets: [1, MAX] },
       ],
     };
     const c = ref.get('ev_c')!;
@@ -244,8 +243,8 @@ describe('embedded engine: programs', () => {
       { ids: [], hasMore: false },
       { ids: [200_000, 200_001, 200_002], hasMore: true },
       { ids: b205.slice(0, 3), hasMore: b205.length > 3 },
-      { ids: [1, 3], hasMore: true },
-      { ids: [3, MAX], hasMore: false },
+      Uint8Array.from([0, 199_999, 200_000, 200_001, MAX], (x) => (b.has(x) ? 1 : 0)),
+      Uint8Array.of(0, 0),
     ]);
   });
 

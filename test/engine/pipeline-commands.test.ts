@@ -48,7 +48,7 @@ describe('pipeline mode sends only bitmapist-server commands', () => {
     return pl.answer(await engine.run(pl.program));
   };
 
-  /** Programs covering every instruction: and, or, xor, diff, ids, count, any, getbit and scan. */
+  /** Programs covering every instruction: and, or, xor, diff, count, any, getbit, bits and scan. */
   function programs(): Query[][] {
     const random = rng(2024);
     const leaf = (): Expr => {
@@ -90,6 +90,8 @@ describe('pipeline mode sends only bitmapist-server commands', () => {
       { kind: 'count', expr: xorOf([a, idsExpr([1, 2, 3])]) },
       { kind: 'count', expr: andOf([a, idsExpr([1, 2, 3, 4, 5, 6, 7, 8])]) },
       { kind: 'members', expr: diffOf(idsExpr([1, 2, 3, 40, 41]), a), after: 1, limit: 2 },
+      // Bits of one set at 60 ids: one GET of the set rather than 60 GETBITs.
+      { kind: 'count', expr: orOf([c, idsExpr(Array.from({ length: 60 }, (_, i) => i * 47))]) },
     ];
     const out: Query[][] = [fixed];
     for (let n = 0; n < 12; n++) {
@@ -126,7 +128,7 @@ describe('pipeline mode sends only bitmapist-server commands', () => {
     }
     expect(instructions).toBeGreaterThan(100);
     const ops = new Set(all.flatMap((qs) => plan(qs).program.instructions.map((i) => i.op)));
-    expect([...ops].sort()).toEqual(['and', 'any', 'count', 'diff', 'getbit', 'ids', 'or', 'scan', 'xor']);
+    expect([...ops].sort()).toEqual(['and', 'any', 'bits', 'count', 'diff', 'getbit', 'or', 'scan', 'xor']);
 
     const scanned: string[] = [];
     for await (const batch of pipeline.scan(p)) scanned.push(...batch);

@@ -40,7 +40,8 @@ const IDS_LUA = readFileSync(new URL('./ids.lua', import.meta.url), 'utf8');
 const IDS_RESTORE_LUA = readFileSync(new URL('./ids-restore.lua', import.meta.url), 'utf8');
 
 type ProgramClient = Redis & {
-  bitmapqlProgramBuffer(numKeys: number, ...args: Array<string | number>): Promise<unknown[]>;
+  /** One array of keys and arguments: a program may read 50,000 keys, too many to spread into a call. */
+  bitmapqlProgramBuffer(numKeys: number, args: Array<string | number | Buffer>): Promise<unknown[]>;
   bitmapqlIds(numKeys: number, ...args: string[]): Promise<number[]>;
   bitmapqlIdsRestore(numKeys: number, ...args: string[]): Promise<number>;
 };
@@ -148,11 +149,13 @@ export class RedisEngine implements Engine {
     }
     const base = keys.length; // temporary keys follow the input keys
     const ref = (r: Ref): number => ('key' in r ? keyIndex.get(r.key)! : base + r.reg + 1);
-    const argv: Array<string | number> = [program.registers];
-    for (const i of program.instructions) encodeLua(i, ref, argv);
-    const reply = await this.client
-      .bitmapqlProgramBuffer(keys.length + temps.length, ...keys, ...temps, ...argv)
-      .catch(unavailable);
+    // Offset lists of `bits` go first, each once however many sets are read at it.
+    const lists = new Map<readonly number[], number>();
+    for (const i of program.instructions) if (i.op === 'bits' && !lists.has(i.offsets)) lists.set(i.offsets, 3 + lists.size);
+    const args: Array<string | number | Buffer> = [...keys, ...temps, program.registers, lists.size];
+    for (const offsets of lists.keys()) args.push(packOffsets(offsets));
+    for (const i of program.instructions) encodeLua(i, ref, args, lists);
+    const reply = await this.client.bitmapqlProgramBuffer(keys.length + temps.length, args).catch(unavailable);
     let slot = 0;
     return program.instructions.filter(isOutput).map((i) => {
       const v = reply[slot++];
@@ -162,6 +165,8 @@ export class RedisEngine implements Engine {
           return Number(v);
         case 'any':
           return Number(v) === 1;
+        case 'bits':
+          return unpackBits(v as Buffer, i.offsets.length);
         case 'scan': {
           const [firstByte, bytes] = v as [number, Buffer];
           return decodeBits(bytes, Number(firstByte) * 8, i.after + 1, i.limit);
@@ -191,19 +196,21 @@ export class RedisEngine implements Engine {
       switch (i.op) {
         case 'and':
         case 'or':
-        case 'xor':
-          tx.bitop(i.op.toUpperCase(), temps[i.dest]!, ...i.args.map(name));
-          at++;
+        case 'xor': {
+          // A BITOP of 50,000 sources is one huge command; later chunks fold into the destination.
+          const dest = temps[i.dest]!;
+          for (let from = 0; from < i.args.length; ) {
+            const chunk = from === 0 ? i.args.slice(0, BITOP_SOURCES) : [{ reg: i.dest }, ...i.args.slice(from, from + BITOP_SOURCES - 1)];
+            from += from === 0 ? BITOP_SOURCES : BITOP_SOURCES - 1;
+            tx.bitop(i.op.toUpperCase(), dest, ...chunk.map(name));
+            at++;
+          }
           break;
+        }
         case 'diff':
           tx.bitop('AND', temps[i.dest]!, name(i.from), name(i.minus));
           tx.bitop('XOR', temps[i.dest]!, name(i.from), temps[i.dest]!);
           at += 2;
-          break;
-        case 'ids':
-          tx.del(temps[i.dest]!);
-          for (const id of i.ids) tx.setbit(temps[i.dest]!, id, 1);
-          at += 1 + i.ids.length;
           break;
         case 'count':
         case 'any':
@@ -214,6 +221,17 @@ export class RedisEngine implements Engine {
           tx.getbit(name(i.src), i.offset);
           outputs.push({ at: at++, instr: i });
           break;
+        case 'bits':
+          // Each queued GETBIT costs Redis a command: past a few, read the whole bitmap once.
+          outputs.push({ at, instr: i });
+          if (i.offsets.length <= PIPELINE_GETBITS) {
+            for (const offset of i.offsets) tx.getbit(name(i.src), offset);
+            at += i.offsets.length;
+          } else {
+            tx.getBuffer(name(i.src));
+            at++;
+          }
+          break;
         case 'scan':
           tx.getBuffer(name(i.src));
           outputs.push({ at: at++, instr: i });
@@ -222,7 +240,7 @@ export class RedisEngine implements Engine {
           throw countersUnsupported();
       }
     }
-    if (temps.length) tx.del(...temps);
+    for (let from = 0; from < temps.length; from += BITOP_SOURCES) tx.del(...temps.slice(from, from + BITOP_SOURCES));
     const replies = await execAll(tx, 'program');
     return outputs.map(({ at: index, instr }) => {
       const v = replies[index]![1];
@@ -232,6 +250,11 @@ export class RedisEngine implements Engine {
           return Number(v);
         case 'any':
           return Number(v) > 0;
+        case 'bits': {
+          if (instr.offsets.length <= PIPELINE_GETBITS) return Uint8Array.from(instr.offsets, (_, j) => Number(replies[index + j]![1]));
+          const bytes = (v as Buffer | null) ?? Buffer.alloc(0);
+          return Uint8Array.from(instr.offsets, (x) => ((bytes[Math.floor(x / 8)] ?? 0) >> (7 - (x % 8))) & 1);
+        }
         case 'scan':
           return decodeBits((v as Buffer | null) ?? Buffer.alloc(0), 0, instr.after + 1, instr.limit);
         default:
@@ -398,18 +421,41 @@ export class RedisEngine implements Engine {
   }
 }
 
-function encodeLua(i: Instruction, ref: (r: Ref) => number, argv: Array<string | number>): void {
+/** Sources of one BITOP at most: Lua's unpack takes about 8,000 values, and huge commands stall Redis's parser. */
+const BITOP_SOURCES = 1000;
+/** Pipeline mode reads up to this many bits of one set by GETBIT, more by one GET of the set. */
+const PIPELINE_GETBITS = 32;
+
+/** Offsets as 4 bytes each, big-endian: an id list of 10,000 is 40 KB in one argument. */
+function packOffsets(offsets: readonly number[]): Buffer {
+  const out = Buffer.allocUnsafe(offsets.length * 4);
+  offsets.forEach((x, j) => out.writeUInt32BE(x, j * 4));
+  return out;
+}
+
+/** program.lua's reply to `P`: one bit per offset, the first in the top bit of byte 0. */
+function unpackBits(bytes: Buffer, n: number): Uint8Array {
+  return Uint8Array.from({ length: n }, (_, j) => ((bytes[j >> 3] ?? 0) >> (7 - (j & 7))) & 1);
+}
+
+function encodeLua(
+  i: Instruction,
+  ref: (r: Ref) => number,
+  argv: Array<string | number | Buffer>,
+  lists: ReadonlyMap<readonly number[], number>,
+): void {
   switch (i.op) {
     case 'and':
     case 'or':
     case 'xor':
-      argv.push(i.op === 'and' ? 'A' : i.op === 'or' ? 'O' : 'X', ref({ reg: i.dest }), i.args.length, ...i.args.map(ref));
+      argv.push(i.op === 'and' ? 'A' : i.op === 'or' ? 'O' : 'X', ref({ reg: i.dest }), i.args.length);
+      for (const a of i.args) argv.push(ref(a));
       return;
     case 'diff':
       argv.push('D', ref({ reg: i.dest }), ref(i.from), ref(i.minus));
       return;
-    case 'ids':
-      argv.push('I', ref({ reg: i.dest }), i.ids.length, ...i.ids);
+    case 'bits':
+      argv.push('P', ref(i.src), lists.get(i.offsets)!);
       return;
     case 'count':
       argv.push('C', ref(i.src));

@@ -53,9 +53,6 @@ export function runOnBitmaps(program: Program, source: BitmapSource): OutputValu
         case 'diff':
           regs[i.dest] = RoaringBitmap32.andNot(get(i.from), get(i.minus));
           break;
-        case 'ids':
-          regs[i.dest] = new RoaringBitmap32(i.ids);
-          break;
         case 'count':
           out.push(get(i.src).size);
           break;
@@ -65,6 +62,11 @@ export function runOnBitmaps(program: Program, source: BitmapSource): OutputValu
         case 'getbit':
           out.push(i.offset >= 0 && i.offset <= MAX_OFFSET && get(i.src).has(i.offset) ? 1 : 0);
           break;
+        case 'bits': {
+          const bm = get(i.src);
+          out.push(Uint8Array.from(i.offsets, (x) => (bm.has(x) ? 1 : 0)));
+          break;
+        }
         case 'scan':
           out.push(scanPage(get(i.src), i.after, i.limit));
           break;
