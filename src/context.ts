@@ -13,10 +13,22 @@ import type { Auth } from './auth.ts';
 import { costMeter } from './limits.ts';
 import type { CostMeter } from './limits.ts';
 
+/**
+ * Writes storage acknowledged, reported by the code that made them (so a metric does not hang on
+ * which GraphQL field asked for them).
+ */
+export interface WriteTally {
+  /** Marks acknowledged: `mark` sets their bits, `unmark` clears them. */
+  marks(action: 'mark' | 'unmark', n: number): void;
+  /** Counter increments acknowledged (one per hit, however many period hashes it adds to). */
+  counterIncrements(n: number): void;
+}
+
 /** What every request shares. */
 export interface Services {
   readonly config: Config;
   readonly engine: Engine;
+  readonly tally: WriteTally;
   readonly layout: KeyLayout;
   readonly tz: TimeZone;
   readonly limits: SetLimits;

@@ -5,27 +5,28 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import type { ValidationContext } from 'graphql';
 import { createYoga } from 'graphql-yoga';
-import type { Plugin, YogaServerInstance } from 'graphql-yoga';
-import { openEmbeddedEngine } from './bitmap/engines/embedded/index.ts';
+import type { YogaServerInstance } from 'graphql-yoga';
 import type { Engine } from './bitmap/engines/engine.ts';
-import { RedisEngine } from './bitmap/engines/redis.ts';
+import { openEngine } from './bitmap/engines/open.ts';
 import { bitmapistLayout } from './bitmap/keys.ts';
-import type { KeyLayout } from './bitmap/keys.ts';
-import { TimeZone, periodEnd } from './bitmap/period.ts';
+import { TimeZone } from './bitmap/period.ts';
 import type { SetLimits } from './bitmap/sets.ts';
 import type { Config } from './config.ts';
 import { createContext } from './context.ts';
 import type { Context, Services } from './context.ts';
 import { schema } from './schema/index.ts';
 import { maskError } from './schema/errors.ts';
-import { Observability, readyWithin, yogaLogger } from './observability.ts';
+import { Observability } from './observability/index.ts';
+import { yogaLogger } from './observability/request-log.ts';
 import { accessPlugins } from './plugins/access.ts';
 import { bodyLimit } from './plugins/body-limit.ts';
 import { costCheck } from './plugins/cost.ts';
 import { corsFor } from './plugins/cors.ts';
 import { csrfPrevention } from './plugins/csrf.ts';
 import { inputShapeGuard } from './plugins/input-shape.ts';
+import { metricsEndpoint } from './plugins/metrics.ts';
 import { rateLimit } from './plugins/rate-limit.ts';
+import { readiness } from './plugins/ready.ts';
 import { hideSuggestions } from './plugins/suggestions.ts';
 import { findKey } from './auth.ts';
 import { dashboard } from './dashboard/server.ts';
@@ -33,49 +34,9 @@ import { dashboard } from './dashboard/server.ts';
 export interface Gateway {
   readonly yoga: YogaServerInstance<Record<string, unknown>, Context>;
   readonly services: Services;
-  /** Metrics registry, request logs, and the draining flag set on shutdown (src/observability.ts). */
+  /** Metrics registry, request logs, and the draining flag set on shutdown (src/observability/). */
   readonly observability: Observability;
   close(): Promise<void>;
-}
-
-export async function openEngine(config: Config, log?: (fields: Record<string, unknown>) => void): Promise<Engine> {
-  const layout = bitmapistLayout(config.keyPrefix);
-  if (config.redisUrl) {
-    const tz = new TimeZone(config.timeZone);
-    return new RedisEngine({
-      url: config.redisUrl,
-      mode: config.redisMode,
-      tempPrefix: layout.tempPrefix,
-      idKeys: layout.idKeys,
-      commandTimeoutMs: config.redisTimeoutMs,
-      cache:
-        config.cacheMb > 0
-          ? {
-              keyPrefix: layout.prefix,
-              maxBytes: config.cacheMb * 1024 * 1024,
-              isClosed: closedPeriodKeys(layout, tz),
-              onStatus: (msg) => log?.({ msg }),
-            }
-          : undefined,
-    }).connect();
-  }
-  // Without a log, what recovery drops still goes to stderr: it is never silent.
-  return openEmbeddedEngine({ dir: config.dataDir, fsync: config.fsync, fsyncIntervalMs: config.fsyncIntervalMs, log });
-}
-
-/** Keys of event periods that have ended (by the real clock); unique sets and counters never are. */
-export function closedPeriodKeys(layout: KeyLayout, tz: TimeZone, now: () => number = Date.now): (key: string) => boolean {
-  const closesAt = new Map<string, number>(); // key → end of its period (Infinity: never closes)
-  return (key) => {
-    let at = closesAt.get(key);
-    if (at === undefined) {
-      const info = layout.parse(key);
-      at = info !== null && 'period' in info ? periodEnd(info.period, tz) : Infinity;
-      if (closesAt.size >= 100_000) closesAt.clear();
-      closesAt.set(key, at);
-    }
-    return at <= now();
-  };
 }
 
 export interface GatewayOptions {
@@ -88,8 +49,8 @@ export interface GatewayOptions {
 }
 
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
-  const engine = options.engine ?? (await openEngine(config, options.log));
-  const observability = new Observability({ engine, log: options.log, metrics: config.metrics });
+  const engine = options.engine ?? (await openEngine(config, { log: options.log }));
+  const observability = new Observability({ engine, log: options.log });
   const limits: SetLimits = {
     maxNodes: config.maxExprNodes,
     maxDepth: config.maxExprDepth,
@@ -99,6 +60,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const services: Services = {
     config,
     engine: observability.instrument(engine),
+    tally: observability.tally,
     layout: bitmapistLayout(config.keyPrefix),
     tz: new TimeZone(config.timeZone),
     limits,
@@ -116,8 +78,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     cors: corsFor(config.corsOrigins), // none listed: same-origin only
     logging: options.log ? yogaLogger(options.log) : undefined,
     plugins: [
-      observability.plugin(), // first: request id, timing and GET /metrics for every request
-      readiness(engine, observability, config.readyTimeoutMs),
+      observability.plugin(), // first: request id and timing for every request
+      ...(config.metrics ? [metricsEndpoint(observability.registry)] : []),
+      readiness({
+        engine,
+        timeoutMs: config.readyTimeoutMs,
+        draining: () => observability.draining,
+        storageFull: (ms) => observability.storageFull(ms),
+      }),
       ...(config.dashboard
         ? [dashboard({ persisted: Boolean(config.persistedOperations), apiKeys: config.apiKeys.length > 0, log: options.log })] // GET / and /dashboard/*
         : []),
@@ -166,23 +134,6 @@ query Dashboard {
   events { name }
 }
 `;
-
-/**
- * GET /ready: 200 when storage answers, 503 otherwise (GET /health is yoga's: the process is up).
- * Storage that is full still answers reads, so it stays 200 and the body says `storageFull`:
- * taking every instance out of rotation would turn refused writes into refused reads too.
- */
-function readiness(engine: Engine, observability: Observability, timeoutMs: number): Plugin {
-  return {
-    async onRequest({ url, endResponse, fetchAPI }) {
-      if (url.pathname !== '/ready') return;
-      const ok = await readyWithin(engine, timeoutMs); // bounded even when Redis hangs
-      const storageFull = ok ? await observability.storageFull(timeoutMs) : null;
-      const body = storageFull ? { ready: ok, storageFull } : { ready: ok };
-      endResponse(new fetchAPI.Response(JSON.stringify(body), { status: ok ? 200 : 503, headers: { 'content-type': 'application/json' } }));
-    },
-  };
-}
 
 /**
  * One of graphql-armor's document limits, refused with TOO_COMPLEX and the limit (armor's own

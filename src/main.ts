@@ -6,9 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { BitmapError } from './bitmap/errors.ts';
-import { FolderLockedError, openEmbeddedEngine } from './bitmap/engines/embedded/index.ts';
+import { FolderLockedError } from './bitmap/engines/embedded/index.ts';
 import type { Engine } from './bitmap/engines/engine.ts';
-import { RedisEngine } from './bitmap/engines/redis.ts';
+import { openEngineAt } from './bitmap/engines/open.ts';
+import type { RedisMode } from './bitmap/engines/redis.ts';
 import { copyKeys } from './bitmap/copy.ts';
 import { bitmapistLayout } from './bitmap/keys.ts';
 import type { KeyLayout } from './bitmap/keys.ts';
@@ -261,11 +262,10 @@ program
     else process.stdout.write(printedSchema());
   });
 
-/** A Redis URL, or a data folder of the embedded engine. */
-async function openStore(where: string, mode: 'lua' | 'pipeline', layout: KeyLayout): Promise<Engine> {
+/** A Redis URL, or a data folder of the embedded engine; why it did not open, said so a person can act on it. */
+async function openStore(where: string, mode: RedisMode, layout: KeyLayout): Promise<Engine> {
   try {
-    if (/^rediss?:\/\//.test(where)) return await new RedisEngine({ url: where, mode, tempPrefix: layout.tempPrefix, idKeys: layout.idKeys }).connect();
-    return await openEmbeddedEngine({ dir: where, fsync: 'os' });
+    return await openEngineAt(where, { mode, keyPrefix: layout.prefix });
   } catch (e) {
     throw storeFailure(e, where);
   }
@@ -351,9 +351,9 @@ program
 
 // Exit codes: 0 done; 1 a failure (to start: StartupError, one line; anything else: a bug, with its stack); 2 bad usage or settings.
 program.parseAsync().catch((e: unknown) => {
-  if (e instanceof ConfigError || e instanceof StartupError) {
+  if (e instanceof ConfigError || e instanceof UsageError || e instanceof StartupError) {
     process.stderr.write(`error: ${e.message}\n`);
-    process.exit(e instanceof ConfigError ? 2 : 1);
+    process.exit(e instanceof StartupError ? 1 : 2);
   }
   process.stderr.write(`${(e as Error)?.stack ?? e}\n`);
   process.exit(1);

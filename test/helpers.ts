@@ -5,16 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { openEmbeddedEngine } from '../src/bitmap/engines/embedded/index.ts';
 import type { Engine } from '../src/bitmap/engines/engine.ts';
-import { RedisEngine } from '../src/bitmap/engines/redis.ts';
+import { openEngine } from '../src/bitmap/engines/open.ts';
 import type { RedisMode } from '../src/bitmap/engines/redis.ts';
 import { hashKey } from '../src/auth.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Config } from '../src/config.ts';
-import { closedPeriodKeys, createGateway } from '../src/gateway.ts';
-import { bitmapistLayout } from '../src/bitmap/keys.ts';
-import { TimeZone } from '../src/bitmap/period.ts';
+import { createGateway } from '../src/gateway.ts';
 import type { Gateway } from '../src/gateway.ts';
 
 export type EngineKind = 'redis' | 'embedded';
@@ -60,20 +57,17 @@ export async function testGateway(options: TestGatewayOptions): Promise<TestGate
   const prefix = `t${randomBytes(4).toString('hex')}_`;
   const dir = options.engine === 'embedded' ? mkdtempSync(join(tmpdir(), 'bitmapql-test-')) : undefined;
   const config = loadConfig({}, { keyPrefix: prefix, dataDir: dir ?? './data', apiKeys: testApiKeys, ...options.config });
-  const layout = bitmapistLayout(prefix);
   const clock = (): number => options.now ?? Date.now();
-  const engine: Engine =
-    options.engine === 'redis'
-      ? await new RedisEngine({
-          url: redisUrl(),
-          mode: options.redisMode ?? 'lua',
-          tempPrefix: layout.tempPrefix,
-          idKeys: layout.idKeys,
-          cache: options.cache
-            ? { keyPrefix: prefix, maxBytes: 64 << 20, isClosed: closedPeriodKeys(layout, new TimeZone(config.timeZone), clock) }
-            : undefined,
-        }).connect()
-      : await openEmbeddedEngine({ dir: dir!, fsync: 'os' });
+  const engine = await openEngine(
+    {
+      ...config,
+      redisUrl: options.engine === 'redis' ? redisUrl() : undefined,
+      redisMode: options.redisMode ?? 'lua',
+      cacheMb: options.cache ? 64 : 0,
+      fsync: 'os',
+    },
+    { now: clock },
+  );
   const gateway = await createGateway(config, { engine, now: options.now === undefined ? undefined : () => options.now! });
   /** Every key of this gateway: bitmaps under the prefix and counter hashes under the counter prefix. */
   const keys = async (): Promise<string[]> => {

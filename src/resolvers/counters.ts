@@ -38,6 +38,7 @@ export async function incrementCounters(ctx: Context, inputs: readonly Increment
     }
   });
   await engine.increment(counterIncrements(layout, tz, hits));
+  ctx.services.tally.counterIncrements(hits.length);
   return { incremented: hits.length };
 }
 

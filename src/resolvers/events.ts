@@ -57,6 +57,7 @@ export async function markEvents(
   // An external id that was never mapped has no bits to clear: that unmark writes nothing.
   const marks = pending.flatMap((m, i) => (ids[i] === null ? [] : [{ ...m, userId: ids[i]! }]));
   await engine.write(markWrites(layout, tz, marks, bit));
+  ctx.services.tally.marks(bit === 1 ? 'mark' : 'unmark', marks.length);
   return { marked: marks.length };
 }
 
@@ -70,6 +71,7 @@ export async function markUnique(
   const [id] = await userIds(ctx, [userRef(args.userId, args.externalId, config.idMapping)], bit === 1);
   if (id === null || id === undefined) return { marked: 0 };
   await engine.write([{ key, offset: id, bit }]);
+  ctx.services.tally.marks(bit === 1 ? 'mark' : 'unmark', 1);
   return { marked: 1 };
 }
 

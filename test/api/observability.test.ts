@@ -8,13 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/auth.ts';
 import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
 import type { Engine } from '../../src/bitmap/engines/engine.ts';
+import { closedPeriodKeys } from '../../src/bitmap/engines/open.ts';
 import { RedisEngine } from '../../src/bitmap/engines/redis.ts';
 import { bitmapistLayout } from '../../src/bitmap/keys.ts';
 import { TimeZone } from '../../src/bitmap/period.ts';
 import { loadConfig } from '../../src/config.ts';
-import { closedPeriodKeys, createGateway } from '../../src/gateway.ts';
+import { createGateway } from '../../src/gateway.ts';
 import type { Gateway } from '../../src/gateway.ts';
-import { requestIdFrom } from '../../src/observability.ts';
+import { requestIdFrom } from '../../src/observability/request-log.ts';
 import { redisUrl } from '../helpers.ts';
 
 const KEY = `bmq_obs_${randomBytes(8).toString('hex')}`;

@@ -15,8 +15,37 @@ export interface CounterIncrement {
   readonly by: number;
 }
 
+/** What an engine says of itself: metrics label their series with it and read its figures. */
+export interface EngineDescription {
+  readonly kind: 'redis' | 'embedded';
+  /** How it reaches storage: Redis by Lua scripts or bitmapist-server's commands; embedded in process. */
+  readonly mode: 'lua' | 'pipeline' | 'local';
+  readonly stats: EngineStats;
+}
+
+/** Figures an engine keeps of its own work, read when metrics are scraped; each is present only where it applies. */
+export interface EngineStats {
+  /** Redis with the closed-period cache on (it may still be inactive). */
+  readonly closedCache?: {
+    /** Running totals since the engine opened: keys answered from a copy, and keys fetched from Redis. */
+    readonly hits: number;
+    readonly misses: number;
+    /** Copies held. */
+    readonly entries: number;
+    /** Invalidations reach the cache, so copies are used. */
+    readonly active: boolean;
+  };
+  /** Embedded: what opening the data folder dropped from a torn or corrupt log tail (0: nothing). */
+  readonly recovery?: {
+    readonly droppedRecords: number;
+    readonly droppedBytes: number;
+  };
+}
+
 export interface Engine {
   readonly kind: 'redis' | 'embedded';
+  /** Kind, mode and figures, without a round trip. */
+  describe(): EngineDescription;
   /** Runs a whole program as one round trip; one result per output instruction, in order. */
   run(program: Program): Promise<OutputValue[]>;
   /**

@@ -10,7 +10,7 @@ import type { Instruction, OutputValue, Program, Ref } from '../program.ts';
 import { ClosedPeriodCache } from './closed-cache.ts';
 import type { ClosedCacheOptions } from './closed-cache.ts';
 import { decodeBits } from './engine.ts';
-import type { BitWrite, CounterIncrement, Engine } from './engine.ts';
+import type { BitWrite, CounterIncrement, Engine, EngineDescription } from './engine.ts';
 import { runOnBitmaps } from './roaring.ts';
 
 /**
@@ -97,6 +97,15 @@ export class RedisEngine implements Engine {
     return this;
   }
 
+  describe(): EngineDescription {
+    const cache = this.cache;
+    return {
+      kind: this.kind,
+      mode: this.mode,
+      stats: cache ? { closedCache: { hits: cache.hits, misses: cache.misses, entries: cache.size, active: cache.active } } : {},
+    };
+  }
+
   /** The underlying client, for tests that inspect the server. */
   get redis(): Redis {
     return this.client;
@@ -113,8 +122,9 @@ export class RedisEngine implements Engine {
     if (cache?.active) {
       // Outputs over closed periods are counted on copies; the rest is one EVALSHA as usual.
       const split = splitProgram(program, (key) => cache.isCacheable(key));
-      if (split.local.instructions.length) {
-        const keys = [...new Set(split.local.instructions.flatMap(readKeys))];
+      const keys = split.local.instructions.length ? [...new Set(split.local.instructions.flatMap(readKeys))] : [];
+      // Copies only for a working set that fits the cache; otherwise the whole program runs in Redis.
+      if (keys.length && cache.admits(this.client, keys)) {
         // Sent together: fetching missing copies and the remote part share one round trip.
         const both = await Promise.all([
           cache.load(this.client, keys).catch(unavailable),

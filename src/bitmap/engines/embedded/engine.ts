@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import type { OutputValue, Program } from '../../program.ts';
 import { bitmapFromRedisBytes, redisBytesFromBitmap, runOnBitmaps } from '../roaring.ts';
 import type { Bitmap } from '../roaring.ts';
-import type { BitWrite, CounterIncrement, Engine } from '../engine.ts';
+import type { BitWrite, CounterIncrement, Engine, EngineDescription } from '../engine.ts';
 import { fsyncDir, isNoSpace, logName, markHeldData } from './files.ts';
 import { lockFolder } from './lock.ts';
 import { LogWriter, storageFull } from './log-writer.ts';
@@ -115,6 +115,11 @@ export class EmbeddedEngine implements Engine {
       maintenanceDue: () => !this.closing && !this.compacting && this.writer.size >= this.nextCompactAt,
       maintain: () => this.compact(),
     });
+  }
+
+  describe(): EngineDescription {
+    const { droppedRecords, droppedBytes } = this.recovery;
+    return { kind: this.kind, mode: 'local', stats: { recovery: { droppedRecords, droppedBytes } } };
   }
 
   // --- reads -----------------------------------------------------------------------------------
