@@ -1,6 +1,7 @@
-// The closed-period cache never answers stale: flushes, someone else's notify-keyspace-events,
-// a killed invalidation connection, a Redis restart and a Redis that refuses tracking, each on
-// its own redis-server (these commands would disturb every other test sharing one).
+// The closed-period cache never answers stale: flushes, SWAPDB, someone else's
+// notify-keyspace-events, a killed invalidation connection, a Redis restart and a Redis that
+// refuses tracking; and it never fetches a working set larger than its budget. Each on its own
+// redis-server (these commands would disturb every other test sharing one).
 
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -33,13 +34,13 @@ interface Harness {
   gateway: Gateway;
   status: string[];
   /** The bitmapist key of a day, as bitmapist writes it. */
-  key(d: 20 | 21): string;
+  key(d: number): string;
   gql<T = Record<string, unknown>>(query: string): Promise<GqlResult<T>>;
   close(): Promise<void>;
 }
 
-async function harness(extraArgs: readonly string[] = [], port?: number): Promise<Harness> {
-  const redis = await startRedis(port, extraArgs);
+async function harness(extraArgs: readonly string[] = [], maxBytes = 64 << 20): Promise<Harness> {
+  const redis = await startRedis(undefined, extraArgs);
   const raw = new Redis(redis.url, { maxRetriesPerRequest: 0, retryStrategy: () => 50 });
   raw.on('error', () => {});
   const prefix = `c${randomBytes(4).toString('hex')}_`;
@@ -52,8 +53,8 @@ async function harness(extraArgs: readonly string[] = [], port?: number): Promis
     idKeys: layout.idKeys,
     cache: {
       keyPrefix: prefix,
-      maxBytes: 64 << 20,
-      isClosed: (key) => key === `${prefix}seen_2026-11-20` || key === `${prefix}seen_2026-11-21`, // the days that have ended at NOW
+      maxBytes,
+      isClosed: (key) => key.startsWith(`${prefix}seen_2026-11-`) && Number(key.slice(-2)) < 22, // the days that have ended at NOW
       onStatus: (m) => status.push(m),
     },
   }).connect();
@@ -283,6 +284,43 @@ describe('a Redis that refuses client-side caching', () => {
       expect((await h.gql(QUERY)).data).toEqual(truth.expected());
       await truth.set(h, 21, [2]);
       expect((await h.gql(QUERY)).data).toEqual(truth.expected());
+      expect(h.engine.cache!.size).toBe(0);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('a working set larger than the cache', () => {
+  it('runs in Redis, one script a request, and never fetches copies it cannot keep', async () => {
+    const h = await harness([], 64 << 10); // 64 KiB: one day's copy fits, the three a request reads do not
+    try {
+      const random = rng(99);
+      const days = new Map<number, Set<number>>();
+      for (const d of [18, 19, 20]) {
+        const set = new Set(Array.from({ length: 50_000 }, () => Math.floor(random() * 400_000)));
+        const bytes = Buffer.alloc(400_000 / 8);
+        for (const id of set) bytes[id >> 3]! |= 0x80 >> (id & 7);
+        await h.raw.set(h.key(d), bytes); // bitmapist's layout: the bit of id n is bit n of the string
+        days.set(d, set);
+      }
+      const [a, b, c] = [days.get(18)!, days.get(19)!, days.get(20)!];
+      const q = `{
+        all: count(set: { and: [${day(18)}, ${day(19)}, ${day(20)}] })
+        any: count(set: { or: [${day(18)}, ${day(19)}, ${day(20)}] })
+      }`;
+      const expected = { all: [...a].filter((x) => b.has(x) && c.has(x)).length, any: new Set([...a, ...b, ...c]).size };
+      const monitor = await h.raw.duplicate().monitor();
+      const seen: string[] = [];
+      monitor.on('monitor', (_time: string, args: string[]) => seen.push(String(args[0]).toUpperCase()));
+      await new Promise((r) => setTimeout(r, 50));
+      const start = seen.length;
+      for (let i = 0; i < 10; i++) expect((await h.gql(q)).data).toEqual(expected);
+      await new Promise((r) => setTimeout(r, 100));
+      monitor.disconnect();
+      const commands = seen.slice(start);
+      expect(commands.filter((c) => c === 'GET')).toEqual([]); // no copy fetched, let alone fetched again
+      expect(commands.filter((c) => c === 'EVALSHA' || c === 'EVAL')).toHaveLength(10);
       expect(h.engine.cache!.size).toBe(0);
     } finally {
       await h.close();

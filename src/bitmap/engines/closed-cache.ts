@@ -63,6 +63,8 @@ export class ClosedPeriodCache {
   /** The database's sentinel key (beside the layout's other keys, outside the tracked prefix) and the token it held when tracking began. */
   private readonly sentinelKey: string;
   private token: string | null = null;
+  /** What a copy of each key seen so far costs (exact once fetched, else from STRLEN): admission needs it before fetching. */
+  private readonly sizes = new Map<string, number>();
   hits = 0;
   misses = 0;
 
@@ -215,6 +217,50 @@ export class ClosedPeriodCache {
     for (const f of this.inFlight.get(key) ?? []) f.dirty = true;
   }
 
+  /**
+   * Whether a request reading `keys` should run on copies: only when the copies of all of them
+   * fit the budget together, so a fetch never brings in what cannot be kept (which would evict
+   * and fetch again on every request). A key whose size is not known yet makes this request run
+   * in Redis, with the sizes asked for alongside (STRLEN, same round trip); so a key is
+   * fetched only from its second read on.
+   */
+  admits(client: Redis, keys: readonly string[]): boolean {
+    let total = 0;
+    const unknown: string[] = [];
+    for (const k of keys) {
+      const size = this.entries.get(k)?.bytes ?? this.sizes.get(k);
+      if (size === undefined) unknown.push(k);
+      else total += size;
+    }
+    if (unknown.length) {
+      void this.measure(client, unknown);
+    } else if (total <= this.options.maxBytes) {
+      return true;
+    }
+    this.misses += keys.length;
+    return false;
+  }
+
+  /** Learns keys' sizes from STRLEN: a roaring copy is at most its Redis bytes plus a few bytes a 64K-bit container. */
+  private async measure(client: Redis, keys: readonly string[]): Promise<void> {
+    try {
+      const tx = client.multi();
+      for (const k of keys) tx.strlen(k);
+      const replies = (await tx.exec()) ?? [];
+      keys.forEach((k, i) => {
+        const [err, n] = replies[i] ?? [new Error('no reply')];
+        if (!err) this.learn(k, Number(n) + 8 * Math.ceil(Number(n) / 8192) + 16 + k.length);
+      });
+    } catch {
+      // Not known yet: the next request asks again.
+    }
+  }
+
+  private learn(key: string, bytes: number): void {
+    if (this.sizes.size >= 100_000) this.sizes.clear(); // a bound on what a key scan could make it hold
+    this.sizes.set(key, bytes);
+  }
+
   /** Whether a key may be answered from a copy: it belongs to a closed period. */
   isCacheable(key: string): boolean {
     return this.options.isClosed(key);
@@ -306,6 +352,7 @@ export class ClosedPeriodCache {
 
   private keep(key: string, bitmap: Bitmap): void {
     const bytes = bitmap.getSerializationSizeInBytes('portable') + key.length;
+    this.learn(key, bytes);
     if (bytes > this.options.maxBytes) return;
     const old = this.entries.get(key);
     if (old) {

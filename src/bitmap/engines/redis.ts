@@ -122,8 +122,9 @@ export class RedisEngine implements Engine {
     if (cache?.active) {
       // Outputs over closed periods are counted on copies; the rest is one EVALSHA as usual.
       const split = splitProgram(program, (key) => cache.isCacheable(key));
-      if (split.local.instructions.length) {
-        const keys = [...new Set(split.local.instructions.flatMap(readKeys))];
+      const keys = split.local.instructions.length ? [...new Set(split.local.instructions.flatMap(readKeys))] : [];
+      // Copies only for a working set that fits the cache; otherwise the whole program runs in Redis.
+      if (keys.length && cache.admits(this.client, keys)) {
         // Sent together: fetching missing copies and the remote part share one round trip.
         const both = await Promise.all([
           cache.load(this.client, keys).catch(unavailable),
