@@ -33,7 +33,7 @@ export function assertCounterKey(key: string): string {
   if (key.length === 0 || key.length > MAX_COUNTER_KEY_LENGTH) {
     throw new BitmapError('BAD_INPUT', `key must be 1 to ${MAX_COUNTER_KEY_LENGTH} characters, got ${key.length}`);
   }
-  if (hasLoneSurrogate(key)) throw new BitmapError('BAD_INPUT', `key ${LONE_SURROGATE_PROBLEM}: ${JSON.stringify(key.slice(0, 60))}`);
+  if (hasLoneSurrogate(key)) throw new BitmapError('BAD_EVENT_NAME', `key ${LONE_SURROGATE_PROBLEM}: ${JSON.stringify(key.slice(0, 60))}`);
   return key;
 }
 

@@ -27,7 +27,7 @@ export function assertExternalId(external: string, where = 'externalId'): string
   if (external.length === 0 || external.length > MAX_EXTERNAL_ID_LENGTH) {
     throw new BitmapError('BAD_USER_ID', `${where} must be 1 to ${MAX_EXTERNAL_ID_LENGTH} characters, got ${external.length}`);
   }
-  if (hasLoneSurrogate(external)) throw new BitmapError('BAD_USER_ID', `${where} ${LONE_SURROGATE_PROBLEM}: ${JSON.stringify(external.slice(0, 60))}`);
+  if (hasLoneSurrogate(external)) throw new BitmapError('BAD_EVENT_NAME', `${where} ${LONE_SURROGATE_PROBLEM}: ${JSON.stringify(external.slice(0, 60))}`);
   return external;
 }
 

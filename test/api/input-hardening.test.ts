@@ -80,24 +80,24 @@ describe.each(ENGINES)('input hardening (%s engine)', (engine) => {
       expect(ok(await t.gql('{ events { name } }'))).toEqual({ events: [{ name }] });
     });
 
-    it.each(LONE)('a counter key with a lone surrogate (%j) is BAD_INPUT, to write or to read', async (key) => {
-      expectCode(await t.gql(INCREMENTS, { in: [{ name: 'plays', key: 'fine' }, { name: 'plays', key }] }), 'BAD_INPUT', 'surrogate', 'input[1]');
-      expectCode(await t.gql('mutation($k: String!) { incrementCounter(name: "plays", key: $k) { incremented } }', { k: key }), 'BAD_INPUT', 'surrogate');
+    it.each(LONE)('a counter key with a lone surrogate (%j) is BAD_EVENT_NAME, to write or to read', async (key) => {
+      expectCode(await t.gql(INCREMENTS, { in: [{ name: 'plays', key: 'fine' }, { name: 'plays', key }] }), 'BAD_EVENT_NAME', 'surrogate', 'input[1]');
+      expectCode(await t.gql('mutation($k: String!) { incrementCounter(name: "plays", key: $k) { incremented } }', { k: key }), 'BAD_EVENT_NAME', 'surrogate');
       expectCode(
         await t.gql('query($k: String) { counterSeries(name: "plays", key: $k, granularity: DAY, last: 2) { count } }', { k: key }),
-        'BAD_INPUT',
+        'BAD_EVENT_NAME',
         'surrogate',
       );
       expect((await t.keys()).filter((k) => k.includes('plays'))).toEqual([]);
       await stillAnswers();
     });
 
-    it.each(LONE)('an external id with a lone surrogate (%j) is BAD_USER_ID, and no id is assigned for it', async (externalId) => {
-      expectCode(await t.gql(MARKS, { in: [{ name: 'ext', externalId: 'fine' }, { name: 'ext', externalId }] }), 'BAD_USER_ID', 'surrogate', 'input[1]');
-      expectCode(await t.gql('mutation($x: String!) { markUnique(name: "ext", externalId: $x) { marked } }', { x: externalId }), 'BAD_USER_ID', 'surrogate');
+    it.each(LONE)('an external id with a lone surrogate (%j) is BAD_EVENT_NAME, and no id is assigned for it', async (externalId) => {
+      expectCode(await t.gql(MARKS, { in: [{ name: 'ext', externalId: 'fine' }, { name: 'ext', externalId }] }), 'BAD_EVENT_NAME', 'surrogate', 'input[1]');
+      expectCode(await t.gql('mutation($x: String!) { markUnique(name: "ext", externalId: $x) { marked } }', { x: externalId }), 'BAD_EVENT_NAME', 'surrogate');
       expectCode(
         await t.gql(`query($x: String!) { contains(set: { event: { name: "ext", period: ${DAY} } }, externalId: $x) }`, { x: externalId }),
-        'BAD_USER_ID',
+        'BAD_EVENT_NAME',
         'surrogate',
       );
       expect((await t.keys()).filter((k) => k.includes('ext'))).toEqual([]);
