@@ -85,10 +85,10 @@ export function orOf(input: readonly Expr[]): Expr {
     if (a.op === 'empty') continue;
     if (a.op === 'or') {
       for (const b of a.args) {
-        if (b.op === 'ids') ids.push(...b.ids);
+        if (b.op === 'ids') for (const id of b.ids) ids.push(id); // no spread: a list may exceed the call-argument limit
         else flat.push(b);
       }
-    } else if (a.op === 'ids') ids.push(...a.ids);
+    } else if (a.op === 'ids') for (const id of a.ids) ids.push(id);
     else flat.push(a);
   }
   if (ids.length) flat.push(idsExpr(ids));
@@ -250,7 +250,7 @@ export function candidateIds(e: Expr): readonly number[] | null {
       for (const a of e.args) {
         const c = candidateIds(a);
         if (!c) return null;
-        all.push(...c);
+        for (const id of c) all.push(id);
       }
       return [...new Set(all)].sort((x, y) => x - y);
     }

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { BitmapError } from '../../src/bitmap/errors.ts';
-import { EMPTY, andOf, canonical, diffOf, idsExpr, keyExpr, orOf, xorOf } from '../../src/bitmap/expr.ts';
+import { EMPTY, andOf, candidateIds, canonical, diffOf, idsExpr, keyExpr, orOf, xorOf } from '../../src/bitmap/expr.ts';
 import type { RawExpr } from '../../src/bitmap/expr.ts';
 import { plan } from '../../src/bitmap/plan.ts';
 import { printProgram, splitProgram } from '../../src/bitmap/program.ts';
@@ -11,6 +11,17 @@ const k = (key: string): RawExpr => ({ op: 'key', key });
 const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(keyExpr) as [ReturnType<typeof keyExpr>, ReturnType<typeof keyExpr>, ReturnType<typeof keyExpr>, ReturnType<typeof keyExpr>];
 
 describe('canonical form', () => {
+  it('merges id lists of any length (no spread past the call-argument limit)', () => {
+    const n = 300_000; // above V8's argument limit for a spread call
+    const evens = idsExpr(Array.from({ length: n }, (_, i) => 2 * i));
+    const odds = idsExpr(Array.from({ length: n }, (_, i) => 2 * i + 1));
+    const both = orOf([orOf([evens, a]), odds]);
+    expect(both.op).toBe('or');
+    const xs = candidateIds(xorOf([evens, odds]));
+    expect(xs?.length).toBe(2 * n);
+    expect(xs?.[2 * n - 1]).toBe(2 * n - 1);
+  });
+
   it('gives two spellings of one set the same text', () => {
     const pairs: Array<[RawExpr, RawExpr]> = [
       [{ op: 'and', args: [k('a'), k('b')] }, { op: 'and', args: [k('b'), { op: 'and', args: [k('a'), k('a')] }] }],
