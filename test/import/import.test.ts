@@ -9,8 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBits } from '../../src/bitmap/engines/engine.ts';
 import type { Engine } from '../../src/bitmap/engines/engine.ts';
-import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
-import { RedisEngine } from '../../src/bitmap/engines/redis.ts';
+import { openEngineAt } from '../../src/bitmap/engines/open.ts';
 import { bitmapistLayout } from '../../src/bitmap/keys.ts';
 import type { KeyLayout } from '../../src/bitmap/keys.ts';
 import { TimeZone } from '../../src/bitmap/period.ts';
@@ -65,7 +64,7 @@ async function openStore(kind: EngineKind): Promise<Store> {
   const prefix = `imp${randomBytes(4).toString('hex')}_`;
   const layout = bitmapistLayout(prefix);
   if (kind === 'redis') {
-    const engine = await new RedisEngine({ url: redisUrl(), tempPrefix: layout.tempPrefix, idKeys: layout.idKeys }).connect();
+    const engine = await openEngineAt(redisUrl(), { mode: 'lua', keyPrefix: prefix });
     return {
       engine,
       layout,
@@ -79,7 +78,7 @@ async function openStore(kind: EngineKind): Promise<Store> {
     };
   }
   const dir = mkdtempSync(join(tmpdir(), 'bitmapql-import-embedded-'));
-  const engine = await openEmbeddedEngine({ dir, fsync: 'os' });
+  const engine = await openEngineAt(dir, { mode: 'lua', keyPrefix: prefix });
   return {
     engine,
     layout,

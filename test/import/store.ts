@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Engine } from '../../src/bitmap/engines/engine.ts';
-import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
-import { RedisEngine } from '../../src/bitmap/engines/redis.ts';
+import { openEngineAt } from '../../src/bitmap/engines/open.ts';
 import { bitmapistLayout } from '../../src/bitmap/keys.ts';
 import type { KeyLayout } from '../../src/bitmap/keys.ts';
 import { redisUrl } from '../helpers.ts';
@@ -24,7 +23,7 @@ export async function openStore(kind: EngineKind): Promise<Store> {
   const prefix = `imu${randomBytes(4).toString('hex')}_`;
   const layout = bitmapistLayout(prefix);
   if (kind === 'redis') {
-    const engine = await new RedisEngine({ url: redisUrl(), tempPrefix: layout.tempPrefix, idKeys: layout.idKeys }).connect();
+    const engine = await openEngineAt(redisUrl(), { mode: 'lua', keyPrefix: prefix });
     return {
       engine,
       layout,
@@ -38,7 +37,7 @@ export async function openStore(kind: EngineKind): Promise<Store> {
     };
   }
   const dir = mkdtempSync(join(tmpdir(), 'bitmapql-import-unit-'));
-  const engine = await openEmbeddedEngine({ dir, fsync: 'os' });
+  const engine = await openEngineAt(dir, { mode: 'lua', keyPrefix: prefix });
   return {
     engine,
     layout,
