@@ -65,9 +65,26 @@ export class Writer {
     this.buf.set(b, this.pos);
     this.pos += b.length;
   }
+  /** utf-8 with a varint length (log records). */
   string(s: string): void {
     const len = Buffer.byteLength(s);
     this.varint(len);
+    this.ensure(len);
+    this.buf.write(s, this.pos, 'utf8');
+    this.pos += len;
+  }
+  u32(v: number): void {
+    this.ensure(4);
+    this.pos = this.buf.writeUInt32LE(v, this.pos);
+  }
+  f64(v: number): void {
+    this.ensure(8);
+    this.pos = this.buf.writeDoubleLE(v, this.pos);
+  }
+  /** utf-8 with a u32le length (snapshots). */
+  string32(s: string): void {
+    const len = Buffer.byteLength(s);
+    this.u32(len);
     this.ensure(len);
     this.buf.write(s, this.pos, 'utf8');
     this.pos += len;
@@ -80,9 +97,13 @@ export class Writer {
 
 export class Reader {
   pos = 0;
-  constructor(readonly buf: Buffer) {}
+  /** `what` names the buffer in errors. */
+  constructor(
+    readonly buf: Buffer,
+    readonly what = 'log record',
+  ) {}
   private need(n: number): void {
-    if (this.pos + n > this.buf.length) throw new Error('log record payload is shorter than its contents');
+    if (this.pos + n > this.buf.length) throw new Error(`${this.what} payload is shorter than its contents`);
   }
   u8(): number {
     this.need(1);
@@ -97,7 +118,7 @@ export class Reader {
       if (b < 0x80) return v;
       mul *= 128;
     }
-    throw new Error('bad varint in log record');
+    throw new Error(`bad varint in ${this.what}`);
   }
   varint53(): number {
     let v = 0;
@@ -111,7 +132,7 @@ export class Reader {
       }
       mul *= 128;
     }
-    throw new Error('bad varint53 in log record');
+    throw new Error(`bad varint53 in ${this.what}`);
   }
   bytes(n: number): Buffer {
     this.need(n);
@@ -119,7 +140,31 @@ export class Reader {
     this.pos += n;
     return b;
   }
+  /** utf-8 with a varint length (log records). */
   string(): string {
     return this.bytes(this.varint()).toString('utf8');
+  }
+  u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  f64(): number {
+    this.need(8);
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  /** utf-8 with a u32le length (snapshots). */
+  string32(): string {
+    return this.bytes(this.u32()).toString('utf8');
+  }
+  /** True when the next bytes are `tag` (nothing is consumed). */
+  at(tag: Uint8Array): boolean {
+    return this.pos + tag.length <= this.buf.length && this.buf.subarray(this.pos, this.pos + tag.length).equals(tag);
+  }
+  get remaining(): number {
+    return this.buf.length - this.pos;
   }
 }

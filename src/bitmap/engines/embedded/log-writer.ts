@@ -91,6 +91,8 @@ export class LogWriter {
 
   /** Appends a finished record (header included); resolves with what `apply` returned once it is durable and applied. */
   append(record: Buffer, undo?: () => void): Promise<number> {
+    // A stopped writer never runs again: a record queued now would wait for ever.
+    if (this.failure) return Promise.reject(this.failure);
     return new Promise<number>((resolve, reject) => {
       this.queue.push({ record, result: 0, undo, resolve, reject });
       this.kick();

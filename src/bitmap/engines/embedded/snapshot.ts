@@ -12,7 +12,7 @@ import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RoaringBitmap32 } from '../roaring.ts';
 import type { Bitmap } from '../roaring.ts';
-import { crc32 } from './codec.ts';
+import { Reader, Writer, crc32 } from './codec.ts';
 import { fsyncDir, parseName, snapshotName, writeAll } from './files.ts';
 import { assignId, emptyIds } from './store.ts';
 import type { Counters, IdMap, Store } from './store.ts';
@@ -29,126 +29,107 @@ export function parseSnapshot(buf: Buffer, file: string): Store {
   }
   const body = buf.length - 4;
   if (crc32(buf.subarray(0, body)) !== buf.readUInt32LE(body)) throw new Error(`${file}: snapshot CRC mismatch`);
-  const map = new Map<string, Bitmap>();
-  let pos = SNAPSHOT_MAGIC.length;
-  const count = buf.readUInt32LE(pos);
-  pos += 4;
+  try {
+    return readBody(new Reader(buf.subarray(SNAPSHOT_MAGIC.length, body), 'snapshot'));
+  } catch (e) {
+    // Its CRC matches, so it was written that way: say which file, and keep the cause.
+    throw new Error(`${file}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+/** Everything between the magic and the CRC trailer. */
+function readBody(r: Reader): Store {
+  const bitmaps = new Map<string, Bitmap>();
+  const count = r.u32();
   for (let i = 0; i < count; i++) {
-    const kl = buf.readUInt32LE(pos);
-    const key = buf.toString('utf8', pos + 4, pos + 4 + kl);
-    pos += 4 + kl;
-    const bl = buf.readUInt32LE(pos);
-    const bm = RoaringBitmap32.deserialize(buf.subarray(pos + 4, pos + 4 + bl), 'portable');
-    pos += 4 + bl;
-    if (!bm.isEmpty) map.set(key, bm);
+    const key = r.string32();
+    const bm = RoaringBitmap32.deserialize(r.bytes(r.u32()), 'portable');
+    if (!bm.isEmpty) bitmaps.set(key, bm);
   }
   const counters: Counters = new Map();
-  if (pos < body && buf.subarray(pos, pos + COUNTER_SECTION.length).equals(COUNTER_SECTION)) {
-    pos += COUNTER_SECTION.length;
-    const hashCount = buf.readUInt32LE(pos);
-    pos += 4;
+  if (r.at(COUNTER_SECTION)) {
+    r.pos += COUNTER_SECTION.length;
+    const hashCount = r.u32();
     for (let i = 0; i < hashCount; i++) {
-      const kl = buf.readUInt32LE(pos);
-      const key = buf.toString('utf8', pos + 4, pos + 4 + kl);
-      pos += 4 + kl;
-      const fieldCount = buf.readUInt32LE(pos);
-      pos += 4;
+      const key = r.string32();
+      const fieldCount = r.u32();
       const hash = new Map<string, number>();
       for (let j = 0; j < fieldCount; j++) {
-        const fl = buf.readUInt32LE(pos);
-        const field = buf.toString('utf8', pos + 4, pos + 4 + fl);
-        pos += 4 + fl;
-        const value = buf.readDoubleLE(pos);
-        pos += 8;
-        if (!Number.isSafeInteger(value)) throw new Error(`${file}: counter ${key} ${field} is not a safe integer`);
+        const field = r.string32();
+        const value = r.f64();
+        if (!Number.isSafeInteger(value)) throw new Error(`counter ${key} ${field} is not a safe integer`);
         hash.set(field, value);
       }
-      if (hash.size && !map.has(key)) counters.set(key, hash);
+      if (hash.size && !bitmaps.has(key)) counters.set(key, hash);
     }
   }
   const ids = emptyIds();
-  if (pos < body && buf.subarray(pos, pos + ID_SECTION.length).equals(ID_SECTION)) {
-    pos += ID_SECTION.length;
-    const count = buf.readUInt32LE(pos);
-    pos += 4;
-    for (let i = 0; i < count; i++) {
-      const el = buf.readUInt32LE(pos);
-      const external = buf.toString('utf8', pos + 4, pos + 4 + el);
-      pos += 4 + el;
-      assignId(ids, external, buf.readUInt32LE(pos));
-      pos += 4;
+  if (r.at(ID_SECTION)) {
+    r.pos += ID_SECTION.length;
+    const idCount = r.u32();
+    for (let i = 0; i < idCount; i++) {
+      const external = r.string32();
+      assignId(ids, external, r.u32());
     }
   }
-  if (pos !== body) throw new Error(`${file}: snapshot length does not match its contents`);
-  return { bitmaps: map, counters, ids };
+  if (r.remaining !== 0) throw new Error('snapshot length does not match its contents');
+  return { bitmaps, counters, ids };
 }
 
 /**
  * The snapshot of `store` without its CRC trailer, as pieces: bitmaps are serialized now and
- * counters and ids copied out now (memory keeps changing while the pieces are written).
+ * counters and ids copied out now (memory keeps changing while the pieces are written). A
+ * bitmap's bytes stay a piece of their own, so a large one is not copied again.
  */
 export function serializeAll(store: Store): Buffer[] {
-  const head = Buffer.alloc(SNAPSHOT_MAGIC.length + 4);
-  SNAPSHOT_MAGIC.copy(head, 0);
-  const pieces: Buffer[] = [head];
+  const head = new Writer(SNAPSHOT_MAGIC.length + 4);
+  head.bytes(SNAPSHOT_MAGIC);
+  head.u32(0); // the count, once known
+  const pieces: Buffer[] = [head.done()];
   let count = 0;
   for (const [key, bm] of store.bitmaps) {
     if (bm.isEmpty) continue;
     bm.runOptimize();
-    const k = Buffer.from(key, 'utf8');
     const serialized = bm.serialize('portable');
     const body = Buffer.from(serialized.buffer, serialized.byteOffset, serialized.byteLength);
-    const meta = Buffer.alloc(4);
-    meta.writeUInt32LE(k.length, 0);
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(body.length, 0);
-    pieces.push(meta, k, len, body);
+    const meta = new Writer(8 + Buffer.byteLength(key));
+    meta.string32(key);
+    meta.u32(body.length);
+    pieces.push(meta.done(), body);
     count++;
   }
-  head.writeUInt32LE(count, SNAPSHOT_MAGIC.length);
+  pieces[0]!.writeUInt32LE(count, SNAPSHOT_MAGIC.length);
   if (store.counters.size) pieces.push(serializeCounters(store.counters));
   if (store.ids.idOf.size) pieces.push(serializeIds(store.ids));
   return pieces;
 }
 
-/** The snapshot's id section, copied out now. */
-function serializeIds(ids: IdMap): Buffer {
-  let size = ID_SECTION.length + 4;
-  for (const external of ids.idOf.keys()) size += 8 + Buffer.byteLength(external);
-  const buf = Buffer.alloc(size);
-  let pos = ID_SECTION.copy(buf, 0);
-  pos = buf.writeUInt32LE(ids.idOf.size, pos);
-  for (const [external, id] of ids.idOf) {
-    const el = buf.write(external, pos + 4, 'utf8');
-    buf.writeUInt32LE(el, pos);
-    pos = buf.writeUInt32LE(id, pos + 4 + el);
-  }
-  if (pos !== size) throw new Error('id section size mismatch');
-  return buf;
-}
-
-/** The snapshot's counter section, copied out now (memory keeps changing while it is written). */
+/** The snapshot's counter section. */
 function serializeCounters(counters: Counters): Buffer {
-  let size = COUNTER_SECTION.length + 4;
+  const w = new Writer(64 * counters.size);
+  w.bytes(COUNTER_SECTION);
+  w.u32(counters.size);
   for (const [key, hash] of counters) {
-    size += 8 + Buffer.byteLength(key);
-    for (const field of hash.keys()) size += 12 + Buffer.byteLength(field);
-  }
-  const buf = Buffer.alloc(size);
-  let pos = COUNTER_SECTION.copy(buf, 0);
-  pos = buf.writeUInt32LE(counters.size, pos);
-  for (const [key, hash] of counters) {
-    const kl = buf.write(key, pos + 4, 'utf8');
-    buf.writeUInt32LE(kl, pos);
-    pos = buf.writeUInt32LE(hash.size, pos + 4 + kl);
+    w.string32(key);
+    w.u32(hash.size);
     for (const [field, value] of hash) {
-      const fl = buf.write(field, pos + 4, 'utf8');
-      buf.writeUInt32LE(fl, pos);
-      pos = buf.writeDoubleLE(value, pos + 4 + fl);
+      w.string32(field);
+      w.f64(value);
     }
   }
-  if (pos !== size) throw new Error('counter section size mismatch');
-  return buf;
+  return w.done();
+}
+
+/** The snapshot's id section. */
+function serializeIds(ids: IdMap): Buffer {
+  const w = new Writer(32 * ids.idOf.size);
+  w.bytes(ID_SECTION);
+  w.u32(ids.idOf.size);
+  for (const [external, id] of ids.idOf) {
+    w.string32(external);
+    w.u32(id);
+  }
+  return w.done();
 }
 
 /**
