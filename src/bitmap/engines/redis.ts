@@ -7,6 +7,7 @@ import type { ChainableCommander, RedisOptions } from 'ioredis';
 import { BitmapError } from '../errors.ts';
 import { isOutput, readKeys, splitProgram } from '../program.ts';
 import type { Instruction, OutputValue, Program, Ref } from '../program.ts';
+import { AnswerCache } from './answer-cache.ts';
 import { ClosedPeriodCache } from './closed-cache.ts';
 import type { ClosedCacheOptions } from './closed-cache.ts';
 import { decodeBits } from './engine.ts';
@@ -30,6 +31,8 @@ export interface RedisEngineOptions {
   readonly commandTimeoutMs?: number;
   /** Keep roaring copies of closed periods and count them in process (Lua mode only). */
   readonly cache?: ClosedCacheOptions;
+  /** Memory for reused answers, in bytes (answer-cache.ts); they ride on the cache's invalidation, so need `cache`. */
+  readonly answerCacheBytes?: number;
   /** Keys of the string id mapping (the layout's idKeys). */
   readonly idKeys?: { readonly forward: string; readonly reverse: string; readonly next: string };
 }
@@ -58,6 +61,8 @@ export class RedisEngine implements Engine {
   private readonly instance = randomBytes(4).toString('hex');
   /** Present when the closed-period cache is on (it may still be inactive). */
   readonly cache: ClosedPeriodCache | null;
+  /** Present when answers are reused (with the cache, and a budget for them). */
+  readonly answers: AnswerCache | null;
 
   constructor(options: RedisEngineOptions) {
     this.mode = options.mode ?? 'lua';
@@ -88,7 +93,19 @@ export class RedisEngine implements Engine {
       this.client.defineCommand('bitmapqlIds', { lua: IDS_LUA });
       this.client.defineCommand('bitmapqlIdsRestore', { lua: IDS_RESTORE_LUA });
     }
-    this.cache = options.cache && this.mode === 'lua' ? new ClosedPeriodCache(options.cache) : null;
+    const cache = options.cache && this.mode === 'lua' ? new ClosedPeriodCache(options.cache) : null;
+    this.cache = cache;
+    const answerBytes = options.answerCacheBytes ?? 0;
+    const tracked = options.cache?.keyPrefix ?? '';
+    this.answers =
+      cache && answerBytes > 0
+        ? new AnswerCache({
+            maxBytes: answerBytes,
+            isTracked: (key) => key.startsWith(tracked),
+            guard: { active: () => cache.active, fence: () => cache.fence(this.client) },
+          })
+        : null;
+    if (this.answers) cache?.follow(this.answers);
   }
 
   async connect(): Promise<this> {
@@ -118,6 +135,11 @@ export class RedisEngine implements Engine {
 
   async run(program: Program): Promise<OutputValue[]> {
     if (program.instructions.length === 0) return [];
+    // Answers whose keys are unchanged are reused; the rest is computed as below.
+    return this.answers ? this.answers.run(program, (p) => this.compute(p)) : this.compute(program);
+  }
+
+  private async compute(program: Program): Promise<OutputValue[]> {
     const cache = this.cache;
     if (cache?.active) {
       // Outputs over closed periods are counted on copies; the rest is one EVALSHA as usual.
@@ -170,28 +192,16 @@ export class RedisEngine implements Engine {
     return program.instructions.filter(isOutput).map((i) => {
       const v = reply[slot++];
       switch (i.op) {
-        case 'count':
-        case 'getbit':
-          return Number(v);
-        case 'any':
-          return Number(v) === 1;
         case 'bits':
-          return unpackBits(v as Buffer, i.offsets.length);
+          return decodeOutput(i, { bits: unpackBits(v as Buffer, i.offsets.length) });
         case 'scan': {
           const [firstByte, bytes] = v as [number, Buffer];
-          return decodeBits(bytes, Number(firstByte) * 8, i.after + 1, i.limit);
+          return decodeOutput(i, { bytes, firstByte: Number(firstByte) });
         }
-        case 'hget':
-        case 'hsum':
-          return Number(v);
-        case 'hgetall': {
-          const flat = v as Buffer[];
-          const entries: Array<[string, number]> = [];
-          for (let j = 0; j < flat.length; j += 2) entries.push([flat[j]!.toString(), Number(flat[j + 1]!.toString())]);
-          return entries;
-        }
+        case 'hgetall':
+          return decodeOutput(i, { fields: v as Buffer[] });
         default:
-          throw new Error(`not an output: ${i.op}`);
+          return decodeOutput(i, { number: v });
       }
     });
   }
@@ -255,20 +265,13 @@ export class RedisEngine implements Engine {
     return outputs.map(({ at: index, instr }) => {
       const v = replies[index]![1];
       switch (instr.op) {
-        case 'count':
-        case 'getbit':
-          return Number(v);
-        case 'any':
-          return Number(v) > 0;
-        case 'bits': {
-          if (instr.offsets.length <= PIPELINE_GETBITS) return Uint8Array.from(instr.offsets, (_, j) => Number(replies[index + j]![1]));
-          const bytes = (v as Buffer | null) ?? Buffer.alloc(0);
-          return Uint8Array.from(instr.offsets, (x) => ((bytes[Math.floor(x / 8)] ?? 0) >> (7 - (x % 8))) & 1);
-        }
+        case 'bits':
+          if (instr.offsets.length <= PIPELINE_GETBITS) return decodeOutput(instr, { bits: Uint8Array.from(instr.offsets, (_, j) => Number(replies[index + j]![1])) });
+          return decodeOutput(instr, { bytes: v as Buffer | null, firstByte: 0 });
         case 'scan':
-          return decodeBits((v as Buffer | null) ?? Buffer.alloc(0), 0, instr.after + 1, instr.limit);
+          return decodeOutput(instr, { bytes: v as Buffer | null, firstByte: 0 });
         default:
-          throw new Error(`not an output: ${instr.op}`);
+          return decodeOutput(instr, { number: v });
       }
     });
   }
@@ -441,6 +444,52 @@ function packOffsets(offsets: readonly number[]): Buffer {
   const out = Buffer.allocUnsafe(offsets.length * 4);
   offsets.forEach((x, j) => out.writeUInt32BE(x, j * 4));
   return out;
+}
+
+/**
+ * The reply to one output, as either runner takes it apart: a number (count, getbit, any, hget,
+ * hsum); a bitmap's bytes from byte `firstByte` on (scan, and bits read from the whole set); the
+ * bits at the offsets, one each (bits); a hash's fields and values, alternating (hgetall).
+ */
+type OutputReply =
+  | { readonly number: unknown }
+  | { readonly bytes: Buffer | null; readonly firstByte: number }
+  | { readonly bits: Uint8Array }
+  | { readonly fields: readonly Buffer[] };
+
+/** An output's value from its reply: one decoding for the Lua and the pipeline runners, so they cannot drift apart. */
+function decodeOutput(i: Instruction, reply: OutputReply): OutputValue {
+  const shape = (): never => {
+    throw new Error(`${i.op}: unexpected reply ${Object.keys(reply).join()}`);
+  };
+  switch (i.op) {
+    case 'count':
+    case 'getbit':
+    case 'hget':
+    case 'hsum':
+      return 'number' in reply ? Number(reply.number) : shape();
+    case 'any':
+      return 'number' in reply ? Number(reply.number) > 0 : shape(); // Lua answers 1 or 0; a pipeline, the set's size
+    case 'bits': {
+      if ('bits' in reply) return reply.bits;
+      if (!('bytes' in reply)) return shape();
+      const bytes = reply.bytes ?? Buffer.alloc(0);
+      const base = reply.firstByte * 8;
+      return Uint8Array.from(i.offsets, (x) => ((bytes[Math.floor((x - base) / 8)] ?? 0) >> (7 - ((x - base) % 8))) & 1);
+    }
+    case 'scan':
+      if (!('bytes' in reply)) return shape();
+      return decodeBits(reply.bytes ?? Buffer.alloc(0), reply.firstByte * 8, i.after + 1, i.limit);
+    case 'hgetall': {
+      if (!('fields' in reply)) return shape();
+      const flat = reply.fields;
+      const entries: Array<[string, number]> = [];
+      for (let j = 0; j < flat.length; j += 2) entries.push([flat[j]!.toString(), Number(flat[j + 1]!.toString())]);
+      return entries;
+    }
+    default:
+      throw new Error(`not an output: ${i.op}`);
+  }
 }
 
 /** program.lua's reply to `P`: one bit per offset, the first in the top bit of byte 0. */
