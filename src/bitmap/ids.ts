@@ -31,6 +31,24 @@ export function assertExternalId(external: string, where = 'externalId'): string
   return external;
 }
 
+/**
+ * Pairs to restore (copying a mapping) must agree with each other: one external id, one dense id,
+ * both ways. Engines check them against what they hold; this checks them among themselves.
+ */
+export function assertPairsAgree(pairs: ReadonlyArray<readonly [string, number]>): void {
+  const idOf = new Map<string, number>();
+  const externalOf = new Map<number, string>();
+  for (const [external, id] of pairs) {
+    const had = idOf.get(external);
+    const holder = externalOf.get(id);
+    if ((had !== undefined && had !== id) || (holder !== undefined && holder !== external)) {
+      throw new Error(`${JSON.stringify(external)} -> ${id} contradicts another pair of the same mapping`);
+    }
+    idOf.set(external, id);
+    externalOf.set(id, external);
+  }
+}
+
 /** The external ids among `refs`, each once. */
 export const externalsOf = (refs: readonly UserRef[]): string[] => [
   ...new Set(refs.flatMap((r) => ('external' in r ? [r.external] : []))),

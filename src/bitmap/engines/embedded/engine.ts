@@ -25,6 +25,7 @@ import { mkdir, open, statfs, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OutputValue, Program } from '../../program.ts';
+import { assertPairsAgree } from '../../ids.ts';
 import { bitmapFromRedisBytes, redisBytesFromBitmap, runOnBitmaps } from '../roaring.ts';
 import type { Bitmap } from '../roaring.ts';
 import type { BitWrite, CounterIncrement, Engine, EngineDescription } from '../engine.ts';
@@ -239,6 +240,7 @@ export class EmbeddedEngine implements Engine {
 
   async restoreIds(pairs: ReadonlyArray<readonly [string, number]>): Promise<void> {
     this.checkOpen();
+    assertPairsAgree(pairs);
     const ids = this.store.ids;
     for (const [external, id] of pairs) {
       checkOffset(id);
