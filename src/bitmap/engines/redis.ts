@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { ChainableCommander, RedisOptions } from 'ioredis';
 import { BitmapError } from '../errors.ts';
+import { assertPairsAgree } from '../ids.ts';
 import { isOutput, readKeys, splitProgram } from '../program.ts';
 import type { Instruction, OutputValue, Program, Ref } from '../program.ts';
 import { ClosedPeriodCache } from './closed-cache.ts';
@@ -339,6 +340,7 @@ export class RedisEngine implements Engine {
   async restoreIds(pairs: ReadonlyArray<readonly [string, number]>): Promise<void> {
     const k = this.mappingKeys();
     if (pairs.length === 0) return;
+    assertPairsAgree(pairs);
     await this.client.bitmapqlIdsRestore(3, k.forward, k.reverse, k.next, ...pairs.flatMap(([e, id]) => [e, String(id)])).catch(unavailable);
   }
 
