@@ -2,6 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_SHARD_BITS } from './bitmap/engines/cluster/layout.ts';
 import { TimeZone } from './bitmap/period.ts';
 
 const bool = z
@@ -89,6 +90,21 @@ const originList = z.string().transform((text, ctx) => {
   return origins;
 });
 
+/** Seed nodes of a Redis Cluster: host:port items separated by commas (an IPv6 host in brackets). */
+const clusterSeeds = z.string().transform((text, ctx) => {
+  const seeds: Array<{ host: string; port: number }> = [];
+  for (const item of text.split(',').map((i) => i.trim())) {
+    const m = /^(?:\[([^\]]+)\]|([^\s:/@[\]]+)):(\d{1,5})$/.exec(item);
+    const port = m ? Number(m[3]) : 0;
+    if (!m || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(item)} is not host:port: list the seed nodes as host:port,host:port, e.g. 10.0.0.1:7000,10.0.0.2:7000` });
+      continue;
+    }
+    seeds.push({ host: m[1] ?? m[2]!, port });
+  }
+  return seeds;
+});
+
 /** Every setting: environment variable, schema, and what it is for (printed by --help). */
 export const SETTINGS = {
   port: { env: 'PORT', schema: int(0, 65535).default(4000), doc: 'HTTP port' },
@@ -100,6 +116,16 @@ export const SETTINGS = {
       .regex(/^rediss?:\/\/\S+$/i, 'expected a URL such as redis://127.0.0.1:6379 or rediss://user:password@host:6380/0')
       .optional(),
     doc: 'Redis (or bitmapist-server) URL; unset: the embedded engine',
+  },
+  redisCluster: {
+    env: 'REDIS_CLUSTER',
+    schema: clusterSeeds.optional(),
+    doc: 'Redis Cluster seed nodes, host:port,host:port,… (the sharded layout; not with REDIS_URL)',
+  },
+  shardBits: {
+    env: 'SHARD_BITS',
+    schema: int(3, 32).default(DEFAULT_SHARD_BITS),
+    doc: 'Redis Cluster: a shard holds 2^SHARD_BITS ids; fixed when a cluster is first opened',
   },
   redisMode: {
     env: 'REDIS_MODE',
@@ -118,6 +144,11 @@ export const SETTINGS = {
     env: 'CACHE_MB',
     schema: int(0).default(256),
     doc: 'Redis engine: memory for roaring copies of closed periods, counted in process and dropped on change via keyspace notifications (0: off)',
+  },
+  answerCacheMb: {
+    env: 'ANSWER_CACHE_MB',
+    schema: int(0).default(16),
+    doc: 'Redis engine with CACHE_MB > 0: memory for answers reused while the keys they read are unchanged (0: off)',
   },
   dataDir: { env: 'DATA_DIR', schema: z.string().min(1).default('./data'), doc: 'embedded engine data folder' },
   fsync: {
@@ -175,6 +206,14 @@ export const SETTINGS = {
   maxAliases: { env: 'MAX_ALIASES', schema: int(1).default(1000), doc: 'aliases in one GraphQL document' },
   maxTokens: { env: 'MAX_TOKENS', schema: int(1).default(50_000), doc: 'tokens in one GraphQL document' },
   maxDirectives: { env: 'MAX_DIRECTIVES', schema: int(1).default(50), doc: 'directives in one GraphQL document' },
+  // Live answers (subscriptions over SSE, src/live.ts).
+  liveMinIntervalMs: {
+    env: 'LIVE_MIN_INTERVAL_MS',
+    schema: int(0).default(100),
+    doc: 'a live answer is evaluated again at most once in this time, however many writes arrive',
+  },
+  liveMaxPerKey: { env: 'LIVE_MAX_PER_KEY', schema: int(0).default(1000), doc: 'open subscriptions per API key (anonymous callers share one allowance); 0: none' },
+  liveMaxTotal: { env: 'LIVE_MAX_TOTAL', schema: int(0).default(10_000), doc: 'open subscriptions in all; 0: subscriptions off' },
   rateLimitPerSecond: {
     env: 'RATE_LIMIT_PER_SECOND',
     schema: num(0).default(0),
@@ -256,6 +295,9 @@ export function loadConfig(
       const where = fromEnv || fileValue === undefined ? `${s.env}${shown(name, raw)}` : `${name}${shown(name, fileValue)} (config file ${filePath})`;
       problems.push(`${where}: ${parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join(', ')}`);
     }
+  }
+  if (out.redisUrl && out.redisCluster) {
+    problems.push('REDIS_URL and REDIS_CLUSTER are both set: set REDIS_URL for one Redis, or REDIS_CLUSTER for a Redis Cluster, not both');
   }
   // One line, so a log shows the whole reason for the failed start.
   if (problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);

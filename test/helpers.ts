@@ -1,4 +1,4 @@
-// Test helpers: a gateway on either engine, isolated by a fresh key prefix or data folder.
+// Test helpers: a gateway on any engine, isolated by a fresh key prefix or data folder.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,8 @@ import type { Config } from '../src/config.ts';
 import { createGateway } from '../src/gateway.ts';
 import type { Gateway } from '../src/gateway.ts';
 
-export type EngineKind = 'redis' | 'embedded';
+export type EngineKind = 'redis' | 'embedded' | 'cluster';
+/** The engines every API test runs on; the cluster has test files of its own (test/cluster/), each starting a cluster. */
 export const ENGINES: EngineKind[] = ['redis', 'embedded'];
 
 export interface GqlResult<T = Record<string, unknown>> {
@@ -50,7 +51,14 @@ export interface TestGatewayOptions {
   /** Redis engine: cache closed periods (closed relative to `now`). */
   cache?: boolean;
   now?: number;
+  /** The cluster engine: seed nodes of a running cluster (test/cluster/cluster.ts). */
+  cluster?: Config['redisCluster'];
   config?: Partial<Config>;
+}
+
+function clusterSeeds(options: TestGatewayOptions): NonNullable<Config['redisCluster']> {
+  if (!options.cluster?.length) throw new Error("testGateway({ engine: 'cluster' }) needs `cluster`: the seeds of a running cluster");
+  return options.cluster;
 }
 
 export async function testGateway(options: TestGatewayOptions): Promise<TestGateway> {
@@ -62,6 +70,7 @@ export async function testGateway(options: TestGatewayOptions): Promise<TestGate
     {
       ...config,
       redisUrl: options.engine === 'redis' ? redisUrl() : undefined,
+      redisCluster: options.engine === 'cluster' ? clusterSeeds(options) : undefined,
       redisMode: options.redisMode ?? 'lua',
       cacheMb: options.cache ? 64 : 0,
       fsync: 'os',

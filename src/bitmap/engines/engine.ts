@@ -17,8 +17,8 @@ export interface CounterIncrement {
 
 /** What an engine says of itself: metrics label their series with it and read its figures. */
 export interface EngineDescription {
-  readonly kind: 'redis' | 'embedded';
-  /** How it reaches storage: Redis by Lua scripts or bitmapist-server's commands; embedded in process. */
+  readonly kind: 'redis' | 'embedded' | 'cluster';
+  /** How it reaches storage: Redis (or a Redis Cluster, a script a shard) by Lua scripts or bitmapist-server's commands; embedded in process. */
   readonly mode: 'lua' | 'pipeline' | 'local';
   readonly stats: EngineStats;
 }
@@ -43,7 +43,7 @@ export interface EngineStats {
 }
 
 export interface Engine {
-  readonly kind: 'redis' | 'embedded';
+  readonly kind: 'redis' | 'embedded' | 'cluster';
   /** Kind, mode and figures, without a round trip. */
   describe(): EngineDescription;
   /** Runs a whole program as one round trip; one result per output instruction, in order. */
@@ -92,8 +92,17 @@ export interface Engine {
    * it never fill up.
    */
   acceptsWrites?(): Promise<boolean>;
+  /**
+   * Calls `listener` with the keys of every acknowledged change to stored data, whoever made it
+   * (null: anything may have changed, e.g. a flush or a lapse in the feed); returns the way to
+   * stop. Engines without it cannot tell (live answers then move only with time).
+   */
+  watch?(listener: ChangeListener): () => void;
   close(): Promise<void>;
 }
+
+/** Told of changed keys; null when anything may have changed. */
+export type ChangeListener = (keys: readonly string[] | null) => void;
 
 /** Decodes Redis bitmap bytes into ascending offsets, starting at bit `base` of byte 0. */
 export function decodeBits(bytes: Uint8Array, base: number, from: number, limit: number): MemberPage {

@@ -5,14 +5,16 @@ import { UsageError } from '../../usage-error.ts';
 import { bitmapistLayout } from '../keys.ts';
 import type { KeyLayout } from '../keys.ts';
 import { TimeZone, periodEnd } from '../period.ts';
+import { ClusterEngine } from './cluster/engine.ts';
+import { DEFAULT_SHARD_BITS } from './cluster/layout.ts';
 import { openEmbeddedEngine } from './embedded/index.ts';
 import type { Engine } from './engine.ts';
 import { RedisEngine } from './redis.ts';
 import type { RedisMode } from './redis.ts';
 
-/** The settings an engine is opened from: REDIS_URL names Redis; without it, DATA_DIR holds the embedded engine. */
+/** The settings an engine is opened from: REDIS_URL names Redis, REDIS_CLUSTER a Redis Cluster; without them, DATA_DIR holds the embedded engine. */
 export type EngineSettings = Pick<Config, 'redisUrl' | 'redisMode' | 'dataDir' | 'fsync' | 'keyPrefix'> &
-  Partial<Pick<Config, 'redisTimeoutMs' | 'cacheMb' | 'fsyncIntervalMs' | 'timeZone'>>;
+  Partial<Pick<Config, 'redisTimeoutMs' | 'cacheMb' | 'answerCacheMb' | 'fsyncIntervalMs' | 'timeZone' | 'redisCluster' | 'shardBits'>>;
 
 export interface OpenEngineOptions {
   /**
@@ -24,10 +26,21 @@ export interface OpenEngineOptions {
   readonly now?: () => number;
 }
 
-/** Opens Redis (connected, with the closed-period cache when `cacheMb` > 0) or the embedded data folder. */
+/**
+ * Opens Redis (connected, with the closed-period cache when `cacheMb` > 0), a Redis Cluster in the
+ * sharded layout (no closed-period cache yet), or the embedded data folder.
+ */
 export async function openEngine(settings: EngineSettings, options: OpenEngineOptions = {}): Promise<Engine> {
   const layout = bitmapistLayout(settings.keyPrefix);
   const { log, now } = options;
+  if (settings.redisCluster?.length) {
+    return new ClusterEngine({
+      seeds: settings.redisCluster,
+      layout,
+      shardBits: settings.shardBits ?? DEFAULT_SHARD_BITS,
+      commandTimeoutMs: settings.redisTimeoutMs,
+    }).connect();
+  }
   if (settings.redisUrl) {
     const cacheMb = settings.cacheMb ?? 0;
     return new RedisEngine({
@@ -45,6 +58,9 @@ export async function openEngine(settings: EngineSettings, options: OpenEngineOp
               onStatus: (msg) => log?.({ msg }),
             }
           : undefined,
+      answerCacheBytes: (settings.answerCacheMb ?? 0) * 1024 * 1024,
+      watchPrefixes: [layout.prefix, layout.counterPrefix], // live answers: bitmaps and counter hashes
+      onStatus: (msg) => log?.({ msg }),
     }).connect();
   }
   return openEmbeddedEngine({ dir: settings.dataDir, fsync: settings.fsync, fsyncIntervalMs: settings.fsyncIntervalMs, log });

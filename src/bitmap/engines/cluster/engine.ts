@@ -1,0 +1,369 @@
+// Cluster engine: a Program runs once per live shard (one program.lua call each, all masters at once) over the sharded layout on Redis Cluster.
+
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Cluster } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { BitmapError } from '../../errors.ts';
+import type { KeyLayout } from '../../keys.ts';
+import { splitProgram } from '../../program.ts';
+import type { CounterEntries, Instruction, OutputValue, Program } from '../../program.ts';
+import { UsageError } from '../../../usage-error.ts';
+import type { BitWrite, CounterIncrement, Engine, EngineDescription } from '../engine.ts';
+import { fanOut } from './fan-out.ts';
+import { shardedLayout } from './layout.ts';
+import type { ShardedLayout } from './layout.ts';
+import { decodeReply, encodeProgram } from './script.ts';
+
+const lua = (name: string): string => readFileSync(new URL(`../${name}`, import.meta.url), 'utf8');
+const PROGRAM_LUA = lua('program.lua');
+const WRITE_LUA = lua('write.lua');
+const IDS_LUA = lua('ids.lua');
+const IDS_RESTORE_LUA = lua('ids-restore.lua');
+
+export interface ClusterEngineOptions {
+  /** Seed nodes; the client learns the rest from them. */
+  readonly seeds: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  /** Names logical keys (bitmapist's layout); the engine shards them. */
+  readonly layout: KeyLayout;
+  /** W: ids per shard 2^W. Recorded by the first gateway to open the cluster; another is refused. */
+  readonly shardBits: number;
+  /** A command not answered in this time fails with SERVICE_UNAVAILABLE. */
+  readonly commandTimeoutMs?: number;
+}
+
+type ClusterClient = Cluster & {
+  bitmapqlProgramBuffer(numKeys: number, args: Array<string | number | Buffer>): Promise<unknown[]>;
+  bitmapqlWrite(numKeys: number, args: Array<string | number>): Promise<number>;
+  bitmapqlIds(numKeys: number, ...args: string[]): Promise<number[]>;
+  bitmapqlIdsRestore(numKeys: number, ...args: string[]): Promise<number>;
+};
+
+export class ClusterEngine implements Engine {
+  readonly kind = 'cluster' as const;
+  readonly layout: ShardedLayout;
+  private readonly client: ClusterClient;
+  private readonly instance = randomBytes(4).toString('hex');
+  private runs = 0;
+  private lastConnectionError: Error | undefined;
+
+  constructor(options: ClusterEngineOptions) {
+    this.layout = shardedLayout(options.layout, options.shardBits);
+    this.client = new Cluster(
+      options.seeds.map((s) => ({ host: s.host, port: s.port })),
+      {
+        lazyConnect: true,
+        scaleReads: 'master',
+        // Not auto-pipelining: it groups a script call by its first argument (the key count), not
+        // its first key, and a group spanning masters is refused. Each call is written to its
+        // master's connection as it is issued, so the shards' calls still run at once.
+        enableAutoPipelining: false,
+        slotsRefreshTimeout: 2000,
+        clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+        redisOptions: {
+          connectTimeout: 2000,
+          commandTimeout: options.commandTimeoutMs ?? 5000,
+          maxRetriesPerRequest: 0,
+          autoResendUnfulfilledCommands: false,
+        },
+      },
+    ) as ClusterClient;
+    this.client.on('error', (e: Error) => {
+      this.lastConnectionError = e;
+    });
+    this.client.defineCommand('bitmapqlProgram', { lua: PROGRAM_LUA });
+    this.client.defineCommand('bitmapqlWrite', { lua: WRITE_LUA });
+    this.client.defineCommand('bitmapqlIds', { lua: IDS_LUA });
+    this.client.defineCommand('bitmapqlIdsRestore', { lua: IDS_RESTORE_LUA });
+  }
+
+  /** Connects, then fixes W: the first gateway records it; a later one with another W is refused. */
+  async connect(): Promise<this> {
+    await this.client.connect().catch((e: unknown) => unavailable(this.lastConnectionError ?? e));
+    const { shardBitsKey, shardBits } = this.layout;
+    const stored = await this.client
+      .set(shardBitsKey, String(shardBits), 'NX', 'GET')
+      .catch(unavailable);
+    if (stored !== null && Number(stored) !== shardBits) {
+      await this.close();
+      throw new UsageError(
+        `this cluster's data is sharded by ${stored} bits (${shardBitsKey}), not SHARD_BITS=${shardBits}: set SHARD_BITS=${stored}` +
+          ' (a cluster is read with the shard width it was first written with)',
+      );
+    }
+    return this;
+  }
+
+  describe(): EngineDescription {
+    return { kind: this.kind, mode: 'lua', stats: {} };
+  }
+
+  /** The underlying client, for tests that inspect the cluster. */
+  get cluster(): Cluster {
+    return this.client;
+  }
+
+  /** Shards that may hold bits, ascending (from the shard bitmap; a superset of those that do). */
+  async liveShards(): Promise<number[]> {
+    const bytes = await this.client.getBuffer(this.layout.shardsKey).catch(unavailable);
+    const shards: number[] = [];
+    if (!bytes) return shards;
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i]!;
+      if (b === 0) continue;
+      for (let j = 0; j < 8; j++) if (b & (0x80 >> j)) shards.push(i * 8 + j);
+    }
+    return shards;
+  }
+
+  async run(program: Program): Promise<OutputValue[]> {
+    if (program.instructions.length === 0) return [];
+    // Counter hashes have slots of their own: they are read beside the shards' scripts.
+    const split = splitProgram(program, (key) => !this.layout.isSharded(key));
+    const [hashes, bitmaps] = await Promise.all([this.readHashes(split.local.instructions), this.runShards(split.remote)]);
+    return split.merge(hashes, bitmaps);
+  }
+
+  private async runShards(program: Program): Promise<OutputValue[]> {
+    if (program.instructions.length === 0) return [];
+    const needsLive = program.instructions.some((i) => i.op === 'count' || i.op === 'any' || i.op === 'scan');
+    const live = needsLive ? await this.liveShards() : null;
+    const plan = fanOut(program, live, this.layout);
+    const run = `${this.layout.logical.tempPrefix}${this.instance}${(this.runs++).toString(36)}:`;
+    // Issued together: every master works on its shards at once.
+    const results = await Promise.all(
+      plan.parts.map(async (part) => {
+        const k = part.shard;
+        const temps = Array.from({ length: part.program.registers }, (_, i) => this.layout.key(`${run}${i}`, k));
+        const call = encodeProgram(part.program, (key) => this.layout.key(key, k), temps);
+        const reply = await this.client.bitmapqlProgramBuffer(call.numKeys, call.args).catch(unavailable);
+        return decodeReply(part.program, reply);
+      }),
+    );
+    return plan.combine(results);
+  }
+
+  private async readHashes(instructions: readonly Instruction[]): Promise<OutputValue[]> {
+    return Promise.all(
+      instructions.map(async (i): Promise<OutputValue> => {
+        switch (i.op) {
+          case 'hget':
+            return Number((await this.client.hget(this.layout.unsharded(i.key), i.field).catch(unavailable)) ?? 0);
+          case 'hsum': {
+            const values = await this.client.hvals(this.layout.unsharded(i.key)).catch(unavailable);
+            return values.reduce((sum, v) => sum + Number(v), 0);
+          }
+          case 'hgetall': {
+            const all = await this.client.hgetall(this.layout.unsharded(i.key)).catch(unavailable);
+            return Object.entries(all).map(([f, v]) => [f, Number(v)] as const) as CounterEntries;
+          }
+          default:
+            throw new Error(`not a counter output: ${i.op}`);
+        }
+      }),
+    );
+  }
+
+  /**
+   * Each shard's writes are one write.lua call (atomic on its master); the shards of a batch are
+   * written at once, after their bits in the shard bitmap are set (so a reader never misses an
+   * acknowledged write). Counter increments go beside them, one HINCRBY each. A batch that fails
+   * may leave some shards' parts and some increments applied: README "Redis Cluster" says so.
+   */
+  async write(writes: readonly BitWrite[], increments: readonly CounterIncrement[] = []): Promise<void> {
+    const byShard = new Map<number, Map<string, number[]>>();
+    for (const w of writes) {
+      const k = this.layout.shardOf(w.offset);
+      let keys = byShard.get(k);
+      if (!keys) byShard.set(k, (keys = new Map()));
+      const key = this.layout.key(w.key, k);
+      let offsets = keys.get(key);
+      if (!offsets) keys.set(key, (offsets = []));
+      const local = w.offset - this.layout.base(k);
+      offsets.push(w.bit ? local : -local - 1);
+    }
+    if (byShard.size) await this.markLive([...byShard.keys()]);
+    const done = await Promise.allSettled([
+      ...[...byShard.values()].map((keys) => {
+        const args: Array<string | number> = [...keys.keys()];
+        for (const offsets of keys.values()) args.push(offsets.length, ...offsets);
+        return this.client.bitmapqlWrite(keys.size, args);
+      }),
+      ...increments.map((c) => this.client.hincrby(this.layout.unsharded(c.key), c.field, c.by)),
+    ]);
+    const failed = done.find((r) => r.status === 'rejected');
+    if (failed) unavailable(failed.reason);
+  }
+
+  /** Sets the shards' bits in the shard bitmap (one SETBIT each, one round trip). */
+  private async markLive(shards: readonly number[]): Promise<void> {
+    await Promise.all(shards.map((k) => this.client.setbit(this.layout.shardsKey, k, 1))).catch(unavailable);
+  }
+
+  async increment(increments: readonly CounterIncrement[]): Promise<void> {
+    return this.write([], increments);
+  }
+
+  async resolveIds(externals: readonly string[], assign: boolean): Promise<Array<number | null>> {
+    if (externals.length === 0) return [];
+    const k = this.layout.idKeys;
+    const ids = await this.client.bitmapqlIds(3, k.forward, k.reverse, k.next, assign ? '1' : '0', ...externals).catch(unavailable);
+    return ids.map((id) => (id < 0 ? null : id));
+  }
+
+  async externalIds(ids: readonly number[]): Promise<Array<string | null>> {
+    if (ids.length === 0) return [];
+    return this.client.hmget(this.layout.idKeys.reverse, ...ids.map(String)).catch(unavailable);
+  }
+
+  async *idPairs(): AsyncIterable<Array<[string, number]>> {
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.client.hscan(this.layout.idKeys.forward, cursor, 'COUNT', 1000).catch(unavailable);
+      cursor = next;
+      const pairs: Array<[string, number]> = [];
+      for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i]!, Number(flat[i + 1])]);
+      if (pairs.length) yield pairs;
+    } while (cursor !== '0');
+  }
+
+  async restoreIds(pairs: ReadonlyArray<readonly [string, number]>): Promise<void> {
+    if (pairs.length === 0) return;
+    const k = this.layout.idKeys;
+    await this.client.bitmapqlIdsRestore(3, k.forward, k.reverse, k.next, ...pairs.flatMap(([e, id]) => [e, String(id)])).catch(unavailable);
+  }
+
+  /**
+   * Logical keys under `prefix`, each once: every master is scanned for shard keys
+   * (`{tag}<prefix>…`) and for keys that are not sharded (`<prefix>…`: counters).
+   */
+  async *scan(prefix: string): AsyncIterable<string[]> {
+    const escaped = prefix.replace(/[*?[\]\\]/g, '\\$&');
+    const seen = new Set<string>();
+    for (const node of this.masters()) {
+      for (const match of [`{*}${escaped}*`, `${escaped}*`]) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', 1000).catch(unavailable);
+          cursor = next;
+          const batch: string[] = [];
+          for (const physical of keys) {
+            const parsed = this.layout.parse(physical);
+            const key = parsed ? parsed.key : physical;
+            if (!key.startsWith(prefix) || seen.has(key)) continue;
+            if (!parsed && this.layout.isSharded(key)) continue; // not a key of this layout
+            seen.add(key);
+            batch.push(key);
+          }
+          if (batch.length) yield batch;
+        } while (cursor !== '0');
+      }
+    }
+  }
+
+  private masters(): Redis[] {
+    return this.client.nodes('master');
+  }
+
+  /** Deletes logical keys (a bitmap in every live shard); resolves to how many of them existed. */
+  async delete(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const sharded = keys.filter((k) => this.layout.isSharded(k));
+    const live = sharded.length ? await this.liveShards() : [];
+    const existed = new Set<string>();
+    await Promise.all([
+      ...sharded.flatMap((key) =>
+        live.map(async (k) => {
+          if ((await this.client.unlink(this.layout.key(key, k)).catch(unavailable)) > 0) existed.add(key);
+        }),
+      ),
+      ...keys
+        .filter((k) => !this.layout.isSharded(k))
+        .map(async (key) => {
+          if ((await this.client.unlink(this.layout.unsharded(key)).catch(unavailable)) > 0) existed.add(key);
+        }),
+    ]);
+    return existed.size;
+  }
+
+  /** A logical bitmap's bytes, its shards laid end to end (each shard is 2^W / 8 bytes wide). */
+  async dump(key: string): Promise<Buffer | null> {
+    if (!this.layout.isSharded(key)) return this.client.getBuffer(this.layout.unsharded(key)).catch(unavailable);
+    const live = await this.liveShards();
+    const parts = await Promise.all(live.map((k) => this.client.getBuffer(this.layout.key(key, k)).catch(unavailable)));
+    const width = this.layout.shardSize / 8;
+    let length = -1;
+    parts.forEach((p, i) => {
+      if (p) length = Math.max(length, live[i]! * width + p.length);
+    });
+    if (length < 0) return null;
+    const out = Buffer.alloc(length);
+    parts.forEach((p, i) => p?.copy(out, live[i]! * width));
+    return out;
+  }
+
+  /** Replaces a logical bitmap: each shard's slice of the bytes, shards left without bits deleted. */
+  async restore(key: string, bytes: Buffer): Promise<void> {
+    if (!this.layout.isSharded(key)) {
+      await this.client.set(this.layout.unsharded(key), bytes).catch(unavailable);
+      return;
+    }
+    const width = this.layout.shardSize / 8;
+    const slices = new Map<number, Buffer>();
+    for (let at = 0; at < bytes.length; at += width) {
+      const slice = bytes.subarray(at, Math.min(at + width, bytes.length));
+      let end = slice.length;
+      while (end > 0 && slice[end - 1] === 0) end--;
+      if (end > 0) slices.set(at / width, slice.subarray(0, end));
+    }
+    if (slices.size) await this.markLive([...slices.keys()]);
+    const live = await this.liveShards();
+    await Promise.all(
+      live.map((k) => {
+        const slice = slices.get(k);
+        const physical = this.layout.key(key, k);
+        return (slice ? this.client.set(physical, slice) : this.client.unlink(physical)).catch(unavailable);
+      }),
+    );
+  }
+
+  /** Every master answers and the cluster says its state is ok (all slots served). */
+  async ready(): Promise<boolean> {
+    try {
+      if (this.client.status !== 'ready') return false;
+      const masters = this.masters();
+      if (masters.length === 0) return false;
+      const [info] = await Promise.all([masters[0]!.cluster('INFO') as Promise<string>, ...masters.map((m) => m.ping())]);
+      return /^cluster_state:ok\b/m.test(info);
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
+
+/** Connection and cluster trouble becomes SERVICE_UNAVAILABLE; Redis's other replies (bugs) pass through to be masked. */
+function unavailable(err: unknown): never {
+  if (err instanceof BitmapError) throw err;
+  const text = err instanceof Error ? err.message : String(err);
+  if (/^OOM /.test(text)) {
+    throw new BitmapError(
+      'STORAGE_FULL',
+      'storage is full: a Redis Cluster master reached its maxmemory limit and may evict nothing, so it refused this request; retry once memory is freed or maxmemory is raised',
+    );
+  }
+  if (err instanceof Error && err.name === 'ReplyError' && !/^(LOADING|BUSY|MASTERDOWN|READONLY|MISCONF|TRYAGAIN|CLUSTERDOWN)\b/.test(text)) throw err;
+  throw new BitmapError('SERVICE_UNAVAILABLE', `storage is unavailable: ${trouble(text)}; retry later`, {}, { cause: err });
+}
+
+function trouble(text: string): string {
+  if (/^CLUSTERDOWN\b/.test(text)) return 'the Redis Cluster is down (a slot has no master)';
+  if (/^(MASTERDOWN|READONLY|TRYAGAIN)\b/.test(text)) return 'the Redis Cluster is failing over or moving slots and cannot take this request';
+  if (/^LOADING\b/.test(text)) return 'a Redis Cluster node is loading its data after a restart';
+  if (/^BUSY\b/.test(text)) return 'a Redis Cluster node is busy running a long script';
+  if (/timed out/i.test(text)) return 'the Redis Cluster did not answer in time';
+  return 'the Redis Cluster is unreachable';
+}

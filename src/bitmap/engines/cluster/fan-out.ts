@@ -1,0 +1,190 @@
+// One Program, one part per shard: which outputs each shard answers (with ids made shard-local), and how the shards' outputs combine into the Program's.
+
+import { sources } from '../../program.ts';
+import type { BitList, Instruction, MemberPage, OutputValue, Program } from '../../program.ts';
+
+/** What a shard must run: the Program's outputs it contributes to, with the steps they need, ids shard-local. */
+export interface ShardPart {
+  readonly shard: number;
+  readonly program: Program;
+  /** Index (among the Program's outputs) of each output of `program`, in order. */
+  readonly outputs: readonly number[];
+}
+
+export interface FanOut {
+  /** Shards with work, ascending; a shard no output needs gets no call. */
+  readonly parts: readonly ShardPart[];
+  /** The Program's outputs from every part's outputs (in `parts` order). */
+  combine(results: ReadonlyArray<readonly OutputValue[]>): OutputValue[];
+}
+
+export interface ShardGeometry {
+  readonly shardSize: number;
+  shardOf(id: number): number;
+}
+
+/**
+ * Splits a Program of bitmap instructions (no counter hashes) over shards. Counts add and `any`
+ * ORs over every live shard; a getbit goes to its id's shard alone; a `bits` list is cut at shard
+ * edges; a `scan` asks each live shard from the one holding `after + 1` for a page, and the pages
+ * are joined in id order. `live` lists the shards that may hold bits (ascending); getbit and bits
+ * need no such list (an absent shard reads as zeros), so a program of only those skips it.
+ */
+export function fanOut(program: Program, live: readonly number[] | null, geometry: ShardGeometry): FanOut {
+  const { shardSize, shardOf } = geometry;
+  const outputs = program.instructions.filter((i) => !('dest' in i));
+  // Per shard, per output index: the instruction that shard runs for it.
+  const perShard = new Map<number, Map<number, Instruction>>();
+  const put = (k: number, out: number, i: Instruction): void => {
+    let m = perShard.get(k);
+    if (!m) perShard.set(k, (m = new Map()));
+    m.set(out, i);
+  };
+  /** For `bits` outputs: the first index in the original offset list of each shard's run. */
+  const bitsStart = new Map<number, Map<number, number>>();
+  outputs.forEach((i, out) => {
+    switch (i.op) {
+      case 'count':
+      case 'any':
+        for (const k of needLive(live)) put(k, out, i);
+        break;
+      case 'scan': {
+        const first = shardOf(i.after + 1);
+        for (const k of needLive(live)) {
+          if (k < first) continue;
+          const base = k * shardSize;
+          put(k, out, { ...i, after: i.after < base ? -1 : i.after - base });
+        }
+        break;
+      }
+      case 'getbit': {
+        const k = shardOf(i.offset);
+        put(k, out, { ...i, offset: i.offset - k * shardSize });
+        break;
+      }
+      case 'bits': {
+        const starts = new Map<number, number>();
+        bitsStart.set(out, starts);
+        let j = 0;
+        while (j < i.offsets.length) {
+          const k = shardOf(i.offsets[j]!);
+          const base = k * shardSize;
+          const local: number[] = [];
+          starts.set(k, j);
+          while (j < i.offsets.length && shardOf(i.offsets[j]!) === k) local.push(i.offsets[j++]! - base);
+          put(k, out, { ...i, offsets: local });
+        }
+        break;
+      }
+      default:
+        throw new Error(`fanOut takes bitmap outputs only, got ${i.op}`);
+    }
+  });
+  // Lists read at one offset list share it per shard (the script sends each list once).
+  const parts: ShardPart[] = [...perShard.keys()]
+    .sort((a, b) => a - b)
+    .map((k) => {
+      const mine = perShard.get(k)!;
+      const shared = new Map<string, readonly number[]>();
+      for (const [out, i] of mine) {
+        if (i.op !== 'bits') continue;
+        const sig = i.offsets.join(',');
+        const same = shared.get(sig);
+        if (same) mine.set(out, { ...i, offsets: same });
+        else shared.set(sig, i.offsets);
+      }
+      return { shard: k, ...prune(program, mine) };
+    });
+
+  return {
+    parts,
+    combine(results) {
+      const values: Array<OutputValue | undefined> = outputs.map((i) => empty(i));
+      parts.forEach((part, p) => {
+        const got = results[p]!;
+        part.outputs.forEach((out, j) => {
+          const i = outputs[out]!;
+          const v = got[j]!;
+          switch (i.op) {
+            case 'count':
+              values[out] = (values[out] as number) + (v as number);
+              break;
+            case 'any':
+              values[out] = (values[out] as boolean) || (v as boolean);
+              break;
+            case 'getbit':
+              values[out] = v;
+              break;
+            case 'bits':
+              (values[out] as BitList).set(v as BitList, bitsStart.get(out)!.get(part.shard)!);
+              break;
+            case 'scan': {
+              const page = values[out] as MemberPage;
+              if (page.hasMore) break; // already full: later shards only add ids past the page
+              const base = part.shard * shardSize;
+              const mine = v as MemberPage;
+              for (const id of mine.ids) {
+                if (page.ids.length === i.limit) {
+                  page.hasMore = true;
+                  break;
+                }
+                page.ids.push(base + id);
+              }
+              if (mine.hasMore) page.hasMore = true;
+              break;
+            }
+          }
+        });
+      });
+      return values as OutputValue[];
+    },
+  };
+}
+
+function needLive(live: readonly number[] | null): readonly number[] {
+  if (!live) throw new Error('fanOut: counts, any and scans need the live shards');
+  return live;
+}
+
+/** An output's value when no shard contributes. */
+function empty(i: Instruction): OutputValue {
+  switch (i.op) {
+    case 'count':
+    case 'getbit':
+      return 0;
+    case 'any':
+      return false;
+    case 'bits':
+      return new Uint8Array(i.offsets.length);
+    case 'scan':
+      return { ids: [], hasMore: false };
+    default:
+      throw new Error(`not a bitmap output: ${i.op}`);
+  }
+}
+
+/**
+ * The Program with only the given outputs (replaced by their shard's version), and only the steps
+ * they need: walking back, a step is kept while a kept instruction still reads its register.
+ */
+function prune(program: Program, keep: ReadonlyMap<number, Instruction>): { program: Program; outputs: number[] } {
+  const ins = program.instructions;
+  let out = ins.filter((i) => !('dest' in i)).length;
+  const kept: Instruction[] = [];
+  const outputs: number[] = [];
+  const needed = new Set<number>();
+  for (let at = ins.length - 1; at >= 0; at--) {
+    let i = ins[at]!;
+    if ('dest' in i) {
+      if (!needed.delete(i.dest)) continue;
+    } else {
+      const mine = keep.get(--out);
+      if (!mine) continue;
+      i = mine;
+      outputs.push(out);
+    }
+    kept.push(i);
+    for (const r of sources(i)) if ('reg' in r) needed.add(r.reg);
+  }
+  return { program: { registers: program.registers, instructions: kept.reverse() }, outputs: outputs.reverse() };
+}

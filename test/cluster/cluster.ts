@@ -1,0 +1,110 @@
+// A real Redis Cluster for a test file: 6 Debian redis-server nodes (3 masters, 3 replicas) on free loopback ports, fresh folders, stopped by pid.
+
+import { spawn, execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll } from 'vitest';
+
+const run = promisify(execFile);
+
+export interface TestCluster {
+  /** Seed nodes as REDIS_CLUSTER takes them (parsed). */
+  readonly seeds: Array<{ host: string; port: number }>;
+  readonly ports: readonly number[];
+  /** `redis-cli -p <port> <args…>` on one node. */
+  cli(port: number, ...args: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** True when nothing listens on 127.0.0.1:port. */
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A port below 55536 that is free together with port + 10000 (the node's cluster bus). */
+async function freeNodePort(taken: Set<number>): Promise<number> {
+  for (let tries = 0; tries < 1000; tries++) {
+    const p = 20_000 + Math.floor(Math.random() * 35_000);
+    if (taken.has(p) || taken.has(p + 10_000) || taken.has(p - 10_000)) continue;
+    if ((await isFree(p)) && (await isFree(p + 10_000))) {
+      taken.add(p);
+      return p;
+    }
+  }
+  throw new Error('no free port pair for a cluster node');
+}
+
+async function waitFor(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Starts the nodes, joins them with `redis-cli --cluster create`, and waits for cluster_state:ok on every node. */
+export async function startCluster(nodes = 6, replicas = 1): Promise<TestCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'bitmapql-cluster-'));
+  const taken = new Set<number>();
+  const ports: number[] = [];
+  for (let i = 0; i < nodes; i++) ports.push(await freeNodePort(taken));
+  const children: ChildProcess[] = [];
+  const cli = async (port: number, ...args: string[]): Promise<string> => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args])).stdout;
+  const stop = async (): Promise<void> => {
+    await Promise.all(
+      children.map((c) => {
+        if (c.exitCode !== null || c.signalCode !== null) return undefined;
+        const exited = new Promise((r) => c.once('exit', r));
+        c.kill('SIGTERM');
+        return exited;
+      }),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const p of ports) {
+      children.push(
+        spawn(
+          'redis-server',
+          [
+            '--port', String(p), '--bind', '127.0.0.1', '--dir', dir,
+            '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${p}.conf`, '--cluster-node-timeout', '2000',
+            '--save', '', '--appendonly', 'no',
+          ],
+          { stdio: 'ignore' },
+        ),
+      );
+    }
+    for (const p of ports) await waitFor(`redis-server on ${p}`, 10_000, async () => (await cli(p, 'ping')).trim() === 'PONG');
+    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes']);
+    for (const p of ports) await waitFor(`cluster_state:ok on ${p}`, 20_000, async () => /cluster_state:ok/.test(await cli(p, 'cluster', 'info')));
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { seeds: ports.slice(0, 3).map((port) => ({ host: '127.0.0.1', port })), ports, cli, stop };
+}
+
+/** One cluster for the test file that calls this: started before its tests, stopped after them. */
+export function useCluster(): () => TestCluster {
+  let cluster: TestCluster | undefined;
+  beforeAll(async () => {
+    cluster = await startCluster();
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+  return () => {
+    if (!cluster) throw new Error('the cluster is not started yet (use it inside a test or beforeAll)');
+    return cluster;
+  };
+}
