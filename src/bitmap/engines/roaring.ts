@@ -119,7 +119,7 @@ export async function bitmapFromRedisBytesYielding(bytes: Uint8Array): Promise<B
   return fromPortable(step.value);
 }
 
-function fromPortable(portable: Buffer): Bitmap {
+function fromPortable(portable: Uint8Array): Bitmap {
   const bm = RoaringBitmap32.deserialize(portable, 'portable');
   bm.runOptimize();
   bm.shrinkToFit(); // what the copy holds is what the closed-period cache counts against its budget
@@ -141,7 +141,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * time through the native binding cost about 1 s per 100M-bit string; this about 0.15 s.
  * Yields every PAGES_PER_TURN pages.
  */
-function* portableFromRedisBytes(bytes: Uint8Array): Generator<void, Buffer> {
+function* portableFromRedisBytes(bytes: Uint8Array): Generator<void, Uint8Array> {
   if (!LITTLE_ENDIAN) return bitmapFromRedisBytesBitByBit(bytes).serialize('portable');
   const words = new Uint32Array(Math.ceil(bytes.length / 4));
   new Uint8Array(words.buffer).set(bytes);
