@@ -12,6 +12,7 @@ import { authenticate } from './auth.ts';
 import type { Auth } from './auth.ts';
 import { costMeter } from './limits.ts';
 import type { CostMeter } from './limits.ts';
+import type { LiveRegistry } from './live.ts';
 
 /**
  * Writes storage acknowledged, reported by the code that made them (so a metric does not hang on
@@ -33,6 +34,8 @@ export interface Services {
   readonly tz: TimeZone;
   readonly limits: SetLimits;
   readonly now: () => number;
+  /** Subscriptions: shared evaluations kept live (src/live.ts). */
+  readonly live: LiveRegistry;
 }
 
 export interface Context {

@@ -13,6 +13,7 @@ import { TimeZone } from './bitmap/period.ts';
 import type { SetLimits } from './bitmap/sets.ts';
 import type { Config } from './config.ts';
 import { createContext } from './context.ts';
+import { LiveRegistry } from './live.ts';
 import type { Context, Services } from './context.ts';
 import { schema } from './schema/index.ts';
 import { maskError } from './schema/errors.ts';
@@ -24,6 +25,7 @@ import { costCheck } from './plugins/cost.ts';
 import { corsFor } from './plugins/cors.ts';
 import { csrfPrevention } from './plugins/csrf.ts';
 import { inputShapeGuard } from './plugins/input-shape.ts';
+import { liveTransport } from './plugins/live-transport.ts';
 import { metricsEndpoint } from './plugins/metrics.ts';
 import { rateLimit } from './plugins/rate-limit.ts';
 import { readiness } from './plugins/ready.ts';
@@ -36,6 +38,7 @@ export interface Gateway {
   readonly services: Services;
   /** Metrics registry, request logs, and the draining flag set on shutdown (src/observability/). */
   readonly observability: Observability;
+  /** Ends every subscription's stream (shutdown does this first), then closes storage when the gateway opened it. */
   close(): Promise<void>;
 }
 
@@ -65,6 +68,12 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     tz: new TimeZone(config.timeZone),
     limits,
     now: options.now ?? Date.now,
+    live: new LiveRegistry(() => services, {
+      minIntervalMs: config.liveMinIntervalMs,
+      maxPerKey: config.liveMaxPerKey,
+      maxTotal: config.liveMaxTotal,
+      log: options.log,
+    }),
   };
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -112,6 +121,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         blockFieldSuggestion: { enabled: false }, // hideSuggestions() instead, with INTROSPECTION=false
       }),
       costCheck(config.maxCost), // MAX_COST from the request's shape, before any resolver runs
+      liveTransport(), // a subscription only to a caller that takes a stream
     ],
   });
   return {
@@ -119,6 +129,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     observability,
     services,
     close: async () => {
+      services.live.close();
       if (!options.engine) await engine.close();
     },
   };

@@ -72,6 +72,7 @@ async function serve(opts: { config?: string } = {}): Promise<void> {
     }
     stopping = true;
     gateway.observability.draining = true; // GET /ready answers 503 from now on
+    gateway.services.live.close(); // every subscription's stream completes now: it would hold its connection for the whole grace time
     log({ msg: 'stopping', signal, graceMs: config.shutdownTimeoutMs });
     // Stop accepting; let in-flight requests finish (bounded), then flush and close storage.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'MISSING_PERIOD'
   | 'TOO_COMPLEX'
   | 'TOO_LARGE'
+  | 'TOO_MANY_SUBSCRIPTIONS'
   | 'UNSUPPORTED'
   | 'SERVICE_UNAVAILABLE'
   | 'STORAGE_FULL'

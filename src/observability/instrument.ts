@@ -27,6 +27,7 @@ const MEMBERS: Record<keyof Engine, 'call' | 'stream' | 'own'> = {
   restore: 'call',
   ready: 'call',
   acceptsWrites: 'call',
+  watch: 'own',
   close: 'call',
 };
 

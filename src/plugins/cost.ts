@@ -33,47 +33,50 @@ const FIELD_COSTS: Record<string, (ctx: Context, args: any) => number> = {
   counterSeries: (ctx, a) => counterSeriesCost(ctx, a),
 };
 
-/** Refuses a query whose cost from its shape is over `limit` (MAX_COST; 0: off). */
+/**
+ * Refuses a query, or a subscription (its fields take the arguments of the queries of their
+ * names, and each evaluation costs what the query does), whose cost from its shape is over
+ * `limit` (MAX_COST; 0: off).
+ */
 export function costCheck(limit: number): Plugin {
-  return {
-    onExecute({ args, setResultAndStopExecution }) {
-      if (limit <= 0) return;
-      const operation = getOperationAST(args.document, args.operationName);
-      const query = args.schema.getQueryType();
-      if (!operation || operation.operation !== 'query' || !query) return;
-      const vars = getVariableValues(args.schema, operation.variableDefinitions ?? [], (args.variableValues ?? {}) as Record<string, unknown>, {
-        maxErrors: 1,
-      });
-      if (vars.errors) return; // execution reports them, before any resolver runs
-      const ctx = args.contextValue as unknown as Context; // yoga has merged createContext() into it
-      const fragments = new Map<string, FragmentDefinitionNode>();
-      for (const d of args.document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-      const fieldsOfQuery = query.getFields();
-      let total = 0;
-      for (const [key, node] of rootFields(operation.selectionSet, fragments, vars.coerced)) {
-        const cost = FIELD_COSTS[node.name.value];
-        const field = fieldsOfQuery[node.name.value];
-        if (!cost || !field) continue;
-        try {
-          total += cost(ctx, getArgumentValues(field as GraphQLField<unknown, unknown>, node, vars.coerced));
-        } catch (e) {
-          if (e instanceof BitmapError || e instanceof GraphQLError) continue; // its resolver refuses it, before any work
-          throw e;
-        }
-        if (total > limit) {
-          const refusal = tooCostly(total, limit);
-          const error = new GraphQLError(refusal.message, {
-            nodes: node,
-            path: [key],
-            originalError: refusal,
-            extensions: { code: refusal.code, ...refusal.details },
-          });
-          setResultAndStopExecution({ data: null, errors: [error] });
-          return;
-        }
+  const check = ({ args, setResultAndStopExecution }: Pick<Parameters<NonNullable<Plugin['onExecute']>>[0], 'args' | 'setResultAndStopExecution'>): void => {
+    if (limit <= 0) return;
+    const operation = getOperationAST(args.document, args.operationName);
+    const query = operation?.operation === 'subscription' ? args.schema.getSubscriptionType() : operation?.operation === 'query' ? args.schema.getQueryType() : null;
+    if (!operation || !query) return;
+    const vars = getVariableValues(args.schema, operation.variableDefinitions ?? [], (args.variableValues ?? {}) as Record<string, unknown>, {
+      maxErrors: 1,
+    });
+    if (vars.errors) return; // execution reports them, before any resolver runs
+    const ctx = args.contextValue as unknown as Context; // yoga has merged createContext() into it
+    const fragments = new Map<string, FragmentDefinitionNode>();
+    for (const d of args.document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+    const fieldsOfQuery = query.getFields();
+    let total = 0;
+    for (const [key, node] of rootFields(operation.selectionSet, fragments, vars.coerced)) {
+      const cost = FIELD_COSTS[node.name.value];
+      const field = fieldsOfQuery[node.name.value];
+      if (!cost || !field) continue;
+      try {
+        total += cost(ctx, getArgumentValues(field as GraphQLField<unknown, unknown>, node, vars.coerced));
+      } catch (e) {
+        if (e instanceof BitmapError || e instanceof GraphQLError) continue; // its resolver refuses it, before any work
+        throw e;
       }
-    },
+      if (total > limit) {
+        const refusal = tooCostly(total, limit);
+        const error = new GraphQLError(refusal.message, {
+          nodes: node,
+          path: [key],
+          originalError: refusal,
+          extensions: { code: refusal.code, ...refusal.details },
+        });
+        setResultAndStopExecution({ data: null, errors: [error] });
+        return;
+      }
+    }
   };
+  return { onExecute: check, onSubscribe: check };
 }
 
 /**

@@ -26,6 +26,8 @@ export const builder = new SchemaBuilder<{
   scopeAuth: {
     // Computed once per request from the Authorization header (context.ts, auth.ts).
     authScopes: (ctx) => ctx.auth.scopes,
+    // Checked when a subscription is made, not only on each answer: a caller without the scope must not get a live evaluation.
+    authorizeOnSubscribe: true,
     unauthorizedError: (_parent, ctx, info, result) => scopeError(ctx.auth, info.fieldName, failedScopes(result.failure)),
   },
 });
@@ -40,5 +42,10 @@ function failedScopes(failure: AuthFailure): Scope[] {
 // Every query needs the `read` scope, every mutation `write`; admin mutations replace it with `admin` (schema/admin.ts).
 builder.queryType({ description: 'Questions about sets of users (the read scope).', authScopes: { read: true } });
 builder.mutationType({ description: 'Recording events and counts (the write scope; all-or-nothing) and deleting them (the admin scope).', authScopes: { write: true } });
+// Subscriptions are live queries: the read scope too (schema/live.ts).
+builder.subscriptionType({
+  description: 'Live answers over Server-Sent Events: each field takes the arguments of the query of its name and sends its answer at once, then again whenever it changes (the read scope).',
+  authScopes: { read: true },
+});
 
 export type { Granularity };

@@ -22,7 +22,7 @@ const CohortRow = builder.objectRef<CohortRowData & { period: Period }>('CohortR
   }),
 });
 
-const CohortTable = builder.objectRef<CohortResult>('CohortTable').implement({
+export const CohortTable = builder.objectRef<CohortResult>('CohortTable').implement({
   fields: (t) => ({
     rows: t.field({ type: [CohortRow], resolve: (c) => c.rows.map((r, i) => ({ ...r, period: c.periods[i]! })) }),
     average: t.field({
@@ -54,7 +54,7 @@ builder.queryField('cohort', (t) =>
   }),
 );
 
-const FunnelStep = builder.objectRef<FunnelStepData>('FunnelStep').implement({
+export const FunnelStep = builder.objectRef<FunnelStepData>('FunnelStep').implement({
   fields: (t) => ({
     count: t.field({ type: 'Count', description: 'Users in this step and every step before it.', resolve: (s) => s.count }),
     fromPrevious: t.float({ nullable: true, description: 'count / the previous step’s count (0..1).', resolve: (s) => s.fromPrevious }),

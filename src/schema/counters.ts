@@ -18,7 +18,7 @@ const CounterResult = builder.objectRef<{ incremented: number }>('CounterResult'
   fields: (t) => ({ incremented: t.exposeInt('incremented', { description: 'How many increments were applied.' }) }),
 });
 
-const CounterValue = builder.objectRef<{ key: string; value: number }>('CounterValue').implement({
+export const CounterValue = builder.objectRef<{ key: string; value: number }>('CounterValue').implement({
   fields: (t) => ({
     key: t.exposeString('key'),
     value: t.field({ type: 'Count', resolve: (v) => v.value }),

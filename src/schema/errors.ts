@@ -39,8 +39,8 @@ export function maskError(error: unknown, message: string): Error {
   }
   // Parse and validation errors, and variable coercion errors (a GraphQLError wrapping a GraphQLError
   // such as an unknown field or a @oneOf violation in the variables): already safe. Those graphql-js
-  // raises before running anything (no path: a variable missing or of the wrong shape, a
-  // subscription) have no code of their own, and every error a caller can cause carries one.
+  // raises before running anything (no path: a variable missing or of the wrong shape) have no
+  // code of their own, and every error a caller can cause carries one.
   if (graphql && safeChain(graphql)) {
     if (graphql.path === undefined && typeof graphql.extensions.code !== 'string') Object.assign(graphql.extensions, { code: 'BAD_REQUEST' });
     return graphql;

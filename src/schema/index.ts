@@ -11,6 +11,7 @@ import './series.ts';
 import './cohort.ts';
 import './counters.ts';
 import './admin.ts';
+import './live.ts';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

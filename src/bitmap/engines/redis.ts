@@ -10,8 +10,9 @@ import { isOutput, readKeys, splitProgram } from '../program.ts';
 import type { Instruction, OutputValue, Program, Ref } from '../program.ts';
 import { ClosedPeriodCache } from './closed-cache.ts';
 import type { ClosedCacheOptions } from './closed-cache.ts';
+import { RedisChanges } from './redis-changes.ts';
 import { decodeBits } from './engine.ts';
-import type { BitWrite, CounterIncrement, Engine, EngineDescription } from './engine.ts';
+import type { BitWrite, ChangeListener, CounterIncrement, Engine, EngineDescription } from './engine.ts';
 import { runOnBitmaps } from './roaring.ts';
 
 /**
@@ -33,6 +34,10 @@ export interface RedisEngineOptions {
   readonly cache?: ClosedCacheOptions;
   /** Keys of the string id mapping (the layout's idKeys). */
   readonly idKeys?: { readonly forward: string; readonly reverse: string; readonly next: string };
+  /** Prefixes whose changes watch() reports (the layout's prefix and counter prefix); none: no watch(). */
+  readonly watchPrefixes?: readonly string[];
+  /** Told when the change feed turns off, and why. */
+  onStatus?(message: string): void;
 }
 
 const PROGRAM_LUA = readFileSync(new URL('./program.lua', import.meta.url), 'utf8');
@@ -59,6 +64,9 @@ export class RedisEngine implements Engine {
   private readonly instance = randomBytes(4).toString('hex');
   /** Present when the closed-period cache is on (it may still be inactive). */
   readonly cache: ClosedPeriodCache | null;
+
+  /** The change feed behind watch(), opened when first watched (redis-changes.ts). */
+  private readonly changes: RedisChanges | null;
 
   constructor(options: RedisEngineOptions) {
     this.mode = options.mode ?? 'lua';
@@ -90,6 +98,13 @@ export class RedisEngine implements Engine {
       this.client.defineCommand('bitmapqlIdsRestore', { lua: IDS_RESTORE_LUA });
     }
     this.cache = options.cache && this.mode === 'lua' ? new ClosedPeriodCache(options.cache) : null;
+    this.changes = options.watchPrefixes?.length
+      ? new RedisChanges(this.client, { prefixes: options.watchPrefixes, onStatus: options.onStatus })
+      : null;
+  }
+
+  watch(listener: ChangeListener): () => void {
+    return this.changes ? this.changes.watch(listener) : () => {};
   }
 
   async connect(): Promise<this> {
@@ -409,6 +424,7 @@ export class RedisEngine implements Engine {
   }
 
   async close(): Promise<void> {
+    await this.changes?.stop();
     await this.cache?.stop();
     await this.client.quit().catch(() => this.client.disconnect());
   }

@@ -28,7 +28,7 @@ import type { OutputValue, Program } from '../../program.ts';
 import { assertPairsAgree } from '../../ids.ts';
 import { bitmapFromRedisBytes, redisBytesFromBitmap, runOnBitmaps } from '../roaring.ts';
 import type { Bitmap } from '../roaring.ts';
-import type { BitWrite, CounterIncrement, Engine, EngineDescription } from '../engine.ts';
+import type { BitWrite, ChangeListener, CounterIncrement, Engine, EngineDescription } from '../engine.ts';
 import { fsyncDir, isNoSpace, logName, markHeldData } from './files.ts';
 import { lockFolder } from './lock.ts';
 import { LogWriter, storageFull } from './log-writer.ts';
@@ -90,6 +90,8 @@ export class EmbeddedEngine implements Engine {
   private readonly assigning = new Set<Promise<number>>();
   /** The last background snapshot failure, if any (the data stays recoverable from the logs). */
   lastCompactionError: Error | null = null;
+  /** Told of the keys of every acknowledged write (watch()). */
+  private readonly watchers = new Set<ChangeListener>();
 
   /** Use openEmbeddedEngine. */
   constructor(state: Recovered & { options: EmbeddedOptions; unlock: () => Promise<void> }) {
@@ -199,6 +201,7 @@ export class EmbeddedEngine implements Engine {
     this.checkOpen();
     if (writes.length === 0 && increments.length === 0) return;
     await this.writer.append(writeRecord(writes, increments));
+    if (this.watchers.size) this.changed([...new Set([...writes.map((w) => w.key), ...increments.map((i) => i.key)])]);
   }
 
   async increment(increments: readonly CounterIncrement[]): Promise<void> {
@@ -262,13 +265,26 @@ export class EmbeddedEngine implements Engine {
     this.checkOpen();
     const unique = [...new Set(keys)];
     if (unique.length === 0) return 0;
-    return this.writer.append(deleteRecord(unique));
+    const n = await this.writer.append(deleteRecord(unique));
+    this.changed(unique);
+    return n;
   }
 
   async restore(key: string, bytes: Buffer): Promise<void> {
     this.checkOpen();
     const portable = bitmapFromRedisBytes(bytes).serialize('portable');
     await this.writer.append(restoreRecord(key, portable));
+    this.changed([key]);
+  }
+
+  /** This engine is the only writer of its folder: its own acknowledged writes are every change. */
+  watch(listener: ChangeListener): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
+  }
+
+  private changed(keys: readonly string[]): void {
+    for (const l of this.watchers) l(keys);
   }
 
   /** Resolves once every queued write is acknowledged and no compaction is running. */

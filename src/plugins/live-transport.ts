@@ -1,0 +1,28 @@
+// Subscriptions only where a stream can be sent: a request that does not accept one is refused before anything subscribes.
+//
+// Yoga answers a subscription without `Accept: text/event-stream` (or multipart/mixed) with a
+// bare 406, after the subscription has been made, and never ends it: each such request would keep
+// a live evaluation and a place under LIVE_MAX_PER_KEY for good. Refused here instead, with a code
+// and what to send.
+
+import { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+const STREAMS = /text\/event-stream|multipart\/mixed/i;
+
+export function liveTransport(): Plugin {
+  return {
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const request = (args.contextValue as { request?: Request }).request;
+      if (!request || STREAMS.test(request.headers.get('accept') ?? '')) return;
+      setResultAndStopExecution({
+        errors: [
+          new GraphQLError(
+            'a subscription is answered as a stream of Server-Sent Events: send "Accept: text/event-stream" (graphql-sse, or an EventSource on GET /graphql?query=…), or query instead',
+            { extensions: { code: 'BAD_REQUEST' } },
+          ),
+        ],
+      });
+    },
+  };
+}

@@ -1,0 +1,383 @@
+// Subscriptions over SSE (src/live.ts): first answer equals the query's, new answers on writes from any writer, coalescing, shared evaluations, time rebinding, caps, auth, cleanup and shutdown.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { hashKey } from '../../src/auth.ts';
+import type { Engine } from '../../src/bitmap/engines/engine.ts';
+import { createGateway } from '../../src/gateway.ts';
+import type { Gateway } from '../../src/gateway.ts';
+import { freePort } from '../global-setup.ts';
+import { ENGINES, TEST_AUTH, redisUrl, testGateway } from '../helpers.ts';
+import type { GqlResult, TestGateway } from '../helpers.ts';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function open(options: Parameters<typeof testGateway>[0]): Promise<TestGateway> {
+  const t = await testGateway(options);
+  cleanups.push(() => t.close());
+  return t;
+}
+
+interface Stream {
+  /** The next `next` event's payload (waits up to `ms`). */
+  next(ms?: number): Promise<GqlResult<Record<string, unknown>>>;
+  /** Payloads received and not yet taken by next(). */
+  readonly queued: Array<GqlResult<Record<string, unknown>>>;
+  /** Resolves when the server ends the stream (a `complete` event or the body's end). */
+  readonly ended: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Reads a GraphQL-over-SSE response body into events. */
+function readEvents(body: ReadableStream<Uint8Array>): Stream {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  const queued: Array<GqlResult<Record<string, unknown>>> = [];
+  let wake: (() => void) | null = null;
+  let endedNow: () => void = () => {};
+  const ended = new Promise<void>((r) => (endedNow = r));
+  let finished = false;
+  void (async () => {
+    let buffer = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let at: number;
+        while ((at = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, at);
+          buffer = buffer.slice(at + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = block
+            .split('\n')
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).trimStart())
+            .join('\n');
+          if (event === 'next') queued.push(JSON.parse(data) as GqlResult<Record<string, unknown>>);
+          if (event === 'complete') finished = true;
+          wake?.();
+        }
+        if (finished) break;
+      }
+    } catch {
+      // cancelled
+    }
+    finished = true;
+    endedNow();
+    wake?.();
+  })();
+  return {
+    queued,
+    ended,
+    async next(ms = 5000) {
+      const until = Date.now() + ms;
+      while (!queued.length) {
+        if (finished) throw new Error('the stream ended');
+        if (Date.now() > until) throw new Error(`no event within ${ms} ms`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 50);
+        });
+      }
+      return queued.shift()!;
+    },
+    close: () => reader.cancel().catch(() => {}),
+  };
+}
+
+/** A subscription through the gateway's fetch, as graphql-sse sends it (POST, Accept: text/event-stream). */
+async function subscribe(g: Gateway, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = TEST_AUTH): Promise<Stream> {
+  const res = await g.yoga.fetch('http://yoga/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+  const s = readEvents(res.body!);
+  cleanups.push(() => s.close());
+  return s;
+}
+
+/** Waits until `test` holds (a bounded number of tries, not a timing assertion). */
+async function until(test: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await test())) {
+    if (Date.now() > end) throw new Error(`never: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Takes events until one satisfies `test` (answers in between are skipped: coalescing may or may not merge them). */
+async function nextMatching(s: Stream, test: (r: GqlResult<Record<string, unknown>>) => boolean, ms = 5000): Promise<GqlResult<Record<string, unknown>>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const r = await s.next(Math.max(1, end - Date.now()));
+    if (test(r)) return r;
+  }
+}
+
+const mark = async (t: TestGateway, userId: number, name = 'live'): Promise<void> => {
+  const r = await t.gql(`mutation { markEvent(input: { name: "${name}", userId: ${userId} }) { marked } }`);
+  expect(r.errors).toBeUndefined();
+};
+
+const COUNT_TODAY = 'subscription { count(set: { event: { name: "live", period: { current: DAY } } }) }';
+const countOf = (r: GqlResult<Record<string, unknown>>): number => r.data!.count as number;
+
+/** `engine` with its runs counted. */
+function counting(engine: Engine): { engine: Engine; runs: () => number } {
+  let runs = 0;
+  const proxy = new Proxy(engine, {
+    get: (target, prop) => {
+      const v: unknown = Reflect.get(target, prop, target);
+      if (prop === 'run') return (...a: Parameters<Engine['run']>) => (runs++, target.run(...a));
+      return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { engine: proxy, runs: () => runs };
+}
+
+describe.each(ENGINES)('subscriptions (%s)', (kind) => {
+  it('send the query’s answer first, then a new answer after a mark through the API', async () => {
+    const t = await open({ engine: kind });
+    const users = new Set([3, 8, 13]);
+    for (const u of users) await mark(t, u);
+    const query = await t.gql<{ count: number }>(COUNT_TODAY.replace('subscription', 'query'));
+    const s = await subscribe(t.gateway, COUNT_TODAY);
+    const first = await s.next();
+    expect(first.errors).toBeUndefined();
+    expect(countOf(first)).toBe(query.data!.count);
+    expect(countOf(first)).toBe(users.size);
+    users.add(21);
+    await mark(t, 21);
+    expect(countOf(await nextMatching(s, (r) => countOf(r) !== users.size - 1))).toBe(users.size);
+    await mark(t, 3); // already in the set: the answer is the same, so nothing is sent
+    users.add(34);
+    await mark(t, 34);
+    expect(countOf(await s.next())).toBe(users.size);
+  });
+
+  it('series, funnel and counters follow writes; GET with query parameters (EventSource) works too', async () => {
+    const t = await open({ engine: kind });
+    const series = await subscribe(t.gateway, 'subscription { series(set: { event: { name: "live" } }, granularity: DAY, last: 2) { count } }');
+    expect((await series.next()).data).toEqual({ series: [{ count: 0 }, { count: 0 }] });
+    const url = `http://yoga/graphql?query=${encodeURIComponent('subscription { counters(name: "plays", period: { current: DAY }) { key value } }')}`;
+    const res = await t.gateway.yoga.fetch(url, { headers: { accept: 'text/event-stream', ...TEST_AUTH } });
+    const counters = readEvents(res.body!);
+    cleanups.push(() => counters.close());
+    expect((await counters.next()).data).toEqual({ counters: [] });
+    await mark(t, 7);
+    expect((await nextMatching(series, (r) => JSON.stringify(r.data).includes('1'))).data).toEqual({ series: [{ count: 0 }, { count: 1 }] });
+    const inc = await t.gql('mutation { incrementCounter(name: "plays", key: "song-1", by: 3) { incremented } }');
+    expect(inc.errors).toBeUndefined();
+    expect((await counters.next()).data).toEqual({ counters: [{ key: 'song-1', value: 3 }] });
+  });
+
+  it('coalesce quick writes into far fewer answers, the last one right', async () => {
+    const t = await open({ engine: kind, config: { liveMinIntervalMs: 300 } });
+    const s = await subscribe(t.gateway, COUNT_TODAY);
+    expect(countOf(await s.next())).toBe(0);
+    const n = 40;
+    await Promise.all(Array.from({ length: n }, (_, i) => mark(t, 1000 + i)));
+    const seen: number[] = [];
+    while (seen.at(-1) !== n) seen.push(countOf(await s.next()));
+    await new Promise((r) => setTimeout(r, 700)); // nothing more should come
+    seen.push(...s.queued.map(countOf));
+    expect(seen.at(-1)).toBe(n);
+    expect(seen.length).toBeLessThanOrEqual(5);
+  });
+
+  it('share one evaluation between equal subscriptions: one engine run per change', async () => {
+    const t = await open({ engine: kind });
+    const { engine, runs } = counting(t.engine);
+    const g = await createGateway(t.config, { engine });
+    cleanups.push(() => g.close());
+    const a = await subscribe(g, COUNT_TODAY);
+    // The same question written another way: other spacing, an explicit null.
+    const b = await subscribe(g, 'subscription Same { count(set: {event: {period: {current: DAY}, name: "live", shift: null}}) }');
+    expect(countOf(await a.next())).toBe(0);
+    expect(countOf(await b.next())).toBe(0);
+    expect(g.services.live.size).toBe(2);
+    expect(g.services.live.shared).toBe(1);
+    await new Promise((r) => setTimeout(r, 300)); // the Redis feed's start re-evaluates once
+    const before = runs();
+    await mark(t, 5);
+    expect(countOf(await a.next())).toBe(1);
+    expect(countOf(await b.next())).toBe(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(runs() - before).toBe(1);
+  });
+
+  it('move on when the day ends: a question over the current day re-binds and sends; one over a fixed day does not', async () => {
+    const t = await open({ engine: kind });
+    const dayMs = 86_400_000;
+    const nextMidnight = Math.ceil(Date.now() / dayMs) * dayMs;
+    const offset = nextMidnight - 1500 - Date.now(); // the clock shows 1.5 s before midnight UTC
+    const clock = (): number => Date.now() + offset;
+    const g = await createGateway(t.config, { engine: t.engine, now: clock });
+    cleanups.push(() => g.close());
+    const r = await g.yoga.fetch('http://yoga/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...TEST_AUTH },
+      body: JSON.stringify({ query: 'mutation { markEvent(input: { name: "live", userId: 9 }) { marked } }' }),
+    });
+    expect(((await r.json()) as GqlResult).errors).toBeUndefined();
+    const today = await subscribe(g, COUNT_TODAY);
+    const day = new Date(nextMidnight - dayMs).toISOString().slice(0, 10);
+    const fixed = await subscribe(g, `subscription { count(set: { event: { name: "live", period: { at: { granularity: DAY, date: "${day}" } } } }) }`);
+    const last2 = await subscribe(g, 'subscription { series(set: { event: { name: "live" } }, granularity: DAY, last: 2) { count period { label } } }');
+    expect(countOf(await today.next())).toBe(1);
+    expect(countOf(await fixed.next())).toBe(1);
+    const before = (await last2.next()).data!.series as Array<{ count: number; period: { label: string } }>;
+    expect(before.map((p) => p.count)).toEqual([0, 1]);
+    expect(before[1]!.period.label).toBe(day);
+    // After midnight: a new day with nobody in it.
+    expect(countOf(await today.next(6000))).toBe(0);
+    const after = (await last2.next(6000)).data!.series as Array<{ count: number; period: { label: string } }>;
+    expect(after.map((p) => p.count)).toEqual([1, 0]);
+    expect(after[0]!.period.label).toBe(day);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fixed.queued).toEqual([]);
+  });
+
+  it('cap subscriptions per key and in total with TOO_MANY_SUBSCRIPTIONS, and free a place when a client leaves', async () => {
+    const other = `bmq_other_${randomBytes(8).toString('hex')}`;
+    const t = await open({
+      engine: kind,
+      config: {
+        liveMaxPerKey: 2,
+        liveMaxTotal: 3,
+        apiKeys: [
+          { name: 'a', sha256: hashKey(TEST_AUTH.authorization!.slice(7)), scopes: ['read', 'write'] },
+          { name: 'b', sha256: hashKey(other), scopes: ['read'] },
+        ],
+      },
+    });
+    const b = { authorization: `Bearer ${other}` };
+    const s1 = await subscribe(t.gateway, COUNT_TODAY);
+    const s2 = await subscribe(t.gateway, 'subscription { count(set: { ids: [1, 2] }) }');
+    expect(countOf(await s1.next())).toBe(0);
+    expect(countOf(await s2.next())).toBe(2);
+    const refused = await (await subscribe(t.gateway, COUNT_TODAY)).next();
+    expect(refused.errors?.[0]?.extensions?.code).toBe('TOO_MANY_SUBSCRIPTIONS');
+    expect(refused.errors?.[0]?.message).toMatch(/LIVE_MAX_PER_KEY/);
+    const s3 = await subscribe(t.gateway, COUNT_TODAY, undefined, b);
+    expect(countOf(await s3.next())).toBe(0);
+    const total = await (await subscribe(t.gateway, COUNT_TODAY, undefined, b)).next();
+    expect(total.errors?.[0]?.extensions?.code).toBe('TOO_MANY_SUBSCRIPTIONS');
+    expect(total.errors?.[0]?.message).toMatch(/LIVE_MAX_TOTAL/);
+    // Clients that leave are cleaned up: their places are free again, shared evaluations gone.
+    await s1.close();
+    await s2.close();
+    await s3.close();
+    await until(() => t.gateway.services.live.size === 0, 'every subscription cleaned up');
+    expect(t.gateway.services.live.shared).toBe(0);
+    const again = await subscribe(t.gateway, COUNT_TODAY);
+    expect(countOf(await again.next())).toBe(0);
+    // The gateway still answers.
+    expect((await t.gql('{ count(set: { ids: [4] }) }')).data).toEqual({ count: 1 });
+  });
+
+  it('honour scopes and the cost limit at subscribe time; refuse a subscription not sent as a stream', async () => {
+    const writer = `bmq_writer_${randomBytes(8).toString('hex')}`;
+    const t = await open({
+      engine: kind,
+      config: {
+        anonymousRead: false,
+        maxCost: 50,
+        apiKeys: [
+          { name: 'all', sha256: hashKey(TEST_AUTH.authorization!.slice(7)), scopes: ['read', 'write'] },
+          { name: 'writer', sha256: hashKey(writer), scopes: ['write'] },
+        ],
+      },
+    });
+    const anon = await (await subscribe(t.gateway, COUNT_TODAY, undefined, {})).next();
+    expect(anon.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const forbidden = await (await subscribe(t.gateway, COUNT_TODAY, undefined, { authorization: `Bearer ${writer}` })).next();
+    expect(forbidden.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const costly = await (await subscribe(t.gateway, 'subscription { series(set: { event: { name: "live" } }, granularity: DAY, last: 51) { count } }')).next();
+    expect(costly.errors?.[0]?.extensions?.code).toBe('TOO_COMPLEX');
+    const plain = await t.gql(COUNT_TODAY);
+    expect(plain.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    expect(t.gateway.services.live.size).toBe(0);
+    const ok = await subscribe(t.gateway, COUNT_TODAY);
+    expect(countOf(await ok.next())).toBe(0);
+  });
+});
+
+describe('subscriptions (redis): writes straight into Redis by another writer', () => {
+  it('a bitmapist-style SETBIT and a counter HINCRBY from a raw client send new answers', async () => {
+    const t = await open({ engine: 'redis' });
+    const s = await subscribe(t.gateway, COUNT_TODAY);
+    const plays = await subscribe(t.gateway, 'subscription { counterSeries(name: "plays", granularity: DAY, last: 1) { count } }');
+    expect(countOf(await s.next())).toBe(0);
+    expect((await plays.next()).data).toEqual({ counterSeries: [{ count: 0 }] });
+    const raw = new Redis(redisUrl());
+    cleanups.push(() => void raw.disconnect());
+    const d = new Date();
+    const suffix = `${d.getUTCFullYear()}-${d.getUTCMonth() + 1}-${d.getUTCDate()}`;
+    await raw.setbit(`${t.prefix}live_${suffix}`, 77, 1);
+    expect(countOf(await s.next())).toBe(1);
+    await raw.setbit(`${t.prefix}live_${suffix}`, 78, 1);
+    expect(countOf(await s.next())).toBe(2);
+    await raw.hincrby(`${t.gateway.services.layout.counterPrefix}plays:${suffix}`, 'song', 4);
+    expect((await plays.next()).data).toEqual({ counterSeries: [{ count: 4 }] });
+  });
+});
+
+describe('SIGTERM', () => {
+  it('ends every stream cleanly and exits without waiting out the grace time', async () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'bitmapql-live-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const key = `bmq_live_${randomBytes(8).toString('hex')}`;
+    const port = await freePort();
+    const child = spawn(process.execPath, ['bin/bitmapql.js', 'serve'], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: dir,
+        SHUTDOWN_TIMEOUT_MS: '60000',
+        API_KEYS: JSON.stringify([{ name: 'live', sha256: hashKey(key), scopes: ['read', 'write'] }]),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    cleanups.push(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    await until(() => out.includes('"listening"'), 'the server listens', 20_000);
+    const streams: Stream[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: `subscription { count(set: { ids: [${i}, 100] }) }` }),
+      });
+      const s = readEvents(res.body!);
+      cleanups.push(() => s.close());
+      expect(countOf(await s.next())).toBe(2);
+      streams.push(s);
+    }
+    const sent = Date.now();
+    child.kill('SIGTERM');
+    await Promise.all(streams.map((s) => s.ended));
+    expect(await exit).toBe(0);
+    // Well inside the 60 s grace time the open streams would otherwise hold it for.
+    expect(Date.now() - sent).toBeLessThan(15_000);
+  }, 40_000);
+});
