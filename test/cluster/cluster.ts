@@ -17,6 +17,10 @@ export interface TestCluster {
   readonly ports: readonly number[];
   /** `redis-cli -p <port> <args…>` on one node. */
   cli(port: number, ...args: string[]): Promise<string>;
+  /** Stops one node by its pid (SIGKILL: no chance to hand anything over). */
+  stopNode(port: number): Promise<void>;
+  /** Starts a stopped node again with its folder and nodes-P.conf: it rejoins the cluster. */
+  startNode(port: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -42,7 +46,7 @@ async function freeNodePort(taken: Set<number>): Promise<number> {
   throw new Error('no free port pair for a cluster node');
 }
 
-async function waitFor(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
+export async function waitFor(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     if (await check().catch(() => false)) return;
@@ -57,48 +61,50 @@ export async function startCluster(nodes = 6, replicas = 1): Promise<TestCluster
   const taken = new Set<number>();
   const ports: number[] = [];
   for (let i = 0; i < nodes; i++) ports.push(await freeNodePort(taken));
-  const children: ChildProcess[] = [];
+  const children = new Map<number, ChildProcess>();
+  const startNode = async (p: number): Promise<void> => {
+    children.set(
+      p,
+      spawn(
+        'redis-server',
+        [
+          '--port', String(p), '--bind', '127.0.0.1', '--dir', dir,
+          '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${p}.conf`, '--cluster-node-timeout', '2000',
+          '--save', '', '--appendonly', 'no',
+        ],
+        { stdio: 'ignore' },
+      ),
+    );
+    await waitFor(`redis-server on ${p}`, 10_000, async () => (await cli(p, 'ping')).trim() === 'PONG');
+  };
+  const stopNode = async (p: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
+    const c = children.get(p);
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill(signal);
+    await exited;
+  };
   const cli = async (port: number, ...args: string[]): Promise<string> => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args])).stdout;
   const stop = async (): Promise<void> => {
-    await Promise.all(
-      children.map((c) => {
-        if (c.exitCode !== null || c.signalCode !== null) return undefined;
-        const exited = new Promise((r) => c.once('exit', r));
-        c.kill('SIGTERM');
-        return exited;
-      }),
-    );
+    await Promise.all(ports.map((p) => stopNode(p, 'SIGTERM')));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (const p of ports) {
-      children.push(
-        spawn(
-          'redis-server',
-          [
-            '--port', String(p), '--bind', '127.0.0.1', '--dir', dir,
-            '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${p}.conf`, '--cluster-node-timeout', '2000',
-            '--save', '', '--appendonly', 'no',
-          ],
-          { stdio: 'ignore' },
-        ),
-      );
-    }
-    for (const p of ports) await waitFor(`redis-server on ${p}`, 10_000, async () => (await cli(p, 'ping')).trim() === 'PONG');
+    for (const p of ports) await startNode(p);
     await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes']);
     for (const p of ports) await waitFor(`cluster_state:ok on ${p}`, 20_000, async () => /cluster_state:ok/.test(await cli(p, 'cluster', 'info')));
   } catch (e) {
     await stop();
     throw e;
   }
-  return { seeds: ports.slice(0, 3).map((port) => ({ host: '127.0.0.1', port })), ports, cli, stop };
+  return { seeds: ports.slice(0, 3).map((port) => ({ host: '127.0.0.1', port })), ports, cli, stopNode: (p) => stopNode(p), startNode, stop };
 }
 
 /** One cluster for the test file that calls this: started before its tests, stopped after them. */
-export function useCluster(): () => TestCluster {
+export function useCluster(nodes = 6, replicas = 1): () => TestCluster {
   let cluster: TestCluster | undefined;
   beforeAll(async () => {
-    cluster = await startCluster();
+    cluster = await startCluster(nodes, replicas);
   }, 60_000);
   afterAll(async () => {
     await cluster?.stop();
