@@ -117,7 +117,7 @@ export interface SplitProgram {
 /**
  * Splits a program by where its inputs live: an output goes to `local` when every key it
  * depends on (through registers) satisfies `isLocal`. Each side keeps only the steps its
- * outputs need, found by walking back with the set of registers still to be defined.
+ * outputs need (pickOutputs).
  */
 export function splitProgram(p: Program, isLocal: (key: string) => boolean): SplitProgram {
   const ins = p.instructions;
@@ -129,31 +129,102 @@ export function splitProgram(p: Program, isLocal: (key: string) => boolean): Spl
     if ('dest' in i) regLocal.set(i.dest, local);
     else side.push(local);
   }
-  const pick = (wantLocal: boolean): Program => {
-    const keep: Instruction[] = [];
-    const needed = new Set<number>();
-    let out = side.length;
-    for (let at = ins.length - 1; at >= 0; at--) {
-      const i = ins[at]!;
-      let take: boolean;
-      if ('dest' in i) {
-        take = needed.delete(i.dest);
-      } else {
-        take = side[--out] === wantLocal;
-      }
-      if (!take) continue;
-      keep.push(i);
-      for (const r of sources(i)) if ('reg' in r) needed.add(r.reg);
-    }
-    return { registers: p.registers, instructions: keep.reverse() };
-  };
   return {
-    local: pick(true),
-    remote: pick(false),
+    local: pickOutputs(p, side),
+    remote: pickOutputs(p, side.map((l) => !l)),
     merge(local, remote) {
       let l = 0;
       let r = 0;
       return side.map((isLocalOut) => (isLocalOut ? local[l++]! : remote[r++]!));
     },
   };
+}
+
+/**
+ * The outputs marked in `take` (one flag per output, in order), with only the steps they need,
+ * found by walking back with the set of registers still to be defined. Results come in the
+ * order of the outputs taken.
+ */
+export function pickOutputs(p: Program, take: readonly boolean[]): Program {
+  const ins = p.instructions;
+  const keep: Instruction[] = [];
+  const needed = new Set<number>();
+  let out = take.length;
+  for (let at = ins.length - 1; at >= 0; at--) {
+    const i = ins[at]!;
+    if ('dest' in i ? !needed.delete(i.dest) : !take[--out]) continue;
+    keep.push(i);
+    for (const r of sources(i)) if ('reg' in r) needed.add(r.reg);
+  }
+  return { registers: p.registers, instructions: keep.reverse() };
+}
+
+/** What one output computes, from which stored keys, whatever registers the program happened to use. */
+export interface OutputSignature {
+  /**
+   * Canonical text: equal for two outputs exactly when they compute the same thing from the same
+   * keys (AND, OR and XOR sources sorted: their order changes no answer). Keys are JSON strings,
+   * so a key holding `(` or `,` cannot be mistaken for structure.
+   */
+  readonly text: string;
+  /** The stored keys it reads, through registers, each once. */
+  readonly keys: readonly string[];
+}
+
+/** Offset lists are shared by the outputs that read at them: their text is made once. */
+const offsetsText = new WeakMap<readonly number[], string>();
+
+/** Each output's signature, in order: the instruction subtree that computes it, with its input keys. */
+export function outputSignatures(p: Program): OutputSignature[] {
+  const regs = new Map<number, OutputSignature>();
+  const of = (r: Ref): OutputSignature => ('key' in r ? { text: JSON.stringify(r.key), keys: [r.key] } : regs.get(r.reg)!);
+  const union = (parts: readonly OutputSignature[]): string[] => [...new Set(parts.flatMap((x) => x.keys))];
+  const out: OutputSignature[] = [];
+  for (const i of p.instructions) {
+    switch (i.op) {
+      case 'and':
+      case 'or':
+      case 'xor': {
+        const args = i.args.map(of);
+        regs.set(i.dest, { text: `${i.op}(${args.map((a) => a.text).sort().join(',')})`, keys: union(args) });
+        break;
+      }
+      case 'diff': {
+        const [from, minus] = [of(i.from), of(i.minus)];
+        regs.set(i.dest, { text: `diff(${from.text},${minus.text})`, keys: union([from, minus]) });
+        break;
+      }
+      case 'count':
+      case 'any': {
+        const s = of(i.src);
+        out.push({ text: `${i.op} ${s.text}`, keys: s.keys });
+        break;
+      }
+      case 'getbit': {
+        const s = of(i.src);
+        out.push({ text: `getbit ${s.text} ${i.offset}`, keys: s.keys });
+        break;
+      }
+      case 'bits': {
+        const s = of(i.src);
+        let at = offsetsText.get(i.offsets);
+        if (at === undefined) offsetsText.set(i.offsets, (at = i.offsets.join(',')));
+        out.push({ text: `bits ${s.text} ${at}`, keys: s.keys });
+        break;
+      }
+      case 'scan': {
+        const s = of(i.src);
+        out.push({ text: `scan ${s.text} ${i.after} ${i.limit}`, keys: s.keys });
+        break;
+      }
+      case 'hget':
+        out.push({ text: `hget ${JSON.stringify(i.key)} ${JSON.stringify(i.field)}`, keys: [i.key] });
+        break;
+      case 'hgetall':
+      case 'hsum':
+        out.push({ text: `${i.op} ${JSON.stringify(i.key)}`, keys: [i.key] });
+        break;
+    }
+  }
+  return out;
 }

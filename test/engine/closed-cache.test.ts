@@ -28,7 +28,8 @@ describe('closed-period cache (redis engine)', () => {
   let cache: NonNullable<RedisEngine['cache']>;
   const raw = new Redis(redisUrl());
   beforeAll(async () => {
-    t = await testGateway({ engine: 'redis', cache: true, now: NOW });
+    // Answers reused whole would hide the copies under test (answer-reuse.test.ts covers them).
+    t = await testGateway({ engine: 'redis', cache: true, now: NOW, config: { answerCacheMb: 0 } });
     cache = (t.engine as RedisEngine).cache!;
     const marks = [
       ...[1, 2, 3, 4].map((userId) => ({ name: 'seen', userId, at: '2026-11-20T10:00:00Z' })),

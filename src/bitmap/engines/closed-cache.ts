@@ -67,6 +67,8 @@ export class ClosedPeriodCache {
   private readonly sizes = new Map<string, number>();
   hits = 0;
   misses = 0;
+  /** Told of every drop too: answers computed from these keys (answer-cache.ts). */
+  private readonly followers: Array<{ invalidate(key: string): void; clear(): void }> = [];
 
   constructor(private readonly options: ClosedCacheOptions) {
     this.sentinelKey = `${metaPrefixFor(options.keyPrefix)}cache:db`;
@@ -79,6 +81,11 @@ export class ClosedPeriodCache {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Something else held while these copies would be (reused answers): dropped whenever a copy would be. */
+  follow(follower: { invalidate(key: string): void; clear(): void }): void {
+    this.followers.push(follower);
   }
 
   /**
@@ -205,6 +212,7 @@ export class ClosedPeriodCache {
     this.entries.clear();
     this.bytes = 0;
     for (const fetches of this.inFlight.values()) for (const f of fetches) f.dirty = true;
+    for (const f of this.followers) f.clear();
   }
 
   /** A key changed: drop its copy, and keep no copy from a fetch that was out meanwhile. */
@@ -215,6 +223,7 @@ export class ClosedPeriodCache {
       this.bytes -= e.bytes;
     }
     for (const f of this.inFlight.get(key) ?? []) f.dirty = true;
+    for (const f of this.followers) f.invalidate(key);
   }
 
   /**
@@ -292,21 +301,9 @@ export class ClosedPeriodCache {
       } else missing.push(k);
     }
     const epoch = this.epoch;
-    const token = this.token;
     const marks = new Map(keys.map((k) => [k, this.watch(k)]));
     try {
-      const sub = this.subscriber;
-      const fence = held.length
-        ? Promise.all([sub ? sub.ping() : Promise.reject(new Error('no subscriber')), client.get(this.sentinelKey)]).then(
-            ([, seen]) => {
-              if (seen === token) return true;
-              if (epoch === this.epoch) this.swapped();
-              return false;
-            },
-            () => false,
-          )
-        : Promise.resolve(true);
-      const [fenced, fetched] = await Promise.all([fence, this.fetch(client, missing)]);
+      const [fenced, fetched] = await Promise.all([held.length ? this.fence(client) : true, this.fetch(client, missing)]);
       missing.forEach((k, i) => {
         out.set(k, fetched[i]!);
         if (!marks.get(k)!.dirty && epoch === this.epoch && this.live) this.keep(k, fetched[i]!);
@@ -327,6 +324,26 @@ export class ClosedPeriodCache {
       }
     }
     return out;
+  }
+
+  /**
+   * Resolves true once both connections have answered a PING (the main one by the sentinel's
+   * GET) and the database is still the one tracked: every change acknowledged before the call
+   * has then been heard (see the top of this file). False when either fails or the data was
+   * swapped (then everything is dropped). Never rejects.
+   */
+  fence(client: Redis): Promise<boolean> {
+    const epoch = this.epoch;
+    const token = this.token;
+    const sub = this.subscriber;
+    return Promise.all([sub ? sub.ping() : Promise.reject(new Error('no subscriber')), client.get(this.sentinelKey)]).then(
+      ([, seen]) => {
+        if (seen === token) return true;
+        if (epoch === this.epoch) this.swapped();
+        return false;
+      },
+      () => false,
+    );
   }
 
   private watch(key: string): { dirty: boolean } {

@@ -8,6 +8,7 @@ import { BitmapError } from '../errors.ts';
 import { assertPairsAgree } from '../ids.ts';
 import { isOutput, readKeys, splitProgram } from '../program.ts';
 import type { Instruction, OutputValue, Program, Ref } from '../program.ts';
+import { AnswerCache } from './answer-cache.ts';
 import { ClosedPeriodCache } from './closed-cache.ts';
 import type { ClosedCacheOptions } from './closed-cache.ts';
 import { RedisChanges } from './redis-changes.ts';
@@ -32,6 +33,8 @@ export interface RedisEngineOptions {
   readonly commandTimeoutMs?: number;
   /** Keep roaring copies of closed periods and count them in process (Lua mode only). */
   readonly cache?: ClosedCacheOptions;
+  /** Memory for reused answers, in bytes (answer-cache.ts); they ride on the cache's invalidation, so need `cache`. */
+  readonly answerCacheBytes?: number;
   /** Keys of the string id mapping (the layout's idKeys). */
   readonly idKeys?: { readonly forward: string; readonly reverse: string; readonly next: string };
   /** Prefixes whose changes watch() reports (the layout's prefix and counter prefix); none: no watch(). */
@@ -64,6 +67,8 @@ export class RedisEngine implements Engine {
   private readonly instance = randomBytes(4).toString('hex');
   /** Present when the closed-period cache is on (it may still be inactive). */
   readonly cache: ClosedPeriodCache | null;
+  /** Present when answers are reused (with the cache, and a budget for them). */
+  readonly answers: AnswerCache | null;
 
   /** The change feed behind watch(), opened when first watched (redis-changes.ts). */
   private readonly changes: RedisChanges | null;
@@ -97,7 +102,19 @@ export class RedisEngine implements Engine {
       this.client.defineCommand('bitmapqlIds', { lua: IDS_LUA });
       this.client.defineCommand('bitmapqlIdsRestore', { lua: IDS_RESTORE_LUA });
     }
-    this.cache = options.cache && this.mode === 'lua' ? new ClosedPeriodCache(options.cache) : null;
+    const cache = options.cache && this.mode === 'lua' ? new ClosedPeriodCache(options.cache) : null;
+    this.cache = cache;
+    const answerBytes = options.answerCacheBytes ?? 0;
+    const tracked = options.cache?.keyPrefix ?? '';
+    this.answers =
+      cache && answerBytes > 0
+        ? new AnswerCache({
+            maxBytes: answerBytes,
+            isTracked: (key) => key.startsWith(tracked),
+            guard: { active: () => cache.active, fence: () => cache.fence(this.client) },
+          })
+        : null;
+    if (this.answers) cache?.follow(this.answers);
     this.changes = options.watchPrefixes?.length
       ? new RedisChanges(this.client, { prefixes: options.watchPrefixes, onStatus: options.onStatus })
       : null;
@@ -134,6 +151,11 @@ export class RedisEngine implements Engine {
 
   async run(program: Program): Promise<OutputValue[]> {
     if (program.instructions.length === 0) return [];
+    // Answers whose keys are unchanged are reused; the rest is computed as below.
+    return this.answers ? this.answers.run(program, (p) => this.compute(p)) : this.compute(program);
+  }
+
+  private async compute(program: Program): Promise<OutputValue[]> {
     const cache = this.cache;
     if (cache?.active) {
       // Outputs over closed periods are counted on copies; the rest is one EVALSHA as usual.
