@@ -291,37 +291,157 @@ describe('a Redis that refuses client-side caching', () => {
   });
 });
 
+/** Days 18..21 of `n` random ids below 400,000 each (12.5% dense: a copy is about 56 KB), written as bitmapist would. */
+async function bigDays(h: Harness, random: () => number, days: readonly number[], n = 50_000): Promise<Map<number, Set<number>>> {
+  const out = new Map<number, Set<number>>();
+  for (const d of days) {
+    const set = new Set(Array.from({ length: n }, () => Math.floor(random() * 400_000)));
+    const bytes = Buffer.alloc(400_000 / 8);
+    for (const id of set) bytes[id >> 3]! |= 0x80 >> (id & 7);
+    await h.raw.set(h.key(d), bytes); // bitmapist's layout: the bit of id n is bit n of the string
+    out.set(d, set);
+  }
+  return out;
+}
+
+const andSize = (...sets: Set<number>[]): number => [...sets[0]!].filter((x) => sets.every((s) => s.has(x))).length;
+const orSize = (...sets: Set<number>[]): number => new Set(sets.flatMap((s) => [...s])).size;
+
+/** Every command Redis runs while `work` does, with its arguments (MONITOR, from another connection). */
+async function commandsDuring(h: Harness, work: () => Promise<void>): Promise<string[][]> {
+  const monitor = await h.raw.monitor();
+  monitor.on('error', () => {});
+  const seen: string[][] = [];
+  monitor.on('monitor', (_time: string, args: string[]) => seen.push(args.map(String)));
+  await new Promise((r) => setTimeout(r, 50));
+  const start = seen.length;
+  await work();
+  await new Promise((r) => setTimeout(r, 100));
+  monitor.disconnect();
+  return seen.slice(start);
+}
+
+const named = (commands: string[][], name: string): string[][] => commands.filter((c) => c[0]!.toUpperCase() === name);
+/** GETs of the days' bitmaps: fetches of copies (the cache's sentinel GET is not one). */
+const fetches = (h: Harness, commands: string[][]): string[][] => named(commands, 'GET').filter((c) => c[1]!.startsWith(h.key(1).slice(0, -1)));
+
 describe('a working set larger than the cache', () => {
   it('runs in Redis, one script a request, and never fetches copies it cannot keep', async () => {
     const h = await harness([], 64 << 10); // 64 KiB: one day's copy fits, the three a request reads do not
     try {
-      const random = rng(99);
-      const days = new Map<number, Set<number>>();
-      for (const d of [18, 19, 20]) {
-        const set = new Set(Array.from({ length: 50_000 }, () => Math.floor(random() * 400_000)));
-        const bytes = Buffer.alloc(400_000 / 8);
-        for (const id of set) bytes[id >> 3]! |= 0x80 >> (id & 7);
-        await h.raw.set(h.key(d), bytes); // bitmapist's layout: the bit of id n is bit n of the string
-        days.set(d, set);
-      }
+      const days = await bigDays(h, rng(99), [18, 19, 20]);
       const [a, b, c] = [days.get(18)!, days.get(19)!, days.get(20)!];
       const q = `{
         all: count(set: { and: [${day(18)}, ${day(19)}, ${day(20)}] })
         any: count(set: { or: [${day(18)}, ${day(19)}, ${day(20)}] })
       }`;
-      const expected = { all: [...a].filter((x) => b.has(x) && c.has(x)).length, any: new Set([...a, ...b, ...c]).size };
-      const monitor = await h.raw.duplicate().monitor();
-      const seen: string[] = [];
-      monitor.on('monitor', (_time: string, args: string[]) => seen.push(String(args[0]).toUpperCase()));
-      await new Promise((r) => setTimeout(r, 50));
-      const start = seen.length;
-      for (let i = 0; i < 10; i++) expect((await h.gql(q)).data).toEqual(expected);
-      await new Promise((r) => setTimeout(r, 100));
-      monitor.disconnect();
-      const commands = seen.slice(start);
-      expect(commands.filter((c) => c === 'GET')).toEqual([]); // no copy fetched, let alone fetched again
-      expect(commands.filter((c) => c === 'EVALSHA' || c === 'EVAL')).toHaveLength(10);
+      const expected = { all: andSize(a, b, c), any: orSize(a, b, c) };
+      const commands = await commandsDuring(h, async () => {
+        for (let i = 0; i < 10; i++) expect((await h.gql(q)).data).toEqual(expected);
+        await h.engine.cache!.idle();
+        expect((await h.gql(q)).data).toEqual(expected);
+      });
+      expect(fetches(h, commands)).toEqual([]); // no copy fetched, let alone fetched again
+      expect(named(commands, 'EVALSHA').length + named(commands, 'EVAL').length).toBe(11);
       expect(h.engine.cache!.size).toBe(0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('answers the outputs whose copies fit from copies, and the rest in the same round trip in Redis', async () => {
+    const h = await harness([], 128 << 10); // two days' copies fit, three do not
+    try {
+      const days = await bigDays(h, rng(7), [18, 19, 20]);
+      const [a, b, c] = [days.get(18)!, days.get(19)!, days.get(20)!];
+      const q = `{
+        pair: count(set: { and: [${day(18)}, ${day(19)}] })
+        pairOr: count(set: { or: [${day(18)}, ${day(19)}] })
+        all: count(set: { and: [${day(18)}, ${day(19)}, ${day(20)}] })
+        any: count(set: { or: [${day(18)}, ${day(19)}, ${day(20)}] })
+      }`;
+      const expected = { pair: andSize(a, b), pairOr: orSize(a, b), all: andSize(a, b, c), any: orSize(a, b, c) };
+      for (let i = 0; i < 3; i++) {
+        expect((await h.gql(q)).data).toEqual(expected);
+        await h.engine.cache!.idle();
+      }
+      const cache = h.engine.cache!;
+      expect(cache.size).toBe(2);
+      const hits = cache.hits;
+      const commands = await commandsDuring(h, async () => {
+        for (let i = 0; i < 10; i++) expect((await h.gql(q)).data).toEqual(expected);
+        await cache.idle();
+      });
+      expect(fetches(h, commands)).toEqual([]);
+      // Each request: one script for the outputs over day 20, which reads no day it need not.
+      const scripts = named(commands, 'EVALSHA');
+      expect(scripts).toHaveLength(10);
+      for (const s of scripts) expect(s.filter((arg) => arg.startsWith(h.key(1).slice(0, -1)))).toEqual([h.key(18), h.key(19), h.key(20)]);
+      expect(cache.hits - hits).toBe(20); // days 18 and 19, from copies, in each of the 10
+      // A write to a held day is seen by the next request, on copies and in Redis alike.
+      await h.raw.setbit(h.key(18), 399_999, 1);
+      a.add(399_999);
+      expect((await h.gql(q)).data).toEqual({ pair: andSize(a, b), pairOr: orSize(a, b), all: andSize(a, b, c), any: orSize(a, b, c) });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('does not take turns between two working sets that fit alone but not together', async () => {
+    const h = await harness([], 128 << 10); // room for two days' copies
+    try {
+      const days = await bigDays(h, rng(31), [18, 19, 20, 21]);
+      const [a, b, c, d] = [18, 19, 20, 21].map((x) => days.get(x)!) as [Set<number>, Set<number>, Set<number>, Set<number>];
+      const first = `{ x: count(set: { and: [${day(18)}, ${day(19)}] }) y: count(set: { xor: [${day(18)}, ${day(19)}] }) }`;
+      const second = `{ x: count(set: { and: [${day(20)}, ${day(21)}] }) y: count(set: { xor: [${day(20)}, ${day(21)}] }) }`;
+      const xor = (p: Set<number>, q: Set<number>): number => orSize(p, q) - andSize(p, q);
+      const expectFirst = { x: andSize(a, b), y: xor(a, b) };
+      const expectSecond = { x: andSize(c, d), y: xor(c, d) };
+      for (let i = 0; i < 4; i++) {
+        expect((await h.gql(first)).data).toEqual(expectFirst);
+        await h.engine.cache!.idle();
+        expect((await h.gql(second)).data).toEqual(expectSecond);
+        await h.engine.cache!.idle();
+      }
+      const commands = await commandsDuring(h, async () => {
+        for (let i = 0; i < 10; i++) {
+          expect((await h.gql(first)).data).toEqual(expectFirst);
+          expect((await h.gql(second)).data).toEqual(expectSecond);
+        }
+        await h.engine.cache!.idle();
+      });
+      // The first set stays held and answers from copies; the second runs in Redis; nothing is fetched again.
+      expect(fetches(h, commands)).toEqual([]);
+      expect(named(commands, 'EVALSHA')).toHaveLength(10);
+      expect(h.engine.cache!.size).toBe(2);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('a working set that fits', () => {
+  it('is answered from copies: no script, no fetch, only the fence', async () => {
+    const h = await harness([], 1 << 20);
+    try {
+      const days = await bigDays(h, rng(5), [18, 19, 20, 21]);
+      const [a, b, c, d] = [18, 19, 20, 21].map((x) => days.get(x)!) as [Set<number>, Set<number>, Set<number>, Set<number>];
+      const q = `{
+        x: count(set: { and: [${day(18)}, ${day(19)}] })
+        y: count(set: { or: [${day(18)}, ${day(20)}, ${day(21)}] })
+        z: count(set: { minus: { from: ${day(21)}, subtract: [${day(19)}] } })
+      }`;
+      const expected = { x: andSize(a, b), y: orSize(a, c, d), z: [...d].filter((id) => !b.has(id)).length };
+      expect((await h.gql(q)).data).toEqual(expected); // in Redis; learns the sizes
+      expect((await h.gql(q)).data).toEqual(expected); // in Redis; fetches copies behind it
+      await h.engine.cache!.idle();
+      expect(h.engine.cache!.size).toBe(4);
+      const commands = await commandsDuring(h, async () => {
+        for (let i = 0; i < 10; i++) expect((await h.gql(q)).data).toEqual(expected);
+      });
+      expect(named(commands, 'EVALSHA')).toEqual([]);
+      expect(fetches(h, commands)).toEqual([]);
+      expect(named(commands, 'GET')).toHaveLength(10); // the fence: the sentinel's GET, one a request
     } finally {
       await h.close();
     }

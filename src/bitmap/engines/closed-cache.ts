@@ -4,7 +4,9 @@
 //
 // Why: inside Redis 7 every count is a BITOP plus a BITCOUNT that runs at about 4 GB/s; a
 // roaring copy answers AND/OR/XOR counts without building the result. Bitmaps of periods
-// that have ended (yesterday, last week) are read far more often than they are written.
+// that have ended (yesterday, last week) are read far more often than they are written. But a
+// copy costs a fetch and a conversion, and memory: which outputs run on copies and which keys
+// are worth fetching is decided per output (place).
 //
 // Correctness: the main connection is tracked in broadcast mode for the layout's prefix, its
 // invalidations redirected to a second connection subscribed to __redis__:invalidate; Redis
@@ -12,8 +14,9 @@
 // list for a flush. A request that uses a held copy first PINGs both connections: Redis
 // writes an invalidation out before it reads any later command, so once both PONGs are in,
 // every change acknowledged before the request began has been applied, and a dead connection
-// fails the PING instead of leaving a silent gap. A copy fetched while its key changed answers
-// only the request that fetched it (an atomic MULTI snapshot) and is not kept. From the moment
+// fails the PING instead of leaving a silent gap. A held copy whose key changed while the
+// request was out answers nothing (Redis does); a copy fetched while its key changed is not
+// kept. Copies are fetched in the background, never on a request's path. From the moment
 // either connection closes until tracking and the subscription are both back, nothing is
 // answered from copies and nothing fetched meanwhile is kept. SWAPDB sends nothing (Redis 7.0):
 // a sentinel key holds a random token per database, and the same round trip that fences a
@@ -22,7 +25,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { metaPrefixFor } from '../keys.ts';
-import { bitmapFromRedisBytes } from './roaring.ts';
+import { sources } from '../program.ts';
+import type { Program, Ref } from '../program.ts';
+import { bitmapFromRedisBytesYielding } from './roaring.ts';
 import type { Bitmap } from './roaring.ts';
 
 export interface ClosedCacheOptions {
@@ -40,6 +45,25 @@ interface Entry {
   readonly bitmap: Bitmap;
   readonly bytes: number;
 }
+
+/** What is known of a key requests have read lately. */
+interface Seen {
+  /** Requests that read it lately (halved every so often, so it follows recent use). */
+  reads: number;
+  /** What its copy costs: exact once fetched, else estimated from its Redis length. */
+  bytes: number | undefined;
+  /** Its Redis string's length: what a fetch moves and holds until converted. */
+  stored: number | undefined;
+}
+
+/** A key is fetched only once this many recent requests have read it: one read says little of the next. */
+const FETCH_AFTER_READS = 2;
+/** One background fetch moves at most this many Redis bytes (at least one key): its reply and conversion stay small beside the budget. */
+const FETCH_BATCH_BYTES = 16 << 20;
+/** Read counts are halved once this many reads (or 8 per key remembered, if more) have been counted since the last halving. */
+const AGE_AFTER_READS = 1024;
+/** The most keys remembered (a wide range or a key scan could name millions). */
+const MAX_SEEN = 100_000;
 
 /** The channel Redis publishes tracking invalidations on (RESP2 redirect). */
 const INVALIDATE = '__redis__:invalidate';
@@ -63,8 +87,14 @@ export class ClosedPeriodCache {
   /** The database's sentinel key (beside the layout's other keys, outside the tracked prefix) and the token it held when tracking began. */
   private readonly sentinelKey: string;
   private token: string | null = null;
-  /** What a copy of each key seen so far costs (exact once fetched, else from STRLEN): admission needs it before fetching. */
-  private readonly sizes = new Map<string, number>();
+  /** Keys read lately: how often, and what a copy costs (placement needs both before fetching). */
+  private readonly seen = new Map<string, Seen>();
+  /** Reads counted since the read counts were last halved. */
+  private readsSinceAging = 0;
+  /** Keys waiting for (or in) a background fetch, with the copy bytes set aside for each. */
+  private readonly queued = new Map<string, number>();
+  private queuedBytes = 0;
+  private draining: Promise<void> | null = null;
   hits = 0;
   misses = 0;
   /** Told of every drop too: answers computed from these keys (answer-cache.ts). */
@@ -227,47 +257,179 @@ export class ClosedPeriodCache {
   }
 
   /**
-   * Whether a request reading `keys` should run on copies: only when the copies of all of them
-   * fit the budget together, so a fetch never brings in what cannot be kept (which would evict
-   * and fetch again on every request). A key whose size is not known yet makes this request run
-   * in Redis, with the sizes asked for alongside (STRLEN, same round trip); so a key is
-   * fetched only from its second read on.
+   * Decides where each output of a request runs, and returns the keys whose held copies it
+   * reads: an output runs on copies only when every key it reads is a closed period whose copy
+   * is held now; every other output runs in Redis, in the same round trip. Nothing is fetched on
+   * a request's path. An output over closed periods that could run on copies next time has its
+   * missing keys fetched in the background (fetchLater) when:
+   * - each has been read by at least FETCH_AFTER_READS recent requests: converting a fetched
+   *   copy costs the gateway about as much as a few dozen reads of the key cost Redis, so a key
+   *   read once is left where it is;
+   * - each one's size is known (a key's first read asks its length, alongside);
+   * - they fit together in room that is free, or held by copies this request does not read
+   *   and that were read less often than each of them. A fetch never evicts a copy read as
+   *   often: two working sets that do not fit together do not take turns (each fetch evicting
+   *   what the next request needs), and a copy that could not be kept is never fetched.
+   * The cheapest outputs go first: the most outputs moved to copies for the bytes.
    */
-  admits(client: Redis, keys: readonly string[]): boolean {
-    let total = 0;
+  place(client: Redis, program: Program): ReadonlySet<string> {
+    const outputs = closedKeysOfOutputs(program, (k) => this.options.isClosed(k));
+    const read = new Set<string>();
+    for (const keys of outputs) if (keys) for (const k of keys) read.add(k);
+    this.age(read.size);
     const unknown: string[] = [];
-    for (const k of keys) {
-      const size = this.entries.get(k)?.bytes ?? this.sizes.get(k);
-      if (size === undefined) unknown.push(k);
-      else total += size;
+    for (const k of read) if (this.note(k).bytes === undefined) unknown.push(k);
+    if (unknown.length) void this.measure(client, unknown);
+    const use = new Set<string>();
+    const wanted: Wanted[] = [];
+    for (const keys of outputs) {
+      if (!keys?.length) continue;
+      const missing = keys.filter((k) => !this.entries.has(k));
+      if (!missing.length) {
+        for (const k of keys) use.add(k);
+        continue;
+      }
+      let bytes = 0;
+      let reads = Infinity;
+      for (const k of missing) {
+        const seen = this.seen.get(k);
+        const fits = seen?.bytes !== undefined && seen.stored !== undefined && seen.stored <= this.options.maxBytes;
+        if (!fits || seen.reads < FETCH_AFTER_READS || this.queued.has(k)) {
+          reads = 0;
+          break;
+        }
+        bytes += seen.bytes!;
+        reads = Math.min(reads, seen.reads);
+      }
+      if (reads) wanted.push({ keys: missing, bytes, reads });
     }
-    if (unknown.length) {
-      void this.measure(client, unknown);
-    } else if (total <= this.options.maxBytes) {
-      return true;
-    }
-    this.misses += keys.length;
-    return false;
+    this.misses += read.size - use.size;
+    if (wanted.length) this.fetchLater(client, wanted, read);
+    return use;
   }
 
-  /** Learns keys' sizes from STRLEN: a roaring copy is at most its Redis bytes plus a few bytes a 64K-bit container. */
+  /** Queues the missing keys of the outputs whose copies can be kept (see place), cheapest first. */
+  private fetchLater(client: Redis, wanted: Wanted[], inUse: ReadonlySet<string>): void {
+    let free = this.options.maxBytes - this.bytes - this.queuedBytes;
+    // Copies this request does not read, least read first (least recently used first among equals).
+    const victims = [...this.entries]
+      .filter(([k]) => !inUse.has(k))
+      .map(([k, e]) => ({ bytes: e.bytes, reads: this.seen.get(k)?.reads ?? 0 }))
+      .sort((a, b) => a.reads - b.reads);
+    let v = 0;
+    wanted.sort((a, b) => a.bytes - b.bytes);
+    for (const w of wanted) {
+      const keys = w.keys.filter((k) => !this.queued.has(k));
+      const need = keys.reduce((n, k) => n + this.seen.get(k)!.bytes!, 0);
+      let room = free;
+      let next = v;
+      while (room < need && next < victims.length && victims[next]!.reads < w.reads) room += victims[next++]!.bytes;
+      if (room < need) continue;
+      free = room - need;
+      v = next;
+      for (const k of keys) {
+        const bytes = this.seen.get(k)!.bytes!;
+        this.queued.set(k, bytes);
+        this.queuedBytes += bytes;
+      }
+    }
+    if (this.queued.size && !this.draining) this.draining = this.drain(client).finally(() => (this.draining = null));
+  }
+
+  /**
+   * Fetches the queued keys a batch at a time, off every request's path, and keeps each copy
+   * whose key did not change while it was out (a plain pipeline: every copy stands on its own).
+   * Conversion gives the event loop a turn every few hundred KiB.
+   */
+  private async drain(client: Redis): Promise<void> {
+    while (this.queued.size) {
+      const batch: string[] = [];
+      let stored = 0;
+      for (const k of this.queued.keys()) {
+        const n = this.seen.get(k)?.stored ?? 0;
+        if (batch.length && stored + n > FETCH_BATCH_BYTES) break;
+        batch.push(k);
+        stored += n;
+      }
+      const epoch = this.epoch;
+      const marks = batch.map((k) => this.watch(k));
+      try {
+        if (!this.live) continue;
+        const p = client.pipeline();
+        for (const k of batch) p.getBuffer(k);
+        const replies = (await p.exec()) ?? [];
+        for (const [i, k] of batch.entries()) {
+          const [err, bytes] = replies[i] ?? [new Error('no reply')];
+          if (err) continue;
+          replies[i] = [null, null]; // its bytes may go as soon as converted
+          const copy = await bitmapFromRedisBytesYielding((bytes as Buffer | null) ?? Buffer.alloc(0));
+          this.learn(k, copy.getSerializationSizeInBytes('portable') + k.length, ((bytes as Buffer | null) ?? Buffer.alloc(0)).length);
+          if (!marks[i]!.dirty && epoch === this.epoch && this.live) this.keep(k, copy);
+        }
+      } catch {
+        // Redis away: a later request queues these keys again.
+      } finally {
+        batch.forEach((k, i) => {
+          this.unwatch(k, marks[i]!);
+          this.queuedBytes -= this.queued.get(k) ?? 0;
+          this.queued.delete(k);
+        });
+      }
+    }
+  }
+
+  /** Resolves once no background fetch is queued or running (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  /** Counts a read of `key` by a request. */
+  private note(key: string): Seen {
+    let seen = this.seen.get(key);
+    if (!seen) {
+      seen = { reads: 0, bytes: undefined, stored: undefined };
+      // Past the bound a new key is not remembered, so never fetched, until aging makes room.
+      if (this.seen.size < MAX_SEEN) this.seen.set(key, seen);
+    }
+    seen.reads++;
+    return seen;
+  }
+
+  /**
+   * Halves every read count once enough reads were counted since the last halving: the counts
+   * then follow what requests read lately, and yesterday's working set gives way to today's.
+   * Keys no longer read and not held are forgotten.
+   */
+  private age(reads: number): void {
+    this.readsSinceAging += reads;
+    if (this.readsSinceAging < Math.max(AGE_AFTER_READS, 8 * this.seen.size)) return;
+    this.readsSinceAging = 0;
+    for (const [k, seen] of this.seen) {
+      seen.reads >>= 1;
+      if (seen.reads === 0 && !this.entries.has(k) && !this.queued.has(k)) this.seen.delete(k);
+    }
+  }
+
+  /** Learns keys' Redis lengths from STRLEN: a roaring copy is at most that plus a few bytes a 64K-bit container. */
   private async measure(client: Redis, keys: readonly string[]): Promise<void> {
     try {
-      const tx = client.multi();
-      for (const k of keys) tx.strlen(k);
-      const replies = (await tx.exec()) ?? [];
+      const p = client.pipeline();
+      for (const k of keys) p.strlen(k);
+      const replies = (await p.exec()) ?? [];
       keys.forEach((k, i) => {
         const [err, n] = replies[i] ?? [new Error('no reply')];
-        if (!err) this.learn(k, Number(n) + 8 * Math.ceil(Number(n) / 8192) + 16 + k.length);
+        if (!err) this.learn(k, Number(n) + 8 * Math.ceil(Number(n) / 8192) + 16 + k.length, Number(n));
       });
     } catch {
       // Not known yet: the next request asks again.
     }
   }
 
-  private learn(key: string, bytes: number): void {
-    if (this.sizes.size >= 100_000) this.sizes.clear(); // a bound on what a key scan could make it hold
-    this.sizes.set(key, bytes);
+  private learn(key: string, bytes: number, stored: number): void {
+    const seen = this.seen.get(key);
+    if (!seen) return; // forgotten meanwhile
+    seen.bytes = bytes;
+    seen.stored = stored;
   }
 
   /** Whether a key may be answered from a copy: it belongs to a closed period. */
@@ -284,46 +446,34 @@ export class ClosedPeriodCache {
   }
 
   /**
-   * Copies of `keys`, fetching the missing ones in one atomic round trip. The result holds
-   * every key (missing in Redis = empty); copies fetched while a change was reported are
-   * used for this answer only. Held copies are used only once both connections have answered
-   * a PING (see the top of this file); one whose key changed meanwhile is fetched again.
+   * The held copies of `keys` (as place() returned them), once the fence has answered (see the
+   * top of this file). Null when they cannot answer this request: tracking lapsed or the data
+   * was swapped, a key changed while the request was out, or a copy is gone; the caller then
+   * runs those outputs in Redis.
    */
-  async load(client: Redis, keys: readonly string[]): Promise<Map<string, Bitmap>> {
+  async use(client: Redis, keys: readonly string[]): Promise<Map<string, Bitmap> | null> {
     const out = new Map<string, Bitmap>();
-    const held: string[] = [];
-    const missing: string[] = [];
     for (const k of keys) {
       const b = this.get(k);
-      if (b) {
-        out.set(k, b);
-        held.push(k);
-      } else missing.push(k);
+      if (!b) {
+        this.misses += keys.length;
+        return null;
+      }
+      out.set(k, b);
     }
     const epoch = this.epoch;
-    const marks = new Map(keys.map((k) => [k, this.watch(k)]));
+    const marks = keys.map((k) => this.watch(k));
     try {
-      const [fenced, fetched] = await Promise.all([held.length ? this.fence(client) : true, this.fetch(client, missing)]);
-      missing.forEach((k, i) => {
-        out.set(k, fetched[i]!);
-        if (!marks.get(k)!.dirty && epoch === this.epoch && this.live) this.keep(k, fetched[i]!);
-      });
-      const stale = held.filter((k) => !fenced || marks.get(k)!.dirty || epoch !== this.epoch);
-      if (stale.length) {
-        // Rare: a change or a lapse of tracking while this request was out. Fresh reads are exact.
-        const again = await this.fetch(client, stale);
-        stale.forEach((k, i) => out.set(k, again[i]!));
+      const fenced = await this.fence(client);
+      if (!fenced || epoch !== this.epoch || marks.some((m) => m.dirty)) {
+        this.misses += keys.length;
+        return null;
       }
-      this.hits += held.length - stale.length;
-      this.misses += missing.length + stale.length;
+      this.hits += keys.length;
+      return out;
     } finally {
-      for (const [k, mark] of marks) {
-        const list = this.inFlight.get(k)!;
-        list.splice(list.indexOf(mark), 1);
-        if (!list.length) this.inFlight.delete(k);
-      }
+      keys.forEach((k, i) => this.unwatch(k, marks[i]!));
     }
-    return out;
   }
 
   /**
@@ -354,34 +504,67 @@ export class ClosedPeriodCache {
     return mark;
   }
 
-  /** One MULTI of GETs: a snapshot of all of them at one instant. */
-  private async fetch(client: Redis, keys: readonly string[]): Promise<Bitmap[]> {
-    if (!keys.length) return [];
-    const tx = client.multi();
-    for (const k of keys) tx.getBuffer(k);
-    const replies = (await tx.exec()) ?? [];
-    return keys.map((_, i) => {
-      const [err, bytes] = replies[i] ?? [new Error('no reply')];
-      if (err) throw err;
-      return bitmapFromRedisBytes((bytes as Buffer | null) ?? Buffer.alloc(0));
-    });
+  private unwatch(key: string, mark: { dirty: boolean }): void {
+    const list = this.inFlight.get(key)!;
+    list.splice(list.indexOf(mark), 1);
+    if (!list.length) this.inFlight.delete(key);
   }
 
+  /**
+   * Holds a fetched copy, making room from copies read less often than it and not in use by a
+   * request (least read, then least recently used, first); without such room it is not kept.
+   */
   private keep(key: string, bitmap: Bitmap): void {
     const bytes = bitmap.getSerializationSizeInBytes('portable') + key.length;
-    this.learn(key, bytes);
-    if (bytes > this.options.maxBytes) return;
     const old = this.entries.get(key);
     if (old) {
       this.entries.delete(key);
       this.bytes -= old.bytes;
     }
+    const reads = (k: string): number => this.seen.get(k)?.reads ?? 0;
+    if (this.bytes + bytes > this.options.maxBytes) {
+      const mine = reads(key);
+      const victims = [...this.entries.keys()].filter((k) => !this.inFlight.has(k) && reads(k) < mine).sort((a, b) => reads(a) - reads(b));
+      let room = this.options.maxBytes - this.bytes;
+      let n = 0;
+      while (room < bytes && n < victims.length) room += this.entries.get(victims[n++]!)!.bytes;
+      if (room < bytes) return;
+      for (const k of victims.slice(0, n)) {
+        this.bytes -= this.entries.get(k)!.bytes;
+        this.entries.delete(k);
+      }
+    }
     this.entries.set(key, { bitmap, bytes });
     this.bytes += bytes;
-    for (const [k, e] of this.entries) {
-      if (this.bytes <= this.options.maxBytes) break;
-      this.entries.delete(k);
-      this.bytes -= e.bytes;
-    }
   }
+}
+
+/** An output that could run on copies once its missing keys are fetched. */
+interface Wanted {
+  readonly keys: readonly string[];
+  /** What their copies cost together. */
+  readonly bytes: number;
+  /** The fewest recent reads among them: only copies read less often may make room. */
+  readonly reads: number;
+}
+
+/** For each output in order, the keys it reads (through registers) when each is a closed period, else null. */
+function closedKeysOfOutputs(program: Program, isClosed: (key: string) => boolean): Array<string[] | null> {
+  const regs = new Map<number, string[] | null>();
+  const keysOf = (refs: readonly Ref[]): string[] | null => {
+    const out = new Set<string>();
+    for (const r of refs) {
+      const keys = 'key' in r ? (isClosed(r.key) ? [r.key] : null) : (regs.get(r.reg) ?? null);
+      if (!keys) return null;
+      for (const k of keys) out.add(k);
+    }
+    return [...out];
+  };
+  const outputs: Array<string[] | null> = [];
+  for (const i of program.instructions) {
+    if (i.op === 'hget' || i.op === 'hgetall' || i.op === 'hsum') outputs.push(null); // counters live in Redis only
+    else if ('dest' in i) regs.set(i.dest, keysOf(sources(i)));
+    else outputs.push(keysOf(sources(i)));
+  }
+  return outputs;
 }

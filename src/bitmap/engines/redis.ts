@@ -158,26 +158,18 @@ export class RedisEngine implements Engine {
   private async compute(program: Program): Promise<OutputValue[]> {
     const cache = this.cache;
     if (cache?.active) {
-      // Outputs over closed periods are counted on copies; the rest is one EVALSHA as usual.
-      const split = splitProgram(program, (key) => cache.isCacheable(key));
-      const keys = split.local.instructions.length ? [...new Set(split.local.instructions.flatMap(readKeys))] : [];
-      // Copies only for a working set that fits the cache; otherwise the whole program runs in Redis.
-      if (keys.length && cache.admits(this.client, keys)) {
-        // Sent together: fetching missing copies and the remote part share one round trip.
-        const both = await Promise.all([
-          cache.load(this.client, keys).catch(unavailable),
+      // Outputs whose every key has a held copy are counted on the copies, the rest in one
+      // EVALSHA; the fence the copies need goes out alongside it (one round trip).
+      const held = cache.place(this.client, program);
+      if (held.size) {
+        const split = splitProgram(program, (key) => held.has(key));
+        const [local, remote] = await Promise.all([
+          // Counted as soon as the fence answers, while Redis works on the rest.
+          cache.use(this.client, [...held]).then((bitmaps) => bitmaps && runOnBitmaps(split.local, { bitmap: (k) => bitmaps.get(k), hash: () => undefined })),
           split.remote.instructions.length ? this.runLua(split.remote) : [],
-        ]).catch((e: unknown) => {
-          // Redis at maxmemory refuses every MULTI, even one of GETs; one script over the whole
-          // program still answers whatever needs no temporary key.
-          if (e instanceof BitmapError && e.code === 'STORAGE_FULL') return null;
-          throw e;
-        });
-        if (both) {
-          const [bitmaps, remote] = both;
-          const local = runOnBitmaps(split.local, { bitmap: (k) => bitmaps.get(k), hash: () => undefined });
-          return split.merge(local, remote);
-        }
+        ]);
+        // Rare: a key changed or tracking lapsed while the request was out; Redis answers those outputs too.
+        return split.merge(local ?? (await this.runLua(split.local)), remote);
       }
     }
     return this.mode === 'lua' ? this.runLua(program) : this.runPipeline(program);
