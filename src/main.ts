@@ -34,6 +34,7 @@ async function serve(opts: { config?: string } = {}): Promise<void> {
   // Loaded here, not at the top: the other commands start without building the schema.
   const { createGateway } = await import('./gateway.ts');
   const gateway = await createGateway(config, { log }).catch((e: unknown) => {
+    if (config.redisCluster?.length) throw storeFailure(e, config.redisCluster.map((s) => `${s.host}:${s.port}`).join(','), 'REDIS_CLUSTER');
     throw config.redisUrl ? storeFailure(e, config.redisUrl, 'REDIS_URL') : storeFailure(e, config.dataDir, 'DATA_DIR');
   });
   const server = createServer(gateway.yoga);
@@ -43,7 +44,11 @@ async function serve(opts: { config?: string } = {}): Promise<void> {
     await gateway.close().catch(() => undefined); // release the data folder's lock, or the Redis connection
     throw listenFailure(e, config);
   }
-  const engine = config.redisUrl ? `redis (${config.redisMode})` : `embedded (${config.dataDir})`;
+  const engine = config.redisCluster?.length
+    ? `redis cluster (2^${config.shardBits} ids a shard)`
+    : config.redisUrl
+      ? `redis (${config.redisMode})`
+      : `embedded (${config.dataDir})`;
   // The port actually bound (PORT=0 picks a free one); an IPv6 host goes in brackets.
   const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${(server.address() as AddressInfo).port}`;
   log({
@@ -130,7 +135,7 @@ function listenFailure(e: unknown, config: Config): Error {
  * it; `setting` names where `where` came from. Anything else is returned as it is (a bug: its
  * stack is printed).
  */
-function storeFailure(e: unknown, where: string, setting?: 'REDIS_URL' | 'DATA_DIR'): unknown {
+function storeFailure(e: unknown, where: string, setting?: 'REDIS_URL' | 'REDIS_CLUSTER' | 'DATA_DIR'): unknown {
   const from = setting ? ` (${setting})` : '';
   if (e instanceof FolderLockedError) {
     const what = processCommand(e.pid);
@@ -151,6 +156,11 @@ function storeFailure(e: unknown, where: string, setting?: 'REDIS_URL' | 'DATA_D
       return new StartupError(`cannot connect to Redis at ${redactUrl(where)}${from}: ${why}; ${hint}`);
     }
     return e;
+  }
+  if (setting === 'REDIS_CLUSTER' && e instanceof BitmapError && e.code === 'SERVICE_UNAVAILABLE') {
+    const plain = e.message.replace(/^storage is unavailable: /, '').replace(/; retry later$/, '');
+    const cause = e.cause instanceof Error && e.cause.message !== plain ? ` (${e.cause.message})` : '';
+    return new StartupError(`cannot connect to the Redis Cluster at ${where}${from}: ${plain}${cause}; start it, or set REDIS_CLUSTER to nodes of it`);
   }
   if (typeof (e as NodeJS.ErrnoException)?.syscall === 'string') {
     return new StartupError(`cannot open the data folder ${where}${from}: ${(e as Error).message}`);
@@ -201,7 +211,7 @@ const program = new Command('bitmapql')
 
 program
   .command('serve', { isDefault: true })
-  .description('start the gateway (embedded engine unless REDIS_URL is set)')
+  .description('start the gateway (embedded engine unless REDIS_URL names a Redis or REDIS_CLUSTER a Redis Cluster)')
   .option('-c, --config <file>', 'JSON config file of settings (default: CONFIG_FILE); environment variables override it')
   .addHelpText('after', `\n${describeSources()}\n\nSettings (environment variable, config file key):\n${describeSettings()}\n`)
   // `bitmapql frobnicate` lands here as the default command: say it is an unknown command, not "too many arguments for 'serve'".
