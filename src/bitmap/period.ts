@@ -126,13 +126,23 @@ export class TimeZone {
     return civilToUtcMs(c) - ms;
   }
 
-  /** The instant at which the wall clock shows `c`; in a DST gap, the first instant after it. */
+  /**
+   * The instant at which the wall clock shows `c`: the first of two in a DST overlap; in a DST
+   * gap, as far past the gap as `c` is into it (02:00 in a gap from 02:00 to 03:00 is 03:00), so
+   * a day that a change at midnight starts at 01:00 starts on its own date, not the day before.
+   */
   instant(c: Civil): number {
     const asUtc = civilToUtcMs(c);
     if (!this.format) return asUtc;
-    let guess = asUtc - this.offsetAt(asUtc);
-    guess = asUtc - this.offsetAt(guess);
-    return guess;
+    // A wall-clock time is at most 14 hours from UTC: a change near it is between these two.
+    const before = asUtc - this.offsetAt(asUtc - 86_400_000);
+    const after = asUtc - this.offsetAt(asUtc + 86_400_000);
+    if (before === after) return before;
+    const shows = (t: number): boolean => civilToUtcMs(this.civil(t)) === asUtc;
+    const [early, late] = before < after ? [before, after] : [after, before];
+    if (shows(early)) return early;
+    // `late` shows it, or `c` is in the gap: the offset from before the gap carries it as far past.
+    return late;
   }
 }
 
@@ -179,6 +189,9 @@ const LAST_HOUR = { year: 9999, month: 12, day: 31, hour: 23 };
 const PERIOD_BOUNDS = Object.fromEntries(
   GRANULARITIES.map((g) => [g, [periodOfCivil(g, FIRST_HOUR), periodOfCivil(g, LAST_HOUR)] as const]),
 ) as Record<Granularity, readonly [Period, Period]>;
+
+/** The first period of a granularity: nothing before it can be shifted to. */
+export const firstPeriod = (g: Granularity): Period => PERIOD_BOUNDS[g][0];
 
 export function shiftPeriod(p: Period, by: number): Period {
   const index = p.index + by;
@@ -319,6 +332,53 @@ function parseTimeText(text: string): TimeInput {
     offsetMin = sign * (hours * 60 + minutes);
   }
   return Object.freeze({ utcMs: civilToUtcMs(civil) - offsetMin * 60_000 });
+}
+
+/** Labels coarser than a day, as periodLabel prints them (days and hours print as ISO dates already). */
+const LABEL = /^([+-]\d{6}|\d{4})(?:-(\d{2})|-W(\d{2}))?$/i;
+
+/**
+ * A DateTime as the API takes it: an ISO-8601 date or date-time, or a period's label (2026,
+ * 2026-11, 2026-W47), so a label from an answer can be asked about again. A label stands for
+ * the first instant of its period, as a date stands for its midnight. Imports take only
+ * dates and date-times (parseTimeInput): a line stamped "2026" is more likely broken than meant.
+ */
+export function parseDateTime(text: string): TimeInput {
+  const m = LABEL.exec(text.trim());
+  if (!m) {
+    if (!ISO.test(text.trim())) {
+      throw new BitmapError(
+        'BAD_DATETIME',
+        `${JSON.stringify(text)} is neither an ISO-8601 date or date-time (e.g. 2026-11-22, 2026-11-22T09:05:00Z) nor a period label (2026, 2026-11, 2026-W47, 2026-11-22, 2026-11-22T09)`,
+      );
+    }
+    return parseTimeInput(text);
+  }
+  const [, y, mo, w] = m;
+  const year = Number(y);
+  let p: Period;
+  if (w !== undefined) {
+    p = { granularity: 'WEEK', index: weekIndexOfIso(year, Number(w)) };
+    const back = isoWeek(p.index);
+    if (back.year !== year || back.week !== Number(w)) {
+      throw new BitmapError('BAD_DATETIME', `${JSON.stringify(text)} names no ISO week: the ISO year ${yearText(year)} has weeks W01 to W${isoWeek(weekIndexOfIso(year + 1, 1) - 1).week}`);
+    }
+  } else if (mo !== undefined) {
+    if (Number(mo) < 1 || Number(mo) > 12) throw new BitmapError('BAD_DATETIME', `${JSON.stringify(text)} names no month: months are 01 to 12`);
+    p = { granularity: 'MONTH', index: year * 12 + Number(mo) - 1 };
+  } else {
+    p = { granularity: 'YEAR', index: year };
+  }
+  const [first, last] = PERIOD_BOUNDS[p.granularity];
+  if (p.index < first.index || p.index > last.index) {
+    throw new BitmapError(
+      'BAD_DATETIME',
+      `${JSON.stringify(text)} is outside the ${p.granularity} periods of the years 0000 to 9999 (${periodLabel(first)} to ${periodLabel(last)})`,
+    );
+  }
+  // The week of 0000-01-01 starts in the year -1, where no date is: it stands for 0000-01-01.
+  const start = p.index === first.index ? { ...FIRST_HOUR, minute: 0, second: 0, ms: 0 } : periodStartCivil(p);
+  return Object.freeze({ local: Object.freeze(start) });
 }
 
 const DAY_MS = 86_400_000;

@@ -4,7 +4,7 @@ import { cohortCsv, cohortTable, funnelSteps, rollingAverages } from '../bitmap/
 import type { CohortTableData, FunnelStepData } from '../bitmap/analytics.ts';
 import { BitmapError } from '../bitmap/errors.ts';
 import { andOf } from '../bitmap/expr.ts';
-import { periodAt, periodLabel, resolveTime, shiftPeriod } from '../bitmap/period.ts';
+import { firstPeriod, periodAt, periodLabel, resolveTime, shiftPeriod } from '../bitmap/period.ts';
 import type { Granularity, Period, TimeInput } from '../bitmap/period.ts';
 import { checkPeriods, rangePeriods, rangeSpan, resolveSet } from '../bitmap/sets.ts';
 import type { PeriodRange, SetSpec } from '../bitmap/sets.ts';
@@ -34,14 +34,43 @@ export function seriesLength(ctx: Context, range: PeriodRange): number {
   return n;
 }
 
-/** A series' cost from its shape: points × the keys one point's set reads (event leaves bound to the point's granularity). */
-export const seriesCost = (ctx: Context, set: SetSpec, range: PeriodRange): number =>
-  seriesLength(ctx, range) * setShapeCost(set, ctx.setContext, range.granularity);
+/** A series' range with its rolling average: what its cost is worked out from. */
+export interface SeriesRange extends PeriodRange {
+  readonly rollingAverage?: number | null;
+}
 
-export function withAverages(periods: readonly Period[], counts: readonly number[], window?: number | null): SeriesPointData[] {
-  if (window != null && window < 1) throw new BitmapError('BAD_INPUT', `rollingAverage must be at least 1, got ${window}`);
+/** The window of a rolling average (null: none), from 1 to MAX_POINTS points. */
+export function averageWindow(ctx: Context, window: number | null | undefined): number | null {
+  if (window == null) return null;
+  const max = ctx.services.config.maxPoints;
+  if (!Number.isInteger(window) || window < 1) throw new BitmapError('BAD_INPUT', `rollingAverage must be at least 1, got ${window}`);
+  if (window > max) {
+    throw new BitmapError('TOO_COMPLEX', `rollingAverage is ${window} points; the limit is ${max} (MAX_POINTS): average over fewer points`, { limit: max });
+  }
+  return window;
+}
+
+/** Points a series reads: its own, and the window - 1 before them its first averages need. */
+export const seriesReads = (ctx: Context, range: SeriesRange): number => seriesLength(ctx, range) + (averageWindow(ctx, range.rollingAverage) ?? 1) - 1;
+
+/** A series' cost from its shape: the points it reads × the keys one point's set reads (event leaves bound to the point's granularity). */
+export const seriesCost = (ctx: Context, set: SetSpec, range: SeriesRange): number =>
+  seriesReads(ctx, range) * setShapeCost(set, ctx.setContext, range.granularity);
+
+/**
+ * The periods before a series' first point that its rolling average reads, oldest first: every
+ * point averages a full window, as a 7-day average on a chart does, rather than the first
+ * window - 1 points having none. Only the first periods of the year 0000 lack some.
+ */
+export function periodsBefore(first: Period, window: number | null): Period[] {
+  const n = Math.min((window ?? 1) - 1, first.index - firstPeriod(first.granularity).index);
+  return Array.from({ length: n }, (_, i) => ({ granularity: first.granularity, index: first.index - n + i }));
+}
+
+/** Points with their averages, from the counts of `before` periods and then of the points. */
+export function withAverages(periods: readonly Period[], counts: readonly number[], window: number | null, before = 0): SeriesPointData[] {
   const averages = rollingAverages(counts, window);
-  return periods.map((period, i) => ({ period, count: counts[i]!, average: averages[i]! }));
+  return periods.map((period, i) => ({ period, count: counts[before + i]!, average: averages[before + i]! }));
 }
 
 export async function series(
@@ -51,10 +80,12 @@ export async function series(
   rollingAverage: number | null | undefined,
 ): Promise<SeriesPointData[]> {
   ctx.cost.assertWithin(); // the request is already over MAX_COST: resolve nothing more
-  ctx.cost.assertRoomFor(seriesCost(ctx, set, range));
+  const window = averageWindow(ctx, rollingAverage);
+  ctx.cost.assertRoomFor(seriesCost(ctx, set, { ...range, rollingAverage: window }));
   const periods = seriesPeriods(ctx, range);
-  const counts = await ctx.ask(periods.map((bound) => ({ kind: 'count', expr: resolveSet(set, { ...ctx.setContext, bound }) })));
-  return withAverages(periods, counts as number[], rollingAverage);
+  const before = periodsBefore(periods[0]!, window);
+  const counts = await ctx.ask([...before, ...periods].map((bound) => ({ kind: 'count', expr: resolveSet(set, { ...ctx.setContext, bound }) })));
+  return withAverages(periods, counts as number[], window, before.length);
 }
 
 export interface CohortArgs {

@@ -11,8 +11,8 @@ import { resolveTime } from '../bitmap/period.ts';
 import type { TimeInput } from '../bitmap/period.ts';
 import type { Context } from '../context.ts';
 import { PAGE_PER_UNIT, granularityOf, keysPerPeriod } from '../limits.ts';
-import { seriesLength, seriesPeriods, withAverages } from './analytics.ts';
-import type { SeriesPointData } from './analytics.ts';
+import { averageWindow, periodsBefore, seriesPeriods, seriesReads, withAverages } from './analytics.ts';
+import type { SeriesPointData, SeriesRange } from './analytics.ts';
 
 export interface IncrementArgs {
   readonly name: string;
@@ -69,8 +69,8 @@ export async function topCounters(
   return entries.map(([key, value]) => ({ key, value }));
 }
 
-/** Cost of a counter series from its shape: points × the hashes of one point (a YEAR 12). */
-export const counterSeriesCost = (ctx: Context, range: PeriodRange): number => seriesLength(ctx, range) * keysPerPeriod(range.granularity);
+/** Cost of a counter series from its shape: the points it reads (its own and its average's earlier ones) × the hashes of one point (a YEAR 12). */
+export const counterSeriesCost = (ctx: Context, range: SeriesRange): number => seriesReads(ctx, range) * keysPerPeriod(range.granularity);
 
 export async function counterSeries(
   ctx: Context,
@@ -81,11 +81,13 @@ export async function counterSeries(
 ): Promise<SeriesPointData[]> {
   assertEventName(name);
   if (key != null) assertCounterKey(key);
-  ctx.cost.assertRoomFor(counterSeriesCost(ctx, range));
+  const window = averageWindow(ctx, rollingAverage);
+  ctx.cost.assertRoomFor(counterSeriesCost(ctx, { ...range, rollingAverage: window }));
   const periods = seriesPeriods(ctx, range);
+  const before = periodsBefore(periods[0]!, window);
   const { layout } = ctx.services;
-  const values = await ctx.ask(periods.map((p) => ({ kind: 'counter', keys: layout.counterKeys(name, p), field: key ?? null })));
-  return withAverages(periods, values as number[], rollingAverage);
+  const values = await ctx.ask([...before, ...periods].map((p) => ({ kind: 'counter', keys: layout.counterKeys(name, p), field: key ?? null })));
+  return withAverages(periods, values as number[], window, before.length);
 }
 
 /** Counters that have data, by name (optionally those starting with `prefix`). */

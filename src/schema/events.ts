@@ -57,7 +57,8 @@ builder.mutationFields((t) => ({
   }),
   unmarkEvent: t.field({
     type: MarkResult,
-    description: 'Clears the bits markEvent would set.',
+    description:
+      'Clears the bits markEvent would set for `at`: the day, ISO week and month keys (and hour/unique when asked), as bitmapist’s unmark_event. The user leaves that week and month even if marked on other days of them.',
     args: { input: t.arg({ type: MarkEventInput, required: true }) },
     resolve: (_, { input }, ctx) => markEvents(ctx, [input], 0, () => 'input'),
   }),

@@ -3,7 +3,7 @@
 import { GraphQLError, Kind } from 'graphql';
 import type { ValueNode } from 'graphql';
 import { BitmapError, MAX_USER_ID } from '../bitmap/errors.ts';
-import { parseTimeInput } from '../bitmap/period.ts';
+import { parseDateTime } from '../bitmap/period.ts';
 import type { TimeInput } from '../bitmap/period.ts';
 import { builder } from './builder.ts';
 
@@ -68,7 +68,7 @@ function dateTime(value: unknown): TimeInput {
     });
   }
   try {
-    return parseTimeInput(value);
+    return parseDateTime(value);
   } catch (e) {
     if (e instanceof BitmapError) throw new GraphQLError(e.message, { extensions: { code: e.code } });
     throw e;
@@ -77,7 +77,7 @@ function dateTime(value: unknown): TimeInput {
 
 builder.scalarType('DateTime', {
   description:
-    'An ISO-8601 date or date-time. With an offset (Z, +01:00) it is an instant; without one it is wall-clock time in the gateway time zone.',
+    'An ISO-8601 date or date-time, or a period label (2026, 2026-11, 2026-W47, 2026-11-22, 2026-11-22T09), which stands for the first instant of its period. With an offset (Z, +01:00) it is an instant; without one it is wall-clock time in the gateway time zone.',
   serialize: (v) => String(v),
   parseValue: dateTime,
   parseLiteral: (ast) => dateTime(literal(ast)),

@@ -12,7 +12,8 @@ export const SeriesPoint = builder.objectRef<SeriesPointData>('SeriesPoint').imp
     count: t.field({ type: 'Count', resolve: (p) => p.count }),
     average: t.float({
       nullable: true,
-      description: 'Mean of the last `rollingAverage` points’ counts, this one included; null until that many points exist.',
+      description:
+        'Mean of the counts of the `rollingAverage` periods ending with this one. The periods before the first point are read for it, so every point has one; null without `rollingAverage`, or where the window would start before the year 0000.',
       resolve: (p) => p.average,
     }),
   }),
@@ -24,7 +25,7 @@ export const periodRangeArgs = (t: QueryFieldBuilder) => ({
   from: t.arg({ type: 'DateTime', description: 'First point’s period (inclusive).' }),
   to: t.arg({ type: 'DateTime', description: 'Last point’s period (inclusive; default now).' }),
   last: t.arg.int({ description: 'The last N periods, ending with `to` (default: the current period); default 30 when there is no `from`.' }),
-  rollingAverage: t.arg.int({ description: 'Window of the rolling average, in points (e.g. 7).' }),
+  rollingAverage: t.arg.int({ description: 'Window of the rolling average, in periods (e.g. 7), at most MAX_POINTS; each point averages this many periods, its own and those before it.' }),
 });
 
 type QueryFieldBuilder = Parameters<Parameters<typeof builder.queryField>[1]>[0];

@@ -331,15 +331,24 @@ describe.each(ENGINES)('counters (%s engine)', (engine) => {
         yearKey: counterSeries(name: "plays", key: "song7", granularity: YEAR, from: "2025-01-01", to: "2027-12-31") { period { label } count average }
         byDefault: counterSeries(name: "plays", granularity: DAY) { period { label } count average }
         missing: counterSeries(name: "plays", key: "nope", granularity: DAY, last: 4) { period { label } count average }
+        short: counterSeries(name: "plays", granularity: DAY, to: "2026-11-27", last: 3, rollingAverage: 7) { period { label } count average }
       }`),
     );
+    // The start of the period k before the one starting at ms (the granularities with averages below).
+    const back = (g: G, ms: number, k: number): number => {
+      if (g === 'DAY') return ms - k * DAY_MS;
+      if (g === 'MONTH') return Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth() - k, 1);
+      throw new Error(`no averages over ${g} here`);
+    };
     const check = (got: P[], name: string, key: string | null, g: G, from: number, to: number, w?: number) => {
-      const ps = starts(g, from, to);
-      const counts = ps.map((ms) => (g === 'YEAR' ? yearValue(name, ms, key) : ref.value(name, g, ms, key)));
+      // An average reads the w - 1 periods before the first point too, so every point has one.
+      const ps = starts(g, w ? back(g, starts(g, from, from)[0]!, w - 1) : from, to);
+      const all = ps.map((ms) => (g === 'YEAR' ? yearValue(name, ms, key) : ref.value(name, g, ms, key)));
+      const counts = all.slice(w ? w - 1 : 0);
       expect(got.map((p) => p.count), `${name} ${key} ${g}`).toEqual(counts);
       got.forEach((p, i) => {
-        if (!w || i + 1 < w) expect(p.average, `average ${i}`).toBeNull();
-        else expect(p.average, `average ${i}`).toBeCloseTo(counts.slice(i + 1 - w, i + 1).reduce((a, b) => a + b, 0) / w, 9);
+        if (!w) expect(p.average, `average ${i}`).toBeNull();
+        else expect(p.average, `average ${i}`).toBeCloseTo(all.slice(i, i + w).reduce((a, b) => a + b, 0) / w, 9);
       });
       return counts;
     };
@@ -366,6 +375,9 @@ describe.each(ENGINES)('counters (%s engine)', (engine) => {
     check(d.byDefault!, 'plays', null, 'DAY', NOW - 29 * DAY_MS, NOW);
     expect(d.byDefault).toHaveLength(30);
     expect(d.missing!.map((p) => p.count)).toEqual([0, 0, 0, 0]);
+    // A window longer than the series: each average still covers 7 days, read before the series.
+    check(d.short!, 'plays', null, 'DAY', Date.UTC(2026, 10, 25), Date.UTC(2026, 10, 27), 7);
+    expect(d.short!.every((p) => p.average !== null && p.average > 0)).toBe(true);
   });
 
   it('refuses bad increments and writes nothing of a batch with one bad item', async () => {

@@ -184,13 +184,16 @@ describe('cost limit (MAX_COST)', () => {
       expect(r.errors![0]!.extensions?.limit).toBe(100);
     });
 
-    it('a range costs its length; series points each count', async () => {
+    it('a range costs its length; series points each count, and so do the periods before them an average reads', async () => {
       const range = (last: number): string => `{ count(set: { range: { name: "a", granularity: DAY, last: ${last} } }) }`;
       expect((await t.gql(range(100))).errors).toBeUndefined();
       expect((await t.gql(range(101))).errors?.[0]?.extensions).toMatchObject({ code: 'TOO_COMPLEX', cost: 101, limit: 100 });
       const series = (last: number): string => `{ series(set: { event: { name: "a" } }, granularity: DAY, last: ${last}, rollingAverage: 7) { count } }`;
-      expect((await t.gql(series(100))).errors).toBeUndefined();
-      expect((await t.gql(series(101))).errors?.[0]?.extensions).toMatchObject({ code: 'TOO_COMPLEX', cost: 101, limit: 100 });
+      expect((await t.gql(series(94))).errors).toBeUndefined(); // 94 points + the 6 days before them
+      expect((await t.gql(series(95))).errors?.[0]?.extensions).toMatchObject({ code: 'TOO_COMPLEX', cost: 101, limit: 100 });
+      const counted = (last: number): string => `{ counterSeries(name: "hits", granularity: DAY, last: ${last}, rollingAverage: 7) { count } }`;
+      expect((await t.gql(counted(94))).errors).toBeUndefined();
+      expect((await t.gql(counted(95))).errors?.[0]?.extensions).toMatchObject({ code: 'TOO_COMPLEX', cost: 101, limit: 100 });
     });
 
     it('cohort cells count: a 7×7 cohort is 7 rows + 13 activity periods + 49 cells of 2 keys = 118', async () => {

@@ -71,8 +71,9 @@ function evaluator(marks: readonly Mark[]): (name: string, g: G, p: number) => R
   return (name, g, p) => ix.get(`${name} ${g} ${p}`) ?? EMPTY;
 }
 
-function rolling(counts: readonly number[], w: number): Array<number | null> {
-  return counts.map((_, i) => (i + 1 < w ? null : counts.slice(i + 1 - w, i + 1).reduce((a, b) => a + b, 0) / w));
+/** Each point's mean over the w periods ending with it, earlier periods than the series' first included. */
+function rolling(g: G, ps: readonly number[], countOf: (p: number) => number, w: number): number[] {
+  return ps.map((p) => Array.from({ length: w }, (_, k) => countOf(step(g, p, -k))).reduce((a, b) => a + b, 0) / w);
 }
 
 function expectPoints(got: Point[], g: G, ps: number[], counts: number[], averages?: Array<number | null>): void {
@@ -177,7 +178,7 @@ describe.each(ENGINES)('series (%s engine)', (engine) => {
     expectPoints(d.weekFromTo!, 'WEEK', [w53, w53 + 7], [w53, w53 + 7].map((p) => users('signup', 'WEEK', p).size));
   });
 
-  it('computes rolling averages, null until the window is full', async () => {
+  it('computes rolling averages over the periods before the first point too, so every point has one', async () => {
     const d = ok(
       await t.gql<Record<string, Point[]>>(`{
         w3: series(set: { event: { name: "act" } }, granularity: DAY, from: "2026-12-25", to: "2027-01-08", rollingAverage: 3) ${PT}
@@ -186,26 +187,43 @@ describe.each(ENGINES)('series (%s engine)', (engine) => {
         w5: series(set: { event: { name: "act" } }, granularity: MONTH, last: 5, rollingAverage: 5) ${PT}
       }`),
     );
+    const act = (g: G) => (p: number): number => users('act', g, p).size;
     const days = periods('DAY', dayNumber(Date.UTC(2026, 11, 25)), dayNumber(Date.UTC(2027, 0, 8)));
-    const c3 = days.map((p) => users('act', 'DAY', p).size);
-    expectPoints(d.w3!, 'DAY', days, c3, rolling(c3, 3));
-    expect(d.w3![0]!.average).toBeNull();
-    expect(d.w3![1]!.average).toBeNull();
-    expect(d.w3![2]!.average).toBeCloseTo((c3[0]! + c3[1]! + c3[2]!) / 3, 9);
+    const c3 = days.map(act('DAY'));
+    expectPoints(d.w3!, 'DAY', days, c3, rolling('DAY', days, act('DAY'), 3));
+    // The first point's window is 12-23..12-25: two days before the series.
+    const before = [days[0]! - 2, days[0]! - 1].map(act('DAY'));
+    expect(d.w3![0]!.average).toBeCloseTo((before[0]! + before[1]! + c3[0]!) / 3, 9);
 
     const weeks = periods('WEEK', mondayOf(today) - 35, mondayOf(today));
     const c1 = weeks.map((p) => users('buy', 'WEEK', p).size);
     expectPoints(d.w1!, 'WEEK', weeks, c1, c1);
 
-    // A window longer than the series: never full.
-    expect(d.w7!.map((p) => p.average)).toEqual([null, null, null, null, null]);
+    // A window longer than the series: every average reads days before it.
+    const last5 = periods('DAY', today - 4, today);
+    expectPoints(d.w7!, 'DAY', last5, last5.map(act('DAY')), rolling('DAY', last5, act('DAY'), 7));
+    // Months before the data began count 0, as any empty period does.
     const months = periods('MONTH', 2027 * 12 - 4, 2027 * 12);
-    const c5 = months.map((p) => users('act', 'MONTH', p).size);
-    expectPoints(d.w5!, 'MONTH', months, c5, [null, null, null, null, c5.reduce((a, b) => a + b, 0) / 5]);
+    expectPoints(d.w5!, 'MONTH', months, months.map(act('MONTH')), rolling('MONTH', months, act('MONTH'), 5));
+    expect(d.w5![1]!.average).toBeCloseTo(act('MONTH')(2026 * 12 + 9) / 5, 9); // only 2026-10 of 2026-06..10 had data
 
     expect(code(await t.gql(`{ series(set: { event: { name: "act" } }, granularity: DAY, last: 3, rollingAverage: 0) { count } }`))).toBe(
       'BAD_INPUT',
     );
+    const tooWide = await t.gql(`{ series(set: { event: { name: "act" } }, granularity: DAY, last: 3, rollingAverage: 2001) { count } }`);
+    expect(tooWide.errors?.[0]?.extensions).toMatchObject({ code: 'TOO_COMPLEX', limit: 2000 });
+  });
+
+  it('leaves the average null only where its window would start before the year 0000', async () => {
+    const d = ok(
+      await t.gql<Record<string, Point[]>>(`{
+        s: series(set: { event: { name: "act" } }, granularity: DAY, from: "0000-01-01", to: "0000-01-03", rollingAverage: 2) ${PT}
+        y: series(set: { event: { name: "act" } }, granularity: YEAR, from: "0000", to: "0001", rollingAverage: 2) ${PT}
+      }`),
+    );
+    expect(d.s!.map((p) => p.average)).toEqual([null, 0, 0]);
+    expect(d.s!.map((p) => p.period.label)).toEqual(['0000-01-01', '0000-01-02', '0000-01-03']);
+    expect(d.y!.map((p) => [p.period.label, p.average])).toEqual([['0000', null], ['0001', 0]]);
   });
 
   it('keeps an event with its own period fixed inside a series set', async () => {
@@ -311,8 +329,8 @@ describe.each(ENGINES)('series (%s engine)', (engine) => {
       expect(calls).toBe(1);
       const days = periods('DAY', today - 89, today);
       const counts = days.map((p) => and(users('act', 'DAY', p), users('act', 'DAY', p - 1)).size);
-      expectPoints(d.s, 'DAY', days, counts, rolling(counts, 7));
-      expect(d.s.slice(0, 6).every((p) => p.average === null)).toBe(true);
+      const twoDays = (p: number): number => and(users('act', 'DAY', p), users('act', 'DAY', p - 1)).size;
+      expectPoints(d.s, 'DAY', days, counts, rolling('DAY', days, twoDays, 7));
       expect(d.c.rows).toHaveLength(8);
       expect(d.a).toBe(users('act', 'MONTH', 2027 * 12).size);
       expect(d.b).toBe(or(...periods('DAY', today - 29, today).map((p) => users('buy', 'DAY', p))).size);
