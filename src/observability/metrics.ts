@@ -123,7 +123,21 @@ export class Metrics implements WriteTally {
   private engineStats(engine: Engine): void {
     const registers = [this.registry];
     const stats = () => engine.describe().stats;
-    const { recovery, closedCache } = stats();
+    const { recovery, closedCache, answerCache } = stats();
+    // The engine keeps running totals; each scrape adds what changed since the last one.
+    const runningTotal = (name: string, help: string, read: () => number): void => {
+      let seen = 0;
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const now = read();
+          this.inc(Math.max(0, now - seen));
+          seen = now;
+        },
+      });
+    };
     if (recovery) {
       new Gauge({
         name: 'bitmapql_recovery_dropped_records',
@@ -138,20 +152,6 @@ export class Metrics implements WriteTally {
     }
     if (closedCache) {
       const cache = () => stats().closedCache ?? { hits: 0, misses: 0, entries: 0, active: false };
-      // The cache keeps running totals; each scrape adds what changed since the last one.
-      const runningTotal = (name: string, help: string, read: () => number): void => {
-        let seen = 0;
-        new Counter({
-          name,
-          help,
-          registers,
-          collect() {
-            const now = read();
-            this.inc(Math.max(0, now - seen));
-            seen = now;
-          },
-        });
-      };
       runningTotal('bitmapql_closed_cache_hits_total', 'closed-period cache: keys answered from an in-process copy', () => cache().hits);
       runningTotal('bitmapql_closed_cache_misses_total', 'closed-period cache: keys fetched from Redis', () => cache().misses);
       new Gauge({
@@ -168,6 +168,27 @@ export class Metrics implements WriteTally {
         registers,
         collect() {
           this.set(cache().active ? 1 : 0);
+        },
+      });
+    }
+    if (answerCache) {
+      const answers = () => stats().answerCache ?? { hits: 0, misses: 0, entries: 0, bytes: 0 };
+      runningTotal('bitmapql_answer_cache_hits_total', 'reused answers: outputs answered from memory, with no counting', () => answers().hits);
+      runningTotal('bitmapql_answer_cache_misses_total', 'reused answers: outputs that could be reused but were computed', () => answers().misses);
+      new Gauge({
+        name: 'bitmapql_answer_cache_entries',
+        help: 'reused answers: answers held',
+        registers,
+        collect() {
+          this.set(answers().entries);
+        },
+      });
+      new Gauge({
+        name: 'bitmapql_answer_cache_bytes',
+        help: 'reused answers: estimated bytes held (at most ANSWER_CACHE_MB)',
+        registers,
+        collect() {
+          this.set(answers().bytes);
         },
       });
     }

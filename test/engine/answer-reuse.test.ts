@@ -132,7 +132,9 @@ const ids = (random: () => number, n: number): number[] => Array.from({ length: 
 
 /** Every command Redis runs meanwhile, from any client (MONITOR). */
 async function watchCommands(h: Harness): Promise<{ seen: string[][]; stop(): Promise<string[][]> }> {
-  const monitor = await h.raw.duplicate().monitor();
+  const base = h.raw.duplicate();
+  base.on('error', () => {});
+  const monitor = await base.monitor();
   const seen: string[][] = [];
   monitor.on('monitor', (_time: string, args: string[]) => seen.push([String(args[0]).toUpperCase(), ...args.slice(1).map(String)]));
   await new Promise((r) => setTimeout(r, 50));
@@ -141,6 +143,7 @@ async function watchCommands(h: Harness): Promise<{ seen: string[][]; stop(): Pr
     async stop() {
       await new Promise((r) => setTimeout(r, 100));
       monitor.disconnect();
+      base.disconnect();
       return seen;
     },
   };
@@ -296,6 +299,18 @@ describe('reused answers (redis engine)', () => {
     for (let i = 0; i < 200 && !h.engine.cache!.active; i++) await new Promise((r) => setTimeout(r, 10));
     expect(h.engine.cache!.active).toBe(true);
     await warm(h, truth); // and answers are reused again
+  });
+
+  it('reports what it reused, computed and holds in /metrics', async () => {
+    await warm(h, truth);
+    await h.gql(QUERY);
+    const text = await (await h.gateway.yoga.fetch('http://yoga/metrics')).text();
+    const value = (name: string) => Number(/^(\S+) (\S+)$/m.exec(text.split('\n').find((l) => l.startsWith(`${name} `)) ?? '')?.[2]);
+    expect(value('bitmapql_answer_cache_hits_total')).toBe(h.answers.hits);
+    expect(value('bitmapql_answer_cache_misses_total')).toBe(h.answers.misses);
+    expect(value('bitmapql_answer_cache_entries')).toBe(h.answers.size);
+    expect(value('bitmapql_answer_cache_bytes')).toBe(h.answers.heldBytes);
+    expect(h.answers.hits).toBeGreaterThan(0);
   });
 
   it('never reuses counters: their hashes are outside the tracked prefix', async () => {

@@ -35,6 +35,15 @@ export interface EngineStats {
     /** Invalidations reach the cache, so copies are used. */
     readonly active: boolean;
   };
+  /** Redis with reused answers on (answer-cache.ts). */
+  readonly answerCache?: {
+    /** Running totals since the engine opened: outputs answered from memory, and outputs computed (of those that may be reused). */
+    readonly hits: number;
+    readonly misses: number;
+    /** Answers held, and what they hold by its estimate. */
+    readonly entries: number;
+    readonly bytes: number;
+  };
   /** Embedded: what opening the data folder dropped from a torn or corrupt log tail (0: nothing). */
   readonly recovery?: {
     readonly droppedRecords: number;

@@ -132,10 +132,14 @@ export class RedisEngine implements Engine {
 
   describe(): EngineDescription {
     const cache = this.cache;
+    const answers = this.answers;
     return {
       kind: this.kind,
       mode: this.mode,
-      stats: cache ? { closedCache: { hits: cache.hits, misses: cache.misses, entries: cache.size, active: cache.active } } : {},
+      stats: {
+        ...(cache && { closedCache: { hits: cache.hits, misses: cache.misses, entries: cache.size, active: cache.active } }),
+        ...(answers && { answerCache: { hits: answers.hits, misses: answers.misses, entries: answers.size, bytes: answers.heldBytes } }),
+      },
     };
   }
 
