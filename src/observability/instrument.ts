@@ -81,19 +81,23 @@ export function instrument(engine: Engine, metrics: Metrics, storage: StorageFul
       end();
     }
   };
+  // The engine's member is looked up at each call, not once: whoever replaces it later (a test
+  // counting runs, say) is still behind the timing.
+  const member = <T>(method: string) => (...args: unknown[]): T => (Reflect.get(engine, method, engine) as (...a: unknown[]) => T).apply(engine, args);
   const call =
-    (method: string, fn: (...args: unknown[]) => Promise<unknown>) =>
+    (method: string) =>
     (...args: unknown[]): Promise<unknown> => {
+      const fn = member<Promise<unknown>>(method);
       const m = measure(metrics, labels, method, args);
-      if (!m) return fn.apply(engine, args);
-      return timed(method, () => fn.apply(engine, args)).then((out) => {
+      if (!m) return fn(...args);
+      return timed(method, () => fn(...args)).then((out) => {
         m.done?.();
         return out;
       });
     };
-  const stream = (method: string, fn: (...args: unknown[]) => AsyncIterable<unknown>) =>
+  const stream = (method: string) =>
     async function* (...args: unknown[]): AsyncIterable<unknown> {
-      const iterator = fn.apply(engine, args)[Symbol.asyncIterator]();
+      const iterator = member<AsyncIterable<unknown>>(method)(...args)[Symbol.asyncIterator]();
       try {
         for (;;) {
           const next = await timed(method, () => iterator.next());
@@ -108,7 +112,7 @@ export function instrument(engine: Engine, metrics: Metrics, storage: StorageFul
   for (const [method, how] of Object.entries(MEMBERS)) {
     const fn: unknown = Reflect.get(engine, method, engine);
     if (typeof fn !== 'function' || how === 'own') continue; // absent optional members stay absent
-    wrapped.set(method, how === 'call' ? call(method, fn as never) : stream(method, fn as never));
+    wrapped.set(method, how === 'call' ? call(method) : stream(method));
   }
   return new Proxy(engine, {
     get(target, prop) {

@@ -430,9 +430,11 @@ describe('rate limits (RATE_LIMIT_*)', () => {
       t = await testGateway({
         engine: 'redis',
         config: {
-          rateLimitPerSecond: 4,
+          // Slow refills (one token a second), so a loaded machine cannot refill a bucket between
+          // the requests of a burst.
+          rateLimitPerSecond: 1,
           rateLimitBurst: 3,
-          rateLimitAnonPerSecond: 2,
+          rateLimitAnonPerSecond: 1,
           rateLimitAnonBurst: 2,
           apiKeys: ['key-one', 'key-two', 'key-three'].map((k) => ({ name: k, sha256: sha256(k), scopes: ['read' as const] })),
         },
@@ -452,11 +454,11 @@ describe('rate limits (RATE_LIMIT_*)', () => {
       const refused = await send('key-one');
       expect(refused.status).toBe(429);
       expect(refused.headers['retry-after']).toBe('1');
-      expect(refused.json().errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 1, limit: 4 });
+      expect(refused.json().errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 1, limit: 1 });
       // Another key has its own bucket.
       expect((await send('key-two')).status).toBe(200);
-      // 4 per second: one token back within 250 ms (wait a little longer).
-      await new Promise((r) => setTimeout(r, 400));
+      // 1 per second: one token back within a second (wait a little longer).
+      await new Promise((r) => setTimeout(r, 1100));
       const again = await send('key-one');
       expect(again.status).toBe(200);
       expect(again.json().data).toEqual({ count: 1 });
@@ -464,18 +466,18 @@ describe('rate limits (RATE_LIMIT_*)', () => {
     });
 
     it('anonymous callers are limited by client address, with their own limits', async () => {
-      await new Promise((r) => setTimeout(r, 1100)); // let earlier buckets fill
+      await new Promise((r) => setTimeout(r, 2100)); // let earlier buckets fill
       expect((await send()).status).toBe(200);
       expect((await send()).status).toBe(200);
       const refused = await send();
       expect(refused.status).toBe(429);
-      expect(refused.json().errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', limit: 2 });
+      expect(refused.json().errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', limit: 1 });
       // A keyed caller from the same address is not affected.
       expect((await send('key-three')).status).toBe(200);
     });
 
     it('refuses before any work: a refused request is not parsed (a bad body still gets 429)', async () => {
-      await new Promise((r) => setTimeout(r, 1100));
+      await new Promise((r) => setTimeout(r, 2100));
       await send();
       await send();
       const r = await post(server.port, { body: '{not json' });
@@ -483,12 +485,12 @@ describe('rate limits (RATE_LIMIT_*)', () => {
     });
 
     it('a token that is not an API key counts as anonymous (made-up tokens buy no fresh buckets)', async () => {
-      await new Promise((r) => setTimeout(r, 1100));
+      await new Promise((r) => setTimeout(r, 2100));
       await send();
       await send();
       const r = await send('made-up-token');
       expect(r.status).toBe(429);
-      expect(r.json().errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', limit: 2 });
+      expect(r.json().errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', limit: 1 });
     });
 
     it('leaves /health alone', async () => {
