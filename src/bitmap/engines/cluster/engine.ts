@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Cluster } from 'ioredis';
 import type { Redis } from 'ioredis';
 import { BitmapError } from '../../errors.ts';
+import { assertPairsAgree } from '../../ids.ts';
 import type { KeyLayout } from '../../keys.ts';
 import { splitProgram } from '../../program.ts';
 import type { CounterEntries, Instruction, OutputValue, Program } from '../../program.ts';
@@ -229,6 +230,7 @@ export class ClusterEngine implements Engine {
 
   async restoreIds(pairs: ReadonlyArray<readonly [string, number]>): Promise<void> {
     if (pairs.length === 0) return;
+    assertPairsAgree(pairs);
     const k = this.layout.idKeys;
     await this.client.bitmapqlIdsRestore(3, k.forward, k.reverse, k.next, ...pairs.flatMap(([e, id]) => [e, String(id)])).catch(unavailable);
   }
