@@ -143,7 +143,7 @@ export const SETTINGS = {
   cacheMb: {
     env: 'CACHE_MB',
     schema: int(0).default(256),
-    doc: 'Redis engine: memory for roaring copies of closed periods, counted in process and dropped on change via keyspace notifications (0: off)',
+    doc: 'Redis engine: memory for roaring copies of closed periods, counted in process, fetched in the background for outputs that will be read again and dropped on change by client-side caching (0: off)',
   },
   answerCacheMb: {
     env: 'ANSWER_CACHE_MB',
