@@ -15,7 +15,7 @@ export interface GatewayProcess {
 }
 
 /** Settings that must come from `env` alone, never from the caller's environment. */
-const GATEWAY_SETTINGS = ['REDIS_URL', 'REDIS_MODE', 'CACHE_MB', 'DATA_DIR', 'FSYNC', 'PORT', 'HOST', 'KEY_PREFIX', 'TIME_ZONE'];
+const GATEWAY_SETTINGS = ['REDIS_URL', 'REDIS_MODE', 'CACHE_MB', 'ANSWER_CACHE_MB', 'DATA_DIR', 'FSYNC', 'PORT', 'HOST', 'KEY_PREFIX', 'TIME_ZONE'];
 
 export async function startGateway(name: string, env: Record<string, string>, timeoutMs = 60_000): Promise<GatewayProcess> {
   const port = await freePort();
