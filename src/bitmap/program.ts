@@ -162,9 +162,10 @@ export function pickOutputs(p: Program, take: readonly boolean[]): Program {
 /** What one output computes, from which stored keys, whatever registers the program happened to use. */
 export interface OutputSignature {
   /**
-   * Canonical text: equal for two outputs exactly when they compute the same thing from the same
-   * keys (AND, OR and XOR sources sorted: their order changes no answer). Keys are JSON strings,
-   * so a key holding `(` or `,` cannot be mistaken for structure.
+   * Canonical text: equal for two outputs exactly when they compute the same thing the same way
+   * from the same keys. Sources keep the planner's order (its canonical form sorts them, so two
+   * spellings of one set give one shape). Each key is written with its length first, so a key
+   * holding `(` or `,` cannot be mistaken for structure.
    */
   readonly text: string;
   /** The stored keys it reads, through registers, each once. */
@@ -174,55 +175,65 @@ export interface OutputSignature {
 /** Offset lists are shared by the outputs that read at them: their text is made once. */
 const offsetsText = new WeakMap<readonly number[], string>();
 
-/** Each output's signature, in order: the instruction subtree that computes it, with its input keys. */
+/**
+ * Each output's signature, in order: the instruction subtree that computes it, with its input
+ * keys. On every request's path (answer-cache.ts): plain concatenation, no sorting or quoting.
+ */
 export function outputSignatures(p: Program): OutputSignature[] {
   const regs = new Map<number, OutputSignature>();
-  const of = (r: Ref): OutputSignature => ('key' in r ? { text: JSON.stringify(r.key), keys: [r.key] } : regs.get(r.reg)!);
-  const union = (parts: readonly OutputSignature[]): string[] => [...new Set(parts.flatMap((x) => x.keys))];
   const out: OutputSignature[] = [];
+  /** The text and keys of an instruction's sources, in order. */
+  const over = (refs: readonly Ref[]): OutputSignature => {
+    let text = '';
+    const keys: string[] = [];
+    let shared = false;
+    for (const r of refs) {
+      if ('key' in r) {
+        text += `${r.key.length}:${r.key},`;
+        keys.push(r.key);
+      } else {
+        const s = regs.get(r.reg)!;
+        text += `${s.text},`;
+        for (const k of s.keys) keys.push(k);
+        shared = true;
+      }
+    }
+    // Sources that are all keys are distinct already (the planner de-duplicates them).
+    return { text, keys: shared ? [...new Set(keys)] : keys };
+  };
   for (const i of p.instructions) {
     switch (i.op) {
       case 'and':
       case 'or':
-      case 'xor': {
-        const args = i.args.map(of);
-        regs.set(i.dest, { text: `${i.op}(${args.map((a) => a.text).sort().join(',')})`, keys: union(args) });
-        break;
-      }
+      case 'xor':
       case 'diff': {
-        const [from, minus] = [of(i.from), of(i.minus)];
-        regs.set(i.dest, { text: `diff(${from.text},${minus.text})`, keys: union([from, minus]) });
+        const s = over(i.op === 'diff' ? [i.from, i.minus] : i.args);
+        regs.set(i.dest, { text: `${i.op}(${s.text})`, keys: s.keys });
         break;
       }
       case 'count':
-      case 'any': {
-        const s = of(i.src);
-        out.push({ text: `${i.op} ${s.text}`, keys: s.keys });
-        break;
-      }
-      case 'getbit': {
-        const s = of(i.src);
-        out.push({ text: `getbit ${s.text} ${i.offset}`, keys: s.keys });
-        break;
-      }
-      case 'bits': {
-        const s = of(i.src);
-        let at = offsetsText.get(i.offsets);
-        if (at === undefined) offsetsText.set(i.offsets, (at = i.offsets.join(',')));
-        out.push({ text: `bits ${s.text} ${at}`, keys: s.keys });
-        break;
-      }
+      case 'any':
+      case 'getbit':
+      case 'bits':
       case 'scan': {
-        const s = of(i.src);
-        out.push({ text: `scan ${s.text} ${i.after} ${i.limit}`, keys: s.keys });
+        const s = over([i.src]);
+        let tail = '';
+        if (i.op === 'getbit') tail = ` ${i.offset}`;
+        else if (i.op === 'scan') tail = ` ${i.after} ${i.limit}`;
+        else if (i.op === 'bits') {
+          let at = offsetsText.get(i.offsets);
+          if (at === undefined) offsetsText.set(i.offsets, (at = i.offsets.join(',')));
+          tail = ` ${at}`;
+        }
+        out.push({ text: `${i.op} ${s.text}${tail}`, keys: s.keys });
         break;
       }
       case 'hget':
-        out.push({ text: `hget ${JSON.stringify(i.key)} ${JSON.stringify(i.field)}`, keys: [i.key] });
+        out.push({ text: `hget ${i.key.length}:${i.key} ${i.field.length}:${i.field}`, keys: [i.key] });
         break;
       case 'hgetall':
       case 'hsum':
-        out.push({ text: `${i.op} ${JSON.stringify(i.key)}`, keys: [i.key] });
+        out.push({ text: `${i.op} ${i.key.length}:${i.key}`, keys: [i.key] });
         break;
     }
   }

@@ -12,6 +12,7 @@ import type { AnswerGuard } from '../../src/bitmap/engines/answer-cache.ts';
 import { INVALIDATION_CLIENT_NAME } from '../../src/bitmap/engines/closed-cache.ts';
 import { RedisEngine } from '../../src/bitmap/engines/redis.ts';
 import { bitmapistLayout, counterPrefixFor } from '../../src/bitmap/keys.ts';
+import { outputSignatures } from '../../src/bitmap/program.ts';
 import type { OutputValue, Program } from '../../src/bitmap/program.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createGateway } from '../../src/gateway.ts';
@@ -438,5 +439,40 @@ describe('AnswerCache on its own: races with invalidation and a failed fence', (
     changing = true;
     expect(await slow.run()).toEqual([1, 7]);
     expect(slow.computed().map((p) => p.instructions)).toEqual([[{ op: 'count', src: { key: 'p_c' } }]]);
+  });
+});
+
+describe('output signatures', () => {
+  const sig = (p: Program) => outputSignatures(p).map((s) => s.text);
+  it('name an output by what it computes from which keys, whatever registers hold it', () => {
+    const a: Program = {
+      registers: 2,
+      instructions: [
+        { op: 'or', dest: 1, args: [{ key: 'k_a' }, { key: 'k_b' }] },
+        { op: 'diff', dest: 0, from: { reg: 1 }, minus: { key: 'k_c' } },
+        { op: 'count', src: { reg: 0 } },
+        { op: 'scan', src: { reg: 0 }, after: 10, limit: 5 },
+      ],
+    };
+    const b: Program = {
+      registers: 1,
+      instructions: [
+        { op: 'or', dest: 0, args: [{ key: 'k_a' }, { key: 'k_b' }] },
+        { op: 'diff', dest: 0, from: { reg: 0 }, minus: { key: 'k_c' } },
+        { op: 'scan', src: { reg: 0 }, after: 10, limit: 5 },
+        { op: 'scan', src: { reg: 0 }, after: 11, limit: 5 },
+        { op: 'count', src: { reg: 0 } },
+      ],
+    };
+    const [count, page] = sig(a);
+    expect(sig(b)).toEqual([page, expect.not.stringMatching(page!), count]);
+    expect(outputSignatures(b)[2]!.keys).toEqual(['k_a', 'k_b', 'k_c']);
+  });
+
+  it('cannot be fooled by keys holding the signature’s own punctuation', () => {
+    const one = (args: string[]): string =>
+      sig({ registers: 1, instructions: [{ op: 'or', dest: 0, args: args.map((key) => ({ key })) }, { op: 'count', src: { reg: 0 } }] })[0]!;
+    expect(one(['k_a,k_b', 'k_c'])).not.toBe(one(['k_a', 'k_b,k_c']));
+    expect(one(['k_a),or(k_b', 'k_c'])).not.toBe(one(['k_a', 'k_b),or(k_c']));
   });
 });
