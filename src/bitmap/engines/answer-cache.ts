@@ -10,9 +10,11 @@
 // tracking connection tells this cache of every changed key under the tracked prefix, and of
 // flushes and lapses (drop everything). Held answers are used only after that cache's fence
 // (a PING on both connections and the SWAPDB check), so every change acknowledged before the
-// request began has been heard; one whose key changed meanwhile is computed again. An answer
-// computed while one of its keys changed, or while tracking lapsed, answers that request and is
-// not kept. Only outputs whose every key is tracked are reused (counter hashes sit outside the
+// request began has been heard; one whose key changed meanwhile is computed again. The fence
+// also goes out with every run that computes answers, after its reads: what was read across a
+// SWAPDB fails it and is not kept (a failed fence drops everything). An answer computed while
+// one of its keys changed, or while tracking lapsed, answers that request and is not kept.
+// Only outputs whose every key is tracked are reused (counter hashes sit outside the
 // prefix: never). An answer is the output of one instruction of the program, so a `members`
 // page is reused only for the same set, cursor and page size.
 
