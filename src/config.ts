@@ -193,6 +193,11 @@ export const SETTINGS = {
   maxIds: { env: 'MAX_IDS', schema: int(1).default(10_000), doc: 'ids in one `ids` literal' },
   maxPoints: { env: 'MAX_POINTS', schema: int(1).default(2000), doc: 'points of one series or counterSeries' },
   maxCohortCells: { env: 'MAX_COHORT_CELLS', schema: int(1).default(10_000), doc: 'rows × columns of one cohort table' },
+  maxBreakdownValues: {
+    env: 'MAX_BREAKDOWN_VALUES',
+    schema: int(1).default(100),
+    doc: 'events under the prefix of one countBreakdown/seriesBreakdown, top keys of one counterBreakdown',
+  },
   maxPageSize: { env: 'MAX_PAGE_SIZE', schema: int(1).default(10_000), doc: 'largest `members` page' },
   maxBatch: { env: 'MAX_BATCH', schema: int(1).default(10_000), doc: 'largest markEvents batch' },
   maxBodyBytes: { env: 'MAX_BODY_BYTES', schema: int(1024).default(4 * 1024 * 1024), doc: 'largest request body' },

@@ -16,6 +16,7 @@ import type { Context } from '../context.ts';
 import { tooCostly } from '../limits.ts';
 import { cohortCost, funnelCost, seriesCost } from '../resolvers/analytics.ts';
 import type { CohortArgs } from '../resolvers/analytics.ts';
+import { counterBreakdownCost, countBreakdownCost, seriesBreakdownCost } from '../resolvers/breakdown.ts';
 import { counterSeriesCost, topCountersCost } from '../resolvers/counters.ts';
 import { memberPageCost, setQuestionCost } from '../resolvers/sets.ts';
 
@@ -31,6 +32,10 @@ const FIELD_COSTS: Record<string, (ctx: Context, args: any) => number> = {
   funnel: (ctx, a) => funnelCost(ctx, a.steps),
   counters: (ctx, a) => topCountersCost(ctx, a.period, a.top),
   counterSeries: (ctx, a) => counterSeriesCost(ctx, a),
+  // Priced as MAX_BREAKDOWN_VALUES values: how many match is known only after the scan.
+  countBreakdown: (ctx, a) => countBreakdownCost(ctx, a),
+  seriesBreakdown: (ctx, a) => seriesBreakdownCost(ctx, a),
+  counterBreakdown: (ctx, a) => counterBreakdownCost(ctx, a),
 };
 
 /**

@@ -10,6 +10,7 @@ import './events.ts';
 import './series.ts';
 import './cohort.ts';
 import './counters.ts';
+import './breakdown.ts';
 import './admin.ts';
 import './live.ts';
 

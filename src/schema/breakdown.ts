@@ -1,0 +1,72 @@
+// Breakdowns: the count or series of every event under a name prefix, and a counter's top keys as series.
+
+import { counterBreakdown, countBreakdown, seriesBreakdown } from '../resolvers/breakdown.ts';
+import type { BreakdownCountData, BreakdownSeriesData, CounterBreakdownData } from '../resolvers/breakdown.ts';
+import { builder } from './builder.ts';
+import { PeriodInput } from './periods.ts';
+import { SeriesPoint, periodRangeArgs } from './series.ts';
+import { SetExpr } from './sets.ts';
+
+const nameFields = {
+  name: 'The event’s whole name.',
+  value: 'The part of the name after the prefix (e.g. `gh` for `launch:provider:gh` under `launch:provider:`).',
+};
+
+const BreakdownCount = builder.objectRef<BreakdownCountData>('BreakdownCount').implement({
+  fields: (t) => ({
+    name: t.exposeString('name', { description: nameFields.name }),
+    value: t.exposeString('value', { description: nameFields.value }),
+    count: t.field({ type: 'Count', resolve: (b) => b.count }),
+  }),
+});
+
+const BreakdownSeries = builder.objectRef<BreakdownSeriesData>('BreakdownSeries').implement({
+  fields: (t) => ({
+    name: t.exposeString('name', { description: nameFields.name }),
+    value: t.exposeString('value', { description: nameFields.value }),
+    total: t.field({ type: 'Count', description: 'Sum of the points’ counts (what the values are sorted by).', resolve: (b) => b.total }),
+    points: t.field({ type: [SeriesPoint], resolve: (b) => b.points }),
+  }),
+});
+
+const CounterBreakdownSeries = builder.objectRef<CounterBreakdownData>('CounterBreakdownSeries').implement({
+  fields: (t) => ({
+    key: t.string({ nullable: true, description: 'The counter key; null for the last series, every other key.', resolve: (b) => b.key }),
+    other: t.boolean({ description: 'True for the series of every key outside the top ones (the total less them).', resolve: (b) => b.key === null }),
+    total: t.field({ type: 'Count', description: 'Sum of the points’ counts.', resolve: (b) => b.total }),
+    points: t.field({ type: [SeriesPoint], resolve: (b) => b.points }),
+  }),
+});
+
+const prefixArg = (t: Parameters<Parameters<typeof builder.queryFields>[0]>[0]) =>
+  t.arg.string({
+    required: true,
+    description: 'Every event whose name starts with this is a value (found by SCAN, as `events(prefix:)`); at most MAX_BREAKDOWN_VALUES of them.',
+  });
+
+const filterArg = (t: Parameters<Parameters<typeof builder.queryFields>[0]>[0]) =>
+  t.arg({ type: SetExpr, description: 'ANDed with every value’s event, e.g. only active users.' });
+
+builder.queryFields((t) => ({
+  countBreakdown: t.field({
+    type: [BreakdownCount],
+    description:
+      'The count of every event under `prefix` in `period` (optionally within `set`), highest first, then by name; all in one program. More than MAX_BREAKDOWN_VALUES events: TOO_COMPLEX.',
+    args: { prefix: prefixArg(t), period: t.arg({ type: PeriodInput, required: true }), set: filterArg(t) },
+    resolve: (_, { prefix, period, set }, ctx) => countBreakdown(ctx, prefix, period, set),
+  }),
+  seriesBreakdown: t.field({
+    type: [BreakdownSeries],
+    description:
+      'The series of every event under `prefix` (optionally within `set`: its event leaves without a period are bound to each point), highest total first, then by name; all in one program. More than MAX_BREAKDOWN_VALUES events: TOO_COMPLEX.',
+    args: { prefix: prefixArg(t), set: filterArg(t), ...periodRangeArgs(t) },
+    resolve: (_, { prefix, set, rollingAverage, ...range }, ctx) => seriesBreakdown(ctx, prefix, set, range, rollingAverage),
+  }),
+  counterBreakdown: t.field({
+    type: [CounterBreakdownSeries],
+    description:
+      'A series for each of the `top` keys of a counter over the whole range (default 10, at most MAX_BREAKDOWN_VALUES), highest total first, then a last series of every other key (`other: true`).',
+    args: { name: t.arg.string({ required: true }), top: t.arg.int({ description: 'How many keys get a series of their own (default 10), the highest over the whole range.' }), ...periodRangeArgs(t) },
+    resolve: (_, { name, top, rollingAverage, ...range }, ctx) => counterBreakdown(ctx, name, range, rollingAverage, top),
+  }),
+}));
