@@ -41,7 +41,7 @@ function readEvents(body: ReadableStream<Uint8Array>): Stream {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   const queued: Array<GqlResult<Record<string, unknown>>> = [];
-  let wake: (() => void) | null = null;
+  let wake = null as (() => void) | null; // set by next(), from another closure
   let endedNow: () => void = () => {};
   const ended = new Promise<void>((r) => (endedNow = r));
   let finished = false;
