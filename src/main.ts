@@ -336,7 +336,7 @@ program
 
 program
   .command('import')
-  .description('import JSON lines (plain or gzip) as marks and counter increments; re-running skips files already imported and resumes interrupted ones')
+  .description('import JSON lines (plain or gzip) as marks and counter increments; re-running skips what is imported, resumes interrupted files and imports templates added since')
   .argument('<files...>', 'files of JSON lines, plain or gzip (told by their first bytes)')
   .option('--to <where>', 'redis://host:port[/db] or an embedded data folder (default: REDIS_URL, else DATA_DIR)')
   .option('--timestamp <field>', 'field of the instant: ISO-8601 text or epoch milliseconds (default: timestamp)')
@@ -345,9 +345,10 @@ program
   .option('--mark <template>', 'event name template, e.g. launch or launch:provider:{provider} (repeatable)', collect)
   .option('--count <name=template>', 'counter increment by 1, e.g. launches={provider} (repeatable)', collect)
   .option('--where <field=value>', 'import only lines whose field equals the value (repeatable; all must match)', collect)
-  .option('--mapping <file.json>', 'the same settings as JSON: {timestamp, id, numericIds, marks, counts, where}; flags replace its values')
+  .option('--map <name=file.json>', 'a value map for {field|name} in templates: a JSON object from value to mapped value (repeatable)', collect)
+  .option('--mapping <file.json>', 'the same settings as JSON: {timestamp, id, numericIds, marks, counts, where, maps}; flags replace its values')
   .option('--batch <lines>', 'lines per batch (one round trip each)', '10000')
-  .option('--force', 'import files again even when the ledger says they were imported')
+  .option('--force', 'write the marks of files the ledger says were imported again (counters are never counted twice)')
   .option('--hourly', 'also write hour keys (default: TRACK_HOURLY)')
   .option('--no-hourly', 'do not write hour keys')
   .option('--unique', 'also write the date-free unique keys (default: TRACK_UNIQUE)')

@@ -25,10 +25,16 @@ export interface ImportFlags extends SpecFlags {
 
 const PREFIX = /^[^\s*?[\]\\]*$/;
 
+/** Exit code of an import in which a template wrote nothing from a file. */
+export const NOTHING_WRITTEN = 3;
+
 /** Opens storage: a redis:// URL or an embedded data folder. */
 export type OpenStore = (where: string, mode: 'lua' | 'pipeline', layout: KeyLayout) => Promise<Engine>;
 
-/** Runs the import; resolves to the process exit code (0 done, 1 failed, 130 interrupted). */
+/**
+ * Runs the import; resolves to the process exit code: 0 done, 1 failed, 3 a template wrote nothing
+ * from a file (not recorded: the summary says why), 130 interrupted.
+ */
 export async function runImport(files: string[], flags: ImportFlags, openStore: OpenStore): Promise<number> {
   const config = loadConfig();
   const spec = resolveSpec(flags, flags.mapping ? readMappingFile(flags.mapping) : {});
@@ -45,7 +51,8 @@ export async function runImport(files: string[], flags: ImportFlags, openStore: 
     if (!s?.isFile()) throw new UsageError(`${f}: no such file`);
     bytesTotal += s.size;
   }
-  const where = flags.to ?? config.redisUrl ?? config.dataDir;
+  const cluster = config.redisCluster?.length ? `redis-cluster://${config.redisCluster.map((n) => `${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`).join(',')}` : undefined;
+  const where = flags.to ?? cluster ?? config.redisUrl ?? config.dataDir;
   const layout = bitmapistLayout(prefix);
   const tz = new TimeZone(config.timeZone);
 
@@ -80,7 +87,8 @@ export async function runImport(files: string[], flags: ImportFlags, openStore: 
     });
     bar.finish(`${summary.linesRead.toLocaleString('en-US')} lines${summary.interrupted ? ' (interrupted)' : ''}`);
     process.stdout.write(`${formatSummary(summary)}\n`);
-    return summary.interrupted ? 130 : 0;
+    if (summary.interrupted) return 130;
+    return summary.files.some((f) => f.problems.length > 0) ? NOTHING_WRITTEN : 0;
   } catch (e) {
     if (e instanceof ImportFailed) {
       bar.note(`import failed: ${e.message}`);

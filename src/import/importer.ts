@@ -6,8 +6,9 @@
 //   parse.ts     a line → its hour, id, marks and counted keys (or why it is skipped)
 //   ids.ts       string ids → dense ids, a batch at a time
 //   batch.ts     a batch → bit writes and counter increments (keys from src/bitmap)
-//   ledger.ts    which files are in: resume, skip, --force
+//   ledger.ts    which templates of which files are in: resume, skip, --force
 //   pipeline.ts  the batches of a file, with one write in flight
+//   outcome.ts   what a file's lines did per template, and why one wrote nothing
 //
 // Bits an earlier batch of this import already set are not sent again (see BatchBuilder).
 
@@ -17,17 +18,18 @@ import type { KeyLayout } from '../bitmap/keys.ts';
 import type { TimeZone } from '../bitmap/period.ts';
 import { BatchBuilder } from './batch.ts';
 import { IdAssigner } from './ids.ts';
-import { planFile, readLedger } from './ledger.ts';
+import { FileProgress, ledgerTemplates, planFile, readLedger } from './ledger.ts';
 import type { FileStart } from './ledger.ts';
+import { FileStats } from './outcome.ts';
 import { LineParser } from './parse.ts';
 import { ImportPipeline } from './pipeline.ts';
-import type { Acknowledged } from './pipeline.ts';
+import type { Acknowledged, FileRun } from './pipeline.ts';
 import { LineReader, sha256File } from './reader.ts';
 import { checkSpec } from './spec.ts';
 import type { ImportSpec } from './spec.ts';
 import { LineClock } from './time.ts';
 
-export { readLedger } from './ledger.ts';
+export { ledgerTemplates, readLedger } from './ledger.ts';
 
 export interface ImportOptions {
   /** Also write hour keys. */
@@ -36,7 +38,7 @@ export interface ImportOptions {
   readonly unique?: boolean;
   /** Lines per batch (one write each); default 10,000. */
   readonly batch?: number;
-  /** Import files the ledger says are done, again. */
+  /** Write the marks of files the ledger says are done again (counters are never counted twice). */
   readonly force?: boolean;
   /** Stops the import after the batch being written (the ledger makes a re-run resume). */
   readonly signal?: AbortSignal;
@@ -57,12 +59,13 @@ export interface ImportProgress {
   readonly linesImported: number;
 }
 
-export type FileStatus = FileStart | 'interrupted' | 'failed';
+/** `not imported`: every line was skipped; nothing of the file is recorded (see FileSummary.problems). */
+export type FileStatus = FileStart | 'not imported' | 'interrupted' | 'failed';
 
 export interface FileEvent {
   readonly file: string;
   readonly sha256: string;
-  readonly status: Exclude<FileStatus, 'interrupted' | 'failed'>;
+  readonly status: FileStart;
   /** Lines already committed (resumed: the import starts after them). */
   readonly committed: number;
   readonly message: string;
@@ -76,6 +79,8 @@ export interface FileSummary {
   readonly fromLine: number;
   linesRead: number;
   linesImported: number;
+  /** Templates that wrote nothing from the file and are not recorded as imported: `<template>: <why>`. */
+  problems: string[];
 }
 
 export interface SkipSummary {
@@ -101,6 +106,8 @@ export interface ImportSummary {
   newIds: number;
   batches: number;
   readonly skipped: Record<string, SkipSummary>;
+  /** Templates not written for lines their other templates were, by `<template>: <reason>`. */
+  readonly missed: Record<string, SkipSummary>;
   interrupted: boolean;
   elapsedMs: number;
   linesPerSecond: number;
@@ -148,6 +155,7 @@ export async function importFiles(
     newIds: 0,
     batches: 0,
     skipped: {},
+    missed: {},
     interrupted: false,
     elapsedMs: 0,
     linesPerSecond: 0,
@@ -162,17 +170,25 @@ export async function importFiles(
   const bytesTotal = sizes.reduce((a, b) => a + b, 0);
   let bytesBefore = 0; // of the files finished
 
-  const builder = new BatchBuilder(layout, { hourly: options.hourly ?? false, unique: options.unique ?? false, acrossBatches: true });
+  const hourly = options.hourly ?? false;
+  const unique = options.unique ?? false;
+  const templates = ledgerTemplates(spec, { timeZone: tz.name, hourly, unique });
+  const builder = new BatchBuilder(layout, { hourly, unique, acrossBatches: true });
   const ids = new IdAssigner(engine, (n) => {
     summary.newIds += n;
   });
   const parser = new LineParser(spec, new LineClock(tz), builder, (s) => ids.known(s));
-  const pipeline = new ImportPipeline({ engine, layout, parser, ids, builder, batchSize, signal: options.signal });
+  const pipeline = new ImportPipeline({ engine, parser, ids, builder, batchSize, signal: options.signal });
   const aborted = (): boolean => pipeline.aborted();
 
   /** Files whose last batch is in. */
   const complete = new Set<FileSummary>();
-  const commit = (a: Acknowledged, file: FileSummary, bytesDone: number): void => {
+  const note = (into: Record<string, SkipSummary>, reason: string, where: string): void => {
+    const s = (into[reason] ??= { count: 0, first: [] });
+    s.count++;
+    if (s.first.length < keep) s.first.push(where);
+  };
+  const commit = (a: Acknowledged, file: FileSummary, run: FileRun, bytesDone: number): void => {
     const p = a.batch;
     summary.batches++;
     summary.linesRead += p.lines;
@@ -182,12 +198,17 @@ export async function importFiles(
     summary.bitWrites += p.writes.length;
     file.linesRead += p.lines;
     file.linesImported += p.imported;
-    for (const [reason, line] of p.skips) {
-      const s = (summary.skipped[reason] ??= { count: 0, first: [] });
-      s.count++;
-      if (s.first.length < keep) s.first.push(`${file.file}:${line}`);
+    for (const [reason, line] of p.skips) note(summary.skipped, reason, `${file.file}:${line}`);
+    for (const [reason, line] of p.missed) note(summary.missed, reason, `${file.file}:${line}`);
+    if (a.last) {
+      complete.add(file);
+      const problems = run.problems ?? [];
+      // Lines that stopped before any template stopped every template alike: said once, without a template.
+      const said = problems.map((p, t) => p && (p.lineLevel ? p.why : `${templates[t]!.label}: ${p.why}`));
+      file.problems = [...new Set(said.filter((p): p is string => p !== undefined))];
+      const written = run.progress.plan.templates.filter((t, i) => t.fromLine !== Infinity && problems[i] === undefined);
+      if (file.problems.length > 0 && written.length === 0) file.status = 'not imported';
     }
-    if (a.last) complete.add(file);
     options.onProgress?.({ file: file.file, bytesDone, bytesTotal, linesRead: summary.linesRead, linesImported: summary.linesImported });
   };
 
@@ -201,12 +222,13 @@ export async function importFiles(
       // otherwise the last batch of the previous file may still be in flight meanwhile.
       if (pipeline.mayBeInFlight(sha256)) await pipeline.settle();
       if (aborted()) break;
-      const entry = await readLedger(engine, layout, sha256);
-      const plan = planFile(path, sha256, entry, options.force === true);
-      const { status, fromLine } = plan;
-      const fileSummary: FileSummary = { file: path, sha256, status, fromLine, linesRead: 0, linesImported: 0 };
+      const ledger = await readLedger(engine, layout, sha256, templates.map((t) => t.id));
+      const plan = planFile(path, sha256, ledger, templates, options.force === true);
+      const { status } = plan;
+      const fromLine = status === 'already imported' ? 1 : plan.fromLine;
+      const fileSummary: FileSummary = { file: path, sha256, status, fromLine, linesRead: 0, linesImported: 0, problems: [] };
       summary.files.push(fileSummary);
-      options.onFile?.({ file: path, sha256, status, committed: entry.committed, message: plan.message });
+      options.onFile?.({ file: path, sha256, status, committed: fromLine - 1, message: plan.message });
       if (status === 'already imported') {
         bytesBefore += sizes[f]!;
         options.onProgress?.({ file: path, bytesDone: bytesBefore, bytesTotal, linesRead: summary.linesRead, linesImported: summary.linesImported });
@@ -215,10 +237,11 @@ export async function importFiles(
 
       const reader = await LineReader.open(path);
       try {
-        if (status === 'resumed') summary.linesAlreadyIn += await reader.skip(entry.committed);
+        if (fromLine > 1) summary.linesAlreadyIn += await reader.skip(fromLine - 1);
         // A batch may be acknowledged once the loop is at the next file: its progress counts from this file's start.
         const base = bytesBefore;
-        await pipeline.sendFile(reader, sha256, plan.undo, (a) => commit(a, fileSummary, base + a.bytesRead));
+        const run: FileRun = { sha256, progress: new FileProgress(layout, sha256, templates, plan), stats: new FileStats(spec, templates.length) };
+        await pipeline.sendFile(reader, run, (a) => commit(a, fileSummary, run, base + a.bytesRead));
       } finally {
         reader.close();
       }

@@ -1,6 +1,8 @@
 // Lines to events: each JSON line of a batch read through the ImportSpec into its wall-clock
-// hour, its id, the event names it marks and the keys it counts; a line that cannot be imported
-// is kept as a skip, with the reason and its line number.
+// hour, its id, the event names it marks and the keys it counts. A line without a time or an id
+// is kept as a skip, with the reason and its line number; a template that cannot be filled from
+// a line (a field missing, a value not in its map) misses that line alone, with its reason, and
+// the line's other templates are still written.
 
 import { assertCounterKey } from '../bitmap/counters.ts';
 import { MAX_USER_ID, assertEventName } from '../bitmap/errors.ts';
@@ -12,19 +14,35 @@ import type { Getter, ImportSpec, Template } from './spec.ts';
 import type { LineClock } from './time.ts';
 
 /**
- * A batch of lines, parsed. Per imported line: its wall-clock hour (the index of its HOUR period
- * in the zone), its id, its mark targets (marksPerLine a line) and counted keys (countsPerLine a line).
+ * A batch of lines, parsed. Per line with a time and an id: its line number, its wall-clock hour
+ * (the index of its HOUR period in the zone), its id, its mark targets (marksPerLine a line) and
+ * counted keys (countsPerLine a line), null where the template misses the line.
  */
 export interface ParsedBatch {
   readonly batch: LineBatch;
-  /** [reason, line number] of each line not imported. */
+  /** [reason, line number] of each line with no time or id (or filtered out). */
   readonly skips: Array<[string, number]>;
+  readonly lines: number[];
   readonly hours: number[];
   /** A string id not resolved yet stays a string until the batch's ids are. */
   readonly ids: Array<string | number>;
-  readonly lineMarks: MarkTarget[];
-  readonly lineCounts: string[];
+  readonly lineMarks: Array<MarkTarget | null>;
+  readonly lineCounts: Array<string | null>;
+  /** [index in `lines`, template (marks, then counters), reason] of each template that misses a line. */
+  readonly misses: Array<[number, number, string]>;
+  /** Field names seen in the batch's first lines (dotted below the top level), for suggestions. */
+  readonly fields: string[];
+  /** Per --where field: lines of the batch that have it. */
+  readonly wherePresent: number[];
 }
+
+/** The id of a line that writes nothing. */
+export const NO_ID = -1;
+
+/** Reasons for a field a line lacks read `no <field>`. */
+export const noField = (field: string): string => `no ${field}`;
+/** Reasons for a value its map lacks read `unmapped <field> (--map <name>)`. */
+export const unmapped = (field: string, map: string): string => `unmapped ${field} (--map ${map})`;
 
 /** Names filled from a template, each checked once (a batch repeats the same few names). */
 export class NameResolver<T> {
@@ -33,6 +51,8 @@ export class NameResolver<T> {
   private readonly single: Getter | undefined;
   /** Why the last resolve() gave undefined. */
   reason = '';
+  /** A value that was not in its map (the first one met), for the summary. */
+  unmappedExample: string | undefined;
 
   /** `make` turns a filled name into its target, or null when the name is refused (`badReason`). */
   constructor(
@@ -41,7 +61,9 @@ export class NameResolver<T> {
     private readonly badReason: string,
   ) {
     if (template.fields.length === 0) this.constant = make(template.literals[0]!);
-    else if (template.fields.length === 1 && template.literals[0] === '' && template.literals[1] === '') this.single = template.getters[0];
+    else if (template.fields.length === 1 && template.literals[0] === '' && template.literals[1] === '' && !template.maps[0]) {
+      this.single = template.getters[0];
+    }
   }
 
   resolve(o: Record<string, unknown>): T | undefined {
@@ -58,8 +80,18 @@ export class NameResolver<T> {
     } else {
       filled = t.literals[0]!;
       for (let i = 0; i < t.getters.length; i++) {
-        const v = textOf(t.getters[i]!(o));
+        let v = textOf(t.getters[i]!(o));
         if (v === undefined) return this.missing(o, i);
+        const map = t.maps[i];
+        if (map) {
+          const mapped = map.get(v);
+          if (mapped === undefined) {
+            this.unmappedExample ??= v;
+            this.reason = unmapped(t.fields[i]!, t.mapNames[i]!);
+            return undefined;
+          }
+          v = mapped;
+        }
         filled += v + t.literals[i + 1]!;
       }
     }
@@ -75,7 +107,7 @@ export class NameResolver<T> {
 
   private missing(o: Record<string, unknown>, i: number): undefined {
     const v = this.template.getters[i]!(o);
-    this.reason = v === undefined || v === null ? `no ${this.template.fields[i]}` : this.badReason;
+    this.reason = v === undefined || v === null ? noField(this.template.fields[i]!) : this.badReason;
     return undefined;
   }
 }
@@ -98,8 +130,8 @@ export class LineParser {
   readonly countsPerLine: number;
   /** The spec's counters, in the order of a line's counted keys. */
   readonly counters: readonly CountTarget[];
-  private readonly marks: ReadonlyArray<NameResolver<MarkTarget>>;
-  private readonly countKeys: ReadonlyArray<NameResolver<string>>;
+  readonly marks: ReadonlyArray<NameResolver<MarkTarget>>;
+  readonly countKeys: ReadonlyArray<NameResolver<string>>;
   private readonly getTimestamp: Getter;
   private readonly getId: Getter;
   private readonly where: ReadonlyArray<readonly [Getter, string]>;
@@ -118,32 +150,41 @@ export class LineParser {
     this.getId = fieldGetter(spec.id);
     this.where = Object.entries(spec.where).map(([f, v]) => [fieldGetter(f), v] as const);
     this.marks = spec.marks.map(
-      (m) => new NameResolver<MarkTarget>(compileTemplate(m, '--mark'), orNull((name) => builder.markTarget(assertEventName(name))), 'bad event name'),
+      (m) =>
+        new NameResolver<MarkTarget>(
+          compileTemplate(m, '--mark', true, spec.maps),
+          orNull((name) => builder.markTarget(assertEventName(name))),
+          'bad event name',
+        ),
     );
     const countEntries = Object.entries(spec.counts);
     this.counters = countEntries.map(([name]) => builder.countTarget(name));
     this.countKeys = countEntries.map(
-      ([name, key]) => new NameResolver<string>(compileTemplate(key, `--count ${name}`, false), orNull(assertCounterKey), 'bad counter key'),
+      ([name, key]) => new NameResolver<string>(compileTemplate(key, `--count ${name}`, false, spec.maps), orNull(assertCounterKey), 'bad counter key'),
     );
     this.marksPerLine = this.marks.length;
     this.countsPerLine = this.countKeys.length;
   }
 
-  /** What each imported line marks and counts, and why the others are skipped. */
+  /** What each line marks and counts, and why lines and templates are skipped. */
   parse(b: LineBatch): ParsedBatch {
     const { spec, clock, marks, countKeys, where, getTimestamp, getId } = this;
     const M = this.marksPerLine;
     const C = this.countsPerLine;
     const { lines, firstLine } = b;
     const skips: Array<[string, number]> = [];
+    const lineNumbers: number[] = [];
     const hours: number[] = [];
     const ids: Array<string | number> = [];
-    const lineMarks: MarkTarget[] = [];
-    const lineCounts: string[] = [];
+    const lineMarks: Array<MarkTarget | null> = [];
+    const lineCounts: Array<string | null> = [];
+    const misses: Array<[number, number, string]> = [];
+    const fields = new Set<string>();
+    const wherePresent = where.map(() => 0);
     const skip = (reason: string, i: number): void => {
       skips.push([reason, firstLine + i]);
     };
-    lines: for (let i = 0; i < lines.length; i++) {
+    for (let i = 0; i < lines.length; i++) {
       const text = lines[i]!;
       let o: Record<string, unknown>;
       try {
@@ -156,15 +197,20 @@ export class LineParser {
         skip('not a JSON object', i);
         continue;
       }
-      for (const [get, value] of where) {
-        if (textOf(get(o)) !== value) {
-          skip('filtered', i);
-          continue lines;
-        }
+      if (i < FIELD_SAMPLE_LINES) sampleFields(o, fields);
+      let filtered = false;
+      for (let w = 0; w < where.length; w++) {
+        const v = where[w]![0](o);
+        if (v !== undefined) wherePresent[w]!++;
+        if (textOf(v) !== where[w]![1]) filtered = true;
+      }
+      if (filtered) {
+        skip('filtered', i);
+        continue;
       }
       const tv = getTimestamp(o);
       if (tv === undefined || tv === null) {
-        skip(`no ${spec.timestamp}`, i);
+        skip(noField(spec.timestamp), i);
         continue;
       }
       const ms = clock.instant(tv);
@@ -174,7 +220,7 @@ export class LineParser {
       }
       const iv = getId(o);
       if (iv === undefined || iv === null) {
-        skip(`no ${spec.id}`, i);
+        skip(noField(spec.id), i);
         continue;
       }
       let id: string | number;
@@ -197,30 +243,42 @@ export class LineParser {
           continue;
         }
       }
-      const atM = lineMarks.length;
+      const at = hours.length;
+      let filled = 0;
       for (let m = 0; m < M; m++) {
         const t = marks[m]!.resolve(o);
-        if (t === undefined) {
-          lineMarks.length = atM;
-          skip(marks[m]!.reason, i);
-          continue lines;
-        }
-        lineMarks.push(t);
+        if (t === undefined) misses.push([at, m, marks[m]!.reason]);
+        else filled++;
+        lineMarks.push(t ?? null);
       }
-      const atC = lineCounts.length;
       for (let c = 0; c < C; c++) {
         const k = countKeys[c]!.resolve(o);
-        if (k === undefined) {
-          lineMarks.length = atM;
-          lineCounts.length = atC;
-          skip(countKeys[c]!.reason, i);
-          continue lines;
-        }
-        lineCounts.push(k);
+        if (k === undefined) misses.push([at, M + c, countKeys[c]!.reason]);
+        else filled++;
+        lineCounts.push(k ?? null);
       }
+      lineNumbers.push(firstLine + i);
       hours.push(clock.localHour(ms));
-      ids.push(id);
+      // A line no template can be filled from needs no id: a new string id would be assigned for nothing.
+      ids.push(filled > 0 ? id : NO_ID);
     }
-    return { batch: b, skips, hours, ids, lineMarks, lineCounts };
+    return { batch: b, skips, lines: lineNumbers, hours, ids, lineMarks, lineCounts, misses, fields: [...fields], wherePresent };
+  }
+
+  /** The resolver of template `t` (marks, then counters). */
+  resolver(t: number): NameResolver<MarkTarget> | NameResolver<string> {
+    return t < this.marksPerLine ? this.marks[t]! : this.countKeys[t - this.marksPerLine]!;
+  }
+}
+
+/** Lines of each batch whose field names are sampled: enough to suggest a field, cheap to read. */
+const FIELD_SAMPLE_LINES = 32;
+
+/** Top-level field names and, one level down, dotted ones (`who.plan`). */
+function sampleFields(o: Record<string, unknown>, into: Set<string>): void {
+  for (const k in o) {
+    into.add(k);
+    const v = o[k];
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) for (const k2 in v as object) into.add(`${k}.${k2}`);
   }
 }

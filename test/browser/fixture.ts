@@ -28,7 +28,8 @@ export interface LaunchEvent {
   readonly timestamp: string;
   readonly schema: string;
   readonly version: number;
-  readonly provider: string;
+  /** Missing on a few broken lines: those still mark `launch` (an import writes the templates a line can fill). */
+  readonly provider?: string;
   readonly spec: string;
   readonly status: string;
   readonly origin: string;
@@ -65,7 +66,7 @@ export function isoWeekLabel(day: string): string {
 
 // ---- the events -----------------------------------------------------------------------------------
 
-/** The events of demo-data's files: every parseable line with every field (others are skipped, as import does). */
+/** The events of demo-data's files: every parseable line with a time and a spec (others are skipped, as import does). */
 export function readEventFiles(dir: string): LaunchEvent[] {
   const events: LaunchEvent[] = [];
   for (const file of readdirSync(dir).filter((f) => /^\d{4}-\d{2}-\d{2}\.jsonl\.gz$/.test(f)).sort()) {
@@ -78,9 +79,9 @@ export function readEventFiles(dir: string): LaunchEvent[] {
         continue;
       }
       if (typeof e !== 'object' || e === null) continue;
-      if (typeof e.timestamp !== 'string' || typeof e.spec !== 'string' || typeof e.provider !== 'string' || Number.isNaN(Date.parse(e.timestamp))) continue;
-      if (!e.spec || !e.provider) continue;
-      events.push(e as LaunchEvent);
+      if (typeof e.timestamp !== 'string' || typeof e.spec !== 'string' || Number.isNaN(Date.parse(e.timestamp))) continue;
+      if (!e.spec) continue;
+      events.push({ ...(e as LaunchEvent), provider: typeof e.provider === 'string' ? e.provider : undefined });
     }
   }
   return events;
@@ -140,7 +141,7 @@ export function reference(events: readonly LaunchEvent[]): Reference {
     if (!byWeek.has(monday)) byWeek.set(monday, new Set());
     byDay.get(day)!.add(e.spec);
     byWeek.get(monday)!.add(e.spec);
-    providers.add(e.provider);
+    if (e.provider !== undefined) providers.add(e.provider);
   }
   const daily = (day: string): number => byDay.get(day)?.size ?? 0;
   return {
@@ -171,7 +172,9 @@ export function reference(events: readonly LaunchEvent[]): Reference {
     monthCounters(end) {
       const month = end.slice(0, 7);
       const totals = new Map<string, number>();
-      for (const e of events) if (dayOf(Date.parse(e.timestamp)).startsWith(month)) totals.set(e.provider, (totals.get(e.provider) ?? 0) + 1);
+      for (const e of events) {
+        if (e.provider !== undefined && dayOf(Date.parse(e.timestamp)).startsWith(month)) totals.set(e.provider, (totals.get(e.provider) ?? 0) + 1);
+      }
       return [...totals].map(([key, value]) => ({ key, value })).sort((a, b) => b.value - a.value || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     },
   };

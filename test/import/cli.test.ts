@@ -1,7 +1,7 @@
 // The demo-data and import commands as a user runs them (node bin/bitmapql.js), and demo-data's determinism.
 
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -112,8 +112,58 @@ describe('bitmapql demo-data and import', () => {
       const second = await cli(args);
       expect(second.code).toBe(0);
       expect(second.stdout).toMatch(/^files: 2 files: 2 already imported \(skipped\)$/m);
-      expect(second.stderr).toMatch(/already imported .* skipped; --force imports it again/);
+      expect(second.stderr).toMatch(/already imported .* skipped; a --mark or --count not given before is imported on its own, --force writes the marks again/);
       expect(Number(await redis.hget(`${prefix.replace(/_$/, '')}:counter:launches:2026-10-5`, 'GitHub'))).toBe(github);
+    } finally {
+      const keys = [...(await redis.keys(`${prefix}*`)), ...(await redis.keys(`${prefix.replace(/_$/, '')}:*`))];
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+    }
+  });
+
+  it('a misspelt template: exit 3, the summary names the field and the fix, nothing recorded; the corrected run imports, and a mark added with --map imports alone', async () => {
+    const out = tempDir();
+    const demo = { days: 2, end: '2026-10-05', linesPerDay: 200, seed: 5, badLines: 0 };
+    await writeDemoArchive({ ...demo, out });
+    const files = readdirSync(out).sort().map((f) => join(out, f));
+    const lines = [...generateDemo(demo)].flatMap((d) => d.lines.map((l) => JSON.parse(l) as { timestamp: string; provider: string; origin: string; spec: string }));
+    const prefix = `clt${randomBytes(3).toString('hex')}_`;
+    const base = ['import', ...files, '--to', redisUrl(), '--prefix', prefix, '--id', 'spec', '--batch', '100'];
+
+    const typo = await cli([...base, '--mark', 'launch:{provder}']);
+    expect(typo.code, typo.stderr).toBe(3);
+    expect(typo.stdout).toMatch(/^files: 2 files: 2 not imported \(every line was skipped\)$/m);
+    expect(typo.stdout).toContain(`${files[0]}: every line was skipped: --mark launch:{provder}: field 'provder' is missing in all`);
+    expect(typo.stdout).toMatch(/did you mean 'provider'\?$/m);
+
+    const redis = new Redis(redisUrl());
+    try {
+      const meta = prefix.replace(/_$/, '');
+      expect(await redis.keys(`${prefix}*`)).toEqual([]);
+      expect(await redis.exists(`${meta}:imports`)).toBe(0);
+
+      const good = [...base, '--mark', 'launch:{provider}', '--count', 'launches={provider}'];
+      const fixed = await cli(good);
+      expect(fixed.code, fixed.stderr).toBe(0);
+      expect(fixed.stdout).toMatch(/^files: 2 files: 2 imported$/m);
+      const github = lines.filter((l) => l.provider === 'GitHub' && l.timestamp.startsWith('2026-10-05')).length;
+      expect(Number(await redis.hget(`${meta}:counter:launches:2026-10-5`, 'GitHub'))).toBe(github);
+
+      const map = join(out, '..', `${randomBytes(3).toString('hex')}-origins.json`);
+      writeFileSync(map, JSON.stringify({ 'gke.mybinder.org': 'GKE', 'ovh.mybinder.org': 'OVH', 'gesis.mybinder.org': 'GESIS' }));
+      dirs.push(map);
+      const added = await cli([...good, '--mark', 'launch:federation:{origin|federation}', '--map', `federation=${map}`]);
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.stdout).toMatch(/^files: 2 files: 2 with templates added$/m);
+      expect(added.stdout).toMatch(/^written: [\d,]+ marks \([\d,]+ bit writes\), 0 counter increments, 0 new ids, /m);
+      expect(added.stderr).toContain('already imported for --mark launch:{provider}, --count launches={provider}; importing --mark launch:federation:{origin|federation}');
+      expect(Number(await redis.hget(`${meta}:counter:launches:2026-10-5`, 'GitHub'))).toBe(github);
+      const gke = new Set(lines.filter((l) => l.origin === 'gke.mybinder.org' && l.timestamp.startsWith('2026-10-05')).map((l) => l.spec));
+      const ids = (await redis.hmget(`${meta}:ids:forward`, ...[...gke])).map(Number);
+      expect(ids.every((id) => Number.isInteger(id) && id >= 0)).toBe(true);
+      const bits = await Promise.all(ids.map((id) => redis.getbit(`${prefix}launch:federation:GKE_2026-10-5`, id)));
+      expect(bits.every((b) => b === 1)).toBe(true);
+      expect(await redis.bitcount(`${prefix}launch:federation:GKE_2026-10-5`)).toBe(gke.size);
     } finally {
       const keys = [...(await redis.keys(`${prefix}*`)), ...(await redis.keys(`${prefix.replace(/_$/, '')}:*`))];
       if (keys.length) await redis.del(...keys);

@@ -14,7 +14,7 @@ import { bitmapistLayout } from '../../src/bitmap/keys.ts';
 import { TimeZone, parseTimeInput, resolveTime } from '../../src/bitmap/period.ts';
 import { BatchBuilder } from '../../src/import/batch.ts';
 import { LineReader } from '../../src/import/reader.ts';
-import { resolveSpec } from '../../src/import/spec.ts';
+import { readMappingFile, resolveSpec } from '../../src/import/spec.ts';
 import { LineClock } from '../../src/import/time.ts';
 import { UsageError } from '../../src/usage-error.ts';
 import { rng } from '../rng.ts';
@@ -202,6 +202,7 @@ describe('import settings', () => {
       marks: ['launch:{provider}'],
       counts: { c: '{k}' },
       where: { kind: '3' },
+      maps: {},
     });
     expect(resolveSpec({ count: ['launches=a=b'], where: ['status=success'] }, file)).toMatchObject({ counts: { launches: 'a=b' }, where: { status: 'success' } });
     const bad: Array<[Parameters<typeof resolveSpec>[0], RegExp]> = [
@@ -213,8 +214,43 @@ describe('import settings', () => {
       [{ id: 'u', count: ['noequals'] }, /expected name=template/],
       [{ id: 'u', count: ['bad*name={f}'] }, /counter name must not contain/],
       [{ id: 'u', mark: ['x'], where: ['=v'] }, /expected field=value/],
+      [{ id: 'u', mark: ['x', 'y:{ f }', 'y:{f}'] }, /--mark "y:\{f\}" is given twice/],
+      [{ id: 'u', mark: ['a:{f|fed}'] }, /no value map named fed \(give --map fed=FILE\.json\)/],
+      [{ id: 'u', mark: ['a:{f|}'] }, /should be \{field\|map\}/],
+      [{ id: 'u', count: ['c={f|a|b}'] }, /should be \{field\|map\}/],
+      [{ id: 'u', mark: ['x'], map: ['fed'] }, /--map "fed": expected name=file\.json/],
+      [{ id: 'u', mark: ['x'], map: ['fed=/no/such/map.json'] }, /--map fed=\/no\/such\/map\.json: ENOENT/],
     ];
     for (const [flags, message] of bad) expect(() => resolveSpec(flags), JSON.stringify(flags)).toThrow(message);
     expect(() => resolveSpec({ mark: ['x'] })).toThrow(UsageError);
+  });
+
+  it('value maps come from --map name=file.json or the mapping file (a path beside it, or the map itself)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bitmapql-maps-'));
+    dirs.push(dir);
+    const write = (name: string, data: unknown): string => {
+      const path = join(dir, name);
+      writeFileSync(path, typeof data === 'string' ? data : JSON.stringify(data));
+      return path;
+    };
+    const origins = write('origins.json', { 'gke.mybinder.org': 'GKE', n: 7, b: true });
+    const spec = resolveSpec({ id: 'spec', mark: ['launch:{origin|fed}'], map: [`fed=${origins}`] });
+    expect(spec.maps).toEqual({ fed: new Map([['gke.mybinder.org', 'GKE'], ['n', '7'], ['b', 'true']]) });
+    write('sub.json', { a: 'A' });
+    const mapping = write('mapping.json', { id: 'spec', marks: ['x:{o|near}', 'y:{o|inline}'], maps: { near: 'sub.json', inline: { b: 'B' } } });
+    expect(resolveSpec({}, readMappingFile(mapping)).maps).toEqual({ near: new Map([['a', 'A']]), inline: new Map([['b', 'B']]) });
+    // A flag replaces the file's maps.
+    expect(() => resolveSpec({ map: [`other=${origins}`] }, readMappingFile(mapping))).toThrow(/no value map named near/);
+    for (const [content, message] of [
+      ['[1, 2]', /must hold one JSON object from value to mapped value/],
+      ['{"a": {"nested": 1}}', /must hold one JSON object/],
+      ['{"a": ', /--map fed=.*: /],
+    ] as const) {
+      const path = write('bad.json', content);
+      expect(() => resolveSpec({ id: 'u', mark: ['x'], map: [`fed=${path}`] })).toThrow(message);
+    }
+    expect(() => resolveSpec({ id: 'u', mark: ['x'], map: [`bad name=${origins}`] })).toThrow(/map name "bad name" must be letters/);
+    const badMapping = write('bad-mapping.json', { id: 'u', marks: ['x'], maps: { m: 'missing.json' } });
+    expect(() => readMappingFile(badMapping)).toThrow(/--mapping .*bad-mapping\.json: maps\.m: ENOENT/);
   });
 });

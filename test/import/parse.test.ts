@@ -1,11 +1,12 @@
 // The line parser against hand-written lines: what each line marks and counts, in which hour and
-// under which id, and the reason and line number of every line it skips.
+// under which id, the reason and line number of every line it skips, and of every template that
+// misses a line the other templates are filled from.
 
 import { describe, expect, it } from 'vitest';
 import { bitmapistLayout } from '../../src/bitmap/keys.ts';
 import { TimeZone } from '../../src/bitmap/period.ts';
 import { BatchBuilder } from '../../src/import/batch.ts';
-import { LineParser } from '../../src/import/parse.ts';
+import { LineParser, NO_ID } from '../../src/import/parse.ts';
 import type { ParsedBatch } from '../../src/import/parse.ts';
 import type { ImportSpec } from '../../src/import/spec.ts';
 import { LineClock } from '../../src/import/time.ts';
@@ -32,11 +33,16 @@ function parser(spec: ImportSpec, known: Record<string, number> = {}, zone = 'UT
 const parse = (p: LineParser, rows: Array<string | object>, firstLine = 1): ParsedBatch =>
   p.parse({ lines: rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))), firstLine, last: true });
 
-/** The imported lines as plain values: [hour, id, mark names, counted keys]. */
-function imported(p: LineParser, b: ParsedBatch): Array<[number, string | number, string[], string[]]> {
+/** The lines with a time and an id as plain values: [hour, id, mark names, counted keys], null where a template misses. */
+function imported(p: LineParser, b: ParsedBatch): Array<[number, string | number, Array<string | null>, Array<string | null>]> {
   const M = p.marksPerLine;
   const C = p.countsPerLine;
-  return b.hours.map((h, i) => [h, b.ids[i]!, b.lineMarks.slice(i * M, (i + 1) * M).map((t) => t.name), b.lineCounts.slice(i * C, (i + 1) * C)]);
+  return b.hours.map((h, i) => [
+    h,
+    b.ids[i]!,
+    b.lineMarks.slice(i * M, (i + 1) * M).map((t) => t?.name ?? null),
+    b.lineCounts.slice(i * C, (i + 1) * C),
+  ]);
 }
 
 describe('LineParser', () => {
@@ -55,6 +61,8 @@ describe('LineParser', () => {
       { ts: Date.UTC(2026, 9, 5, 10, 0, 0), user: 'alice', provider: 'Zenodo', origin: 'a.org' },
     ]);
     expect(b.skips).toEqual([]);
+    expect(b.misses).toEqual([]);
+    expect(b.lines).toEqual([1, 2, 3, 4]);
     expect(imported(p, b)).toEqual([
       [H9, 'alice', ['launch', 'launch:GitHub'], ['a.org']],
       [H9, 17, ['launch', 'launch:GitLab'], ['b.org']],
@@ -66,7 +74,7 @@ describe('LineParser', () => {
     expect(b.lineMarks[1]).not.toBe(b.lineMarks[3]);
   });
 
-  it('skips each bad line with its reason and line number, and keeps the good ones around it', () => {
+  it('skips each line without a time or an id with its reason and line number; a template that cannot be filled misses its line alone', () => {
     const p = parser(SPEC);
     const good = { ts: T, user: 'u', provider: 'GitHub', origin: 'o' };
     const rows: Array<string | object> = [
@@ -115,22 +123,80 @@ describe('LineParser', () => {
       ['bad id', at(13)],
       ['bad id', at(14)],
       ['bad id', at(15)],
-      ['no provider', at(16)],
-      ['bad event name', at(17)],
-      ['bad event name', at(18)],
-      ['bad event name', at(19)],
-      ['no provider', at(20)],
-      ['no origin', at(21)],
-      ['bad counter key', at(22)],
-      ['bad counter key', at(23)],
     ]);
-    // A line refused on a later template leaves nothing of its earlier ones behind.
+    // Templates 0 and 1 are the marks, 2 the counter; the index is the line's among b.lines.
+    expect(b.lines).toEqual([0, 16, 17, 18, 19, 20, 21, 22, 23, 24].map(at));
+    expect(b.misses).toEqual([
+      [1, 1, 'no provider'],
+      [2, 1, 'bad event name'],
+      [3, 1, 'bad event name'],
+      [4, 1, 'bad event name'],
+      [5, 1, 'no provider'],
+      [6, 2, 'no origin'],
+      [7, 2, 'bad counter key'],
+      [8, 2, 'bad counter key'],
+    ]);
+    // The line's other templates are filled all the same.
     expect(imported(p, b)).toEqual([
       [H9, 'u', ['launch', 'launch:GitHub'], ['o']],
+      [H9, 'u', ['launch', null], ['o']],
+      [H9, 'u', ['launch', null], ['o']],
+      [H9, 'u', ['launch', null], ['o']],
+      [H9, 'u', ['launch', null], ['o']],
+      [H9, 'u', ['launch', null], ['o']],
+      [H9, 'u', ['launch', 'launch:Leftover'], [null]],
+      [H9, 'u', ['launch', 'launch:Leftover'], [null]],
+      [H9, 'u', ['launch', 'launch:Leftover'], [null]],
       [H9, 'u', ['launch', 'launch:GitHub'], ['o']],
     ]);
     expect(b.hours.length + b.skips.length).toBe(rows.length);
     expect(b.lineMarks.length).toBe(2 * b.hours.length);
+  });
+
+  it('value maps: {field|map} fills in the mapped value; a value not in the map misses that template alone', () => {
+    const maps = { fed: new Map([['gke.mybinder.org', 'GKE'], ['7', 'seven'], ['ovh.mybinder.org', 'OVH']]) };
+    const p = parser({ ...SPEC, marks: ['launch', 'launch:federation:{origin|fed}', '{ origin | fed }'], counts: { launches: '{provider}:{origin|fed}' }, maps });
+    const row = (origin: unknown, provider = 'GitHub') => ({ ts: T, user: 'u', provider, origin });
+    const b = parse(p, [
+      row('gke.mybinder.org'),
+      row(7, 'Zenodo'),
+      // Not in the map, whatever Object.prototype holds.
+      row('gesis.mybinder.org'),
+      row('constructor'),
+      row('__proto__'),
+      { ts: T, user: 'u', provider: 'GitHub' },
+    ]);
+    expect(b.skips).toEqual([]);
+    expect(imported(p, b)).toEqual([
+      [H9, 'u', ['launch', 'launch:federation:GKE', 'GKE'], ['GitHub:GKE']],
+      [H9, 'u', ['launch', 'launch:federation:seven', 'seven'], ['Zenodo:seven']],
+      [H9, 'u', ['launch', null, null], [null]],
+      [H9, 'u', ['launch', null, null], [null]],
+      [H9, 'u', ['launch', null, null], [null]],
+      [H9, 'u', ['launch', null, null], [null]],
+    ]);
+    const unmapped = 'unmapped origin (--map fed)';
+    expect(b.misses).toEqual([
+      ...[2, 3, 4].flatMap((i) => [[i, 1, unmapped], [i, 2, unmapped], [i, 3, unmapped]]),
+      [5, 1, 'no origin'],
+      [5, 2, 'no origin'],
+      [5, 3, 'no origin'],
+    ]);
+    expect(p.marks[1]!.unmappedExample).toBe('gesis.mybinder.org');
+  });
+
+  it('a line no template can be filled from has no id to resolve; field names are sampled for suggestions', () => {
+    const p = parser({ ...SPEC, marks: ['launch:{provder}'], counts: {} });
+    const b = parse(p, [
+      { ts: T, user: 'new-user', provider: 'GitHub', meta: { v: 1 } },
+      { ts: T, user: 'other', provider: 'GitLab' },
+    ]);
+    expect(b.ids).toEqual([NO_ID, NO_ID]);
+    expect(b.misses).toEqual([
+      [0, 0, 'no provder'],
+      [1, 0, 'no provder'],
+    ]);
+    expect(b.fields.sort()).toEqual(['meta', 'meta.v', 'provider', 'ts', 'user']);
   });
 
   it('names, counted keys and string ids follow the API rules (src/bitmap): too long or not valid Unicode is skipped', () => {
@@ -150,11 +216,13 @@ describe('LineParser', () => {
       ['bad id', 2],
       ['bad id', 3],
       ['bad id', 4],
-      ['bad event name', 6],
-      ['bad counter key', 7],
     ]);
-    expect(b.ids).toEqual(['x'.repeat(512), 'smile \ud83d\ude00', 'u']);
-    expect(b.lineCounts).toEqual(['o', 'o', 'ok \ud83d\ude00']);
+    expect(b.misses).toEqual([
+      [2, 1, 'bad event name'],
+      [3, 2, 'bad counter key'],
+    ]);
+    expect(b.ids).toEqual(['x'.repeat(512), 'smile \ud83d\ude00', 'u', 'u', 'u']);
+    expect(b.lineCounts).toEqual(['o', 'o', 'o', null, 'ok \ud83d\ude00']);
   });
 
   it('numeric ids: integers from 0 to 2^32 - 1, as numbers or digit strings', () => {
@@ -182,14 +250,16 @@ describe('LineParser', () => {
       { ts: T, 'who.id': 'f', who: { id: 'x', plan: 'free' }, kind: 'k', status: 'success', 'meta.v': '3' },
       { ts: T, who: { id: 'g' }, kind: 'k', status: 'success', meta: { v: 3 } },
     ]);
-    expect(b.ids).toEqual(['a', 'd', 'f']);
-    expect(b.lineMarks.map((t) => t.name)).toEqual(['k:pro', 'k:pro', 'k:free']);
+    expect(b.ids).toEqual(['a', 'd', 'f', NO_ID]);
+    expect(b.lineMarks.map((t) => t?.name ?? null)).toEqual(['k:pro', 'k:pro', 'k:free', null]);
     expect(b.skips).toEqual([
       ['filtered', 2],
       ['filtered', 3],
       ['filtered', 5],
-      ['no who.plan', 7],
     ]);
+    expect(b.misses).toEqual([[3, 0, 'no who.plan']]);
+    // Lines that have each --where field (a field named with the dot counts too).
+    expect(b.wherePresent).toEqual([6, 7]);
   });
 
   it('hours are wall-clock hours in the configured zone', () => {

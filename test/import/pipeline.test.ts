@@ -10,8 +10,9 @@ import type { CounterIncrement, Engine } from '../../src/bitmap/engines/engine.t
 import { TimeZone } from '../../src/bitmap/period.ts';
 import { BatchBuilder } from '../../src/import/batch.ts';
 import { IdAssigner } from '../../src/import/ids.ts';
-import { EMPTY_ENTRY, readLedger } from '../../src/import/ledger.ts';
+import { FileProgress, ledgerTemplates, planFile, readLedger } from '../../src/import/ledger.ts';
 import type { LedgerEntry } from '../../src/import/ledger.ts';
+import { FileStats } from '../../src/import/outcome.ts';
 import { LineParser } from '../../src/import/parse.ts';
 import { ImportPipeline } from '../../src/import/pipeline.ts';
 import type { Acknowledged } from '../../src/import/pipeline.ts';
@@ -24,6 +25,8 @@ import { openStore, wrapEngine } from './store.ts';
 import type { Store } from './store.ts';
 
 const SPEC: ImportSpec = { timestamp: 'ts', id: 'user', numericIds: false, marks: ['open'], counts: { opens: '{origin}' }, where: {} };
+const TEMPLATES = ledgerTemplates(SPEC, { timeZone: 'UTC', hourly: false, unique: false });
+const IDS = TEMPLATES.map((t) => t.id);
 const T0 = Date.UTC(2026, 9, 4, 20); // Sunday evening: the lines run into Monday, ISO week 41
 const LINES = 250;
 const BAD = new Map([
@@ -76,7 +79,8 @@ interface Run {
   readonly writes: Array<{ linesRead: number; ledger: CounterIncrement[] }>;
   /** Most writes in flight at once. */
   maxInFlight: number;
-  send(undo?: LedgerEntry): Promise<void>;
+  /** Sends the file as planned from the ledger's entries. */
+  send(force?: boolean): Promise<void>;
 }
 
 interface RunOptions {
@@ -112,7 +116,7 @@ async function pipelineOver(s: Store, options: RunOptions): Promise<Run> {
   const builder = new BatchBuilder(s.layout, { hourly: false, unique: false, acrossBatches: true });
   const ids = new IdAssigner(engine);
   const parser = new LineParser(SPEC, new LineClock(new TimeZone('UTC')), builder, (e) => ids.known(e));
-  const pipeline = new ImportPipeline({ engine, layout: s.layout, parser, ids, builder, batchSize: options.batch, signal: options.signal });
+  const pipeline = new ImportPipeline({ engine, parser, ids, builder, batchSize: options.batch, signal: options.signal });
   const sha = await sha256File(file);
   const run: Run = {
     pipeline,
@@ -120,11 +124,14 @@ async function pipelineOver(s: Store, options: RunOptions): Promise<Run> {
     acks: [],
     writes: [],
     maxInFlight: 0,
-    send: (undo = EMPTY_ENTRY) =>
-      pipeline.sendFile(reader, sha, undo, (a) => {
+    send: async (force = false) => {
+      const plan = planFile(file, sha, await readLedger(s.engine, s.layout, sha, IDS), TEMPLATES, force);
+      const progress = new FileProgress(s.layout, sha, TEMPLATES, plan);
+      await pipeline.sendFile(reader, { sha256: sha, progress, stats: new FileStats(SPEC, TEMPLATES.length) }, (a) => {
         run.acks.push(a);
         options.onAck?.(run.acks.length);
-      }),
+      });
+    },
   };
   return run;
 }
@@ -143,9 +150,13 @@ describe.each(ENGINES)('ImportPipeline in %s', (kind) => {
       expect(run.maxInFlight).toBe(1);
       // Batch k is sent once batch k+1 has been read.
       expect(run.writes.map((w) => w.linesRead)).toEqual([200, 250, 250]);
-      const f = (by: number) => ({ key: s.layout.importsKey, field: sha, by });
-      const done = { key: s.layout.importsKey, field: `${sha}:done`, by: 1 };
-      expect(run.writes.map((w) => w.ledger)).toEqual([[f(100)], [f(100)], [f(50), done]]);
+      const f = (t: number, by: number) => ({ key: s.layout.importsKey, field: `${sha}:${IDS[t]}`, by });
+      const done = (t: number) => ({ key: s.layout.importsKey, field: `${sha}:${IDS[t]}:done`, by: 1 });
+      expect(run.writes.map((w) => w.ledger)).toEqual([
+        [f(0, 100), f(1, 100)],
+        [f(0, 100), f(1, 100)],
+        [f(0, 50), done(0), f(1, 50), done(1)],
+      ]);
       expect(run.acks.map((a) => [a.batch.lines, a.batch.imported, a.last])).toEqual([
         [100, 99, false],
         [100, 99, false],
@@ -155,7 +166,10 @@ describe.each(ENGINES)('ImportPipeline in %s', (kind) => {
       const read = run.acks.map((a) => a.bytesRead);
       expect(read).toEqual([...read].sort((a, b) => a - b));
       expect(read.at(-1)).toBe(statSync(file).size);
-      expect(await readLedger(s.engine, s.layout, sha)).toEqual({ committed: LINES, done: 1 });
+      expect((await readLedger(s.engine, s.layout, sha, IDS)).templates).toEqual([
+        { committed: LINES, done: 1 },
+        { committed: LINES, done: 1 },
+      ]);
 
       const want = expected(s.prefix);
       const got = await stored(s.engine, s.prefix);
@@ -197,7 +211,10 @@ describe.each(ENGINES)('ImportPipeline in %s', (kind) => {
       run.reader.close();
       expect(run.writes.length).toBe(2);
       expect(run.acks.length).toBe(2);
-      expect(await readLedger(s.engine, s.layout, await sha256File(file))).toEqual({ committed: 100, done: 0 });
+      expect((await readLedger(s.engine, s.layout, await sha256File(file), IDS)).templates).toEqual([
+        { committed: 100, done: 0 },
+        { committed: 100, done: 0 },
+      ]);
     } finally {
       await s.close();
     }
@@ -212,30 +229,39 @@ describe.each(ENGINES)('ImportPipeline in %s', (kind) => {
       run.reader.close();
       expect(run.writes.length).toBe(2);
       expect(run.acks.map((a) => a.batch.lines)).toEqual([50]);
-      expect(await readLedger(s.engine, s.layout, await sha256File(file))).toEqual({ committed: 50, done: 0 });
+      expect((await readLedger(s.engine, s.layout, await sha256File(file), IDS)).templates).toEqual([
+        { committed: 50, done: 0 },
+        { committed: 50, done: 0 },
+      ]);
     } finally {
       await s.close();
     }
   });
 
-  it('the first batch takes back the entry of an earlier import (--force)', async () => {
+  it("--force: the first batch takes back the mark's entry of an earlier import; the counter, done, is not written", async () => {
     const s = await openStore(kind);
     try {
       const sha = await sha256File(file);
-      const before = { committed: 999, done: 1 };
+      const before: LedgerEntry = { committed: 999, done: 1 };
       await s.engine.write(
         [],
-        [
-          { key: s.layout.importsKey, field: sha, by: before.committed },
-          { key: s.layout.importsKey, field: `${sha}:done`, by: before.done },
-        ],
+        IDS.flatMap((id) => [
+          { key: s.layout.importsKey, field: `${sha}:${id}`, by: before.committed },
+          { key: s.layout.importsKey, field: `${sha}:${id}:done`, by: before.done },
+        ]),
       );
       const run = await pipelineOver(s, { batch: 100 });
-      await run.send(before);
+      await run.send(true);
       await run.pipeline.settle();
       run.reader.close();
-      expect(run.writes[0]!.ledger.map((i) => i.by)).toEqual([100 - 999, -1]);
-      expect(await readLedger(s.engine, s.layout, sha)).toEqual({ committed: LINES, done: 1 });
+      expect(run.writes[0]!.ledger.map((i) => [i.field, i.by])).toEqual([
+        [`${sha}:${IDS[0]}`, 100 - 999],
+        [`${sha}:${IDS[0]}:done`, -1],
+      ]);
+      expect((await readLedger(s.engine, s.layout, sha, IDS)).templates).toEqual([{ committed: LINES, done: 1 }, before]);
+      const got = await stored(s.engine, s.prefix);
+      expect(plain(got.bitmaps)).toEqual(plain(expected(s.prefix).bitmaps));
+      expect(got.counters.size).toBe(0);
     } finally {
       await s.close();
     }

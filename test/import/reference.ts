@@ -17,8 +17,13 @@ export interface Reference {
   counters: Map<string, Map<string, number>>;
   /** Reason → `file:line` locations, in file order. */
   skipped: Map<string, string[]>;
+  /** `<template>: <reason>` → `file:line` of lines written for the other templates. */
+  missed: Map<string, string[]>;
   lines: number;
   imported: number;
+  /** Marks and counter increments written (one per line and template). */
+  marks: number;
+  counts: number;
   specs: Set<string>;
 }
 
@@ -42,16 +47,18 @@ export function suffixes(ms: number): { hour: string; day: string; week: string;
 
 /**
  * Files of demo lines imported with `--id spec --mark launch --mark launch:provider:{provider}
- * --count launches={provider}`: what must be stored and what must be skipped.
+ * --count launches={provider}`: what must be stored and what must be skipped. A line without a
+ * provider still marks `launch`.
  */
 export function reference(files: ReadonlyArray<{ name: string; lines: readonly string[] }>, o: RefOptions): Reference {
-  const ref: Reference = { bitmaps: new Map(), counters: new Map(), skipped: new Map(), lines: 0, imported: 0, specs: new Set() };
+  const ref: Reference = { bitmaps: new Map(), counters: new Map(), skipped: new Map(), missed: new Map(), lines: 0, imported: 0, marks: 0, counts: 0, specs: new Set() };
   const meta = `${o.prefix.replace(/_$/, '')}:counter:`;
-  const skip = (reason: string, where: string): void => {
-    const list = ref.skipped.get(reason) ?? [];
+  const listed = (m: Map<string, string[]>, reason: string, where: string): void => {
+    const list = m.get(reason) ?? [];
     list.push(where);
-    ref.skipped.set(reason, list);
+    m.set(reason, list);
   };
+  const skip = (reason: string, where: string): void => listed(ref.skipped, reason, where);
   const mark = (key: string, spec: string): void => {
     const set = ref.bitmaps.get(key) ?? new Set<string>();
     set.add(spec);
@@ -75,15 +82,22 @@ export function reference(files: ReadonlyArray<{ name: string; lines: readonly s
       if (o.status !== undefined && o2.status !== o.status) return skip('filtered', where);
       if (typeof o2.timestamp !== 'string') return skip('no timestamp', where);
       if (typeof o2.spec !== 'string') return skip('no spec', where);
-      if (typeof o2.provider !== 'string') return skip('no provider', where);
       ref.imported++;
       const s = suffixes(Date.parse(o2.timestamp));
       const spec = o2.spec;
       ref.specs.add(spec);
-      for (const name of ['launch', `launch:provider:${o2.provider}`]) {
+      const provider = typeof o2.provider === 'string' ? o2.provider : undefined;
+      if (provider === undefined) {
+        listed(ref.missed, '--mark launch:provider:{provider}: no provider', where);
+        listed(ref.missed, '--count launches={provider}: no provider', where);
+      }
+      for (const name of provider === undefined ? ['launch'] : ['launch', `launch:provider:${provider}`]) {
+        ref.marks++;
         for (const suffix of [s.month, s.week, s.day]) mark(`${o.prefix}${name}_${suffix}`, spec);
       }
-      for (const suffix of [s.hour, s.day, s.week, s.month]) count(`${meta}launches:${suffix}`, o2.provider);
+      if (provider === undefined) return;
+      ref.counts++;
+      for (const suffix of [s.hour, s.day, s.week, s.month]) count(`${meta}launches:${suffix}`, provider);
     });
   }
   return ref;
