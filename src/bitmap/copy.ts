@@ -1,8 +1,9 @@
-// Copies a dataset from one engine to another (Redis ↔ embedded), in batches: every bitmap under
+// Copies a dataset from one engine to another (Redis, a Redis Cluster, embedded; any direction), in batches: every bitmap under
 // the prefix, and (unless the source is a bitmapist-server) the counter hashes, the import ledger
 // and the string id mapping.
 
-import type { CounterIncrement, Engine } from './engines/engine.ts';
+import { joinSlices } from './engines/engine.ts';
+import type { ByteSlice, CounterIncrement, Engine } from './engines/engine.ts';
 import type { KeyLayout } from './keys.ts';
 import type { CounterEntries } from './program.ts';
 
@@ -40,9 +41,16 @@ export async function copyKeys(from: Engine, to: Engine, layout: KeyLayout, opti
       progress.ids += pairs.length;
     }
   }
+  const sliced = Boolean(from.dumpSlices || to.restoreSlices);
   for await (const batch of from.scan(layout.prefix)) {
     const keys = batch.filter((k) => !k.startsWith(layout.tempPrefix));
     progress.skipped += batch.length - keys.length;
+    if (sliced) {
+      // One key at a time, a slice at a time: memory stays near a slice whatever a key's size.
+      for (const k of keys) await copySliced(from, to, k, progress, options.onProgress);
+      options.onProgress?.(progress);
+      continue;
+    }
     const values = await Promise.all(keys.map((k) => from.dump(k)));
     await Promise.all(
       keys.map((k, i) => {
@@ -60,6 +68,53 @@ export async function copyKeys(from: Engine, to: Engine, layout: KeyLayout, opti
     for await (const batch of from.scan(layout.counterPrefix)) progress.hashes += await copyHashes(from, to, batch);
   }
   return progress;
+}
+
+/** Bytes a slice: one GETRANGE reply, one SETRANGE. */
+export const SLICE_BYTES = 1 << 20;
+
+/**
+ * Copies one bitmap slice by slice. All-zero slices are not sent (the target reads a gap as
+ * zeros); a key whose slices are all zero is not created. The target's bytes then end at the
+ * source's last set bit, or later where the source's zero tail came with a non-zero slice.
+ */
+async function copySliced(from: Engine, to: Engine, key: string, progress: CopyResult, onProgress?: (p: CopyProgress) => void): Promise<void> {
+  const source: AsyncIterable<ByteSlice> = from.dumpSlices
+    ? from.dumpSlices(key, SLICE_BYTES)
+    : (async function* () {
+        const bytes = await from.dump(key);
+        if (bytes) yield { at: 0, bytes };
+      })();
+  const iterator = source[Symbol.asyncIterator]();
+  const nonZero = async (): Promise<ByteSlice | null> => {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return null;
+      progress.bytes += next.value.bytes.length;
+      if (next.value.bytes.some((b) => b !== 0)) return next.value;
+      onProgress?.(progress);
+    }
+  };
+  const first = await nonZero();
+  if (!first) {
+    // Nothing set: the key is dropped from the target, as a restore of no bits would leave it.
+    await to.delete([key]);
+    return;
+  }
+  progress.keys++;
+  const slices = (async function* () {
+    for (let s: ByteSlice | null = first; s; s = await nonZero()) {
+      yield s;
+      onProgress?.(progress);
+    }
+  })();
+  if (to.restoreSlices) {
+    await to.restoreSlices(key, slices);
+    return;
+  }
+  const parts: ByteSlice[] = [];
+  for await (const s of slices) parts.push(s);
+  await to.restore(key, joinSlices(parts));
 }
 
 /** Copies hashes: one program reads them all, then each replaces the target's (delete, then one write). */

@@ -248,6 +248,20 @@ describe.each(ENGINES)('breakdowns (%s engine)', (engine) => {
     }
   });
 
+  it('refuses bad arguments with their codes, and still answers after', async () => {
+    const cases: Array<[string, string]> = [
+      ['{ countBreakdown(prefix: "has space", period: { current: DAY }) { name } }', 'BAD_EVENT_NAME'],
+      ['{ countBreakdown(prefix: "launch:", period: { current: DAY }, set: { event: { name: "active" } }) { name } }', 'MISSING_PERIOD'],
+      ['{ seriesBreakdown(prefix: "launch:", granularity: DAY, last: 3, rollingAverage: 0) { name } }', 'BAD_INPUT'],
+      ['{ seriesBreakdown(prefix: "launch:", granularity: DAY, last: 5000) { name } }', 'TOO_COMPLEX'],
+      ['{ counterBreakdown(name: "plays", top: 0, granularity: DAY, last: 3) { key } }', 'BAD_INPUT'],
+      ['{ counterBreakdown(name: "plays", top: 101, granularity: DAY, last: 3) { key } }', 'TOO_COMPLEX'],
+    ];
+    for (const [q, want] of cases) expect(code(await t.gql(q)), q).toBe(want);
+    const d = ok(await t.gql<{ countBreakdown: unknown[] }>(`{ countBreakdown(prefix: "${PREFIX}", period: { current: DAY }) { name } }`));
+    expect(d.countBreakdown).toHaveLength(PROVIDERS.length);
+  });
+
   it('prices a breakdown as MAX_BREAKDOWN_VALUES values before the scan', async () => {
     // 100 values × 30 points = 3000 > 2000, however few events match.
     const priced = await testGateway({ engine, now: NOW, config: { maxCost: 2000 } });

@@ -92,6 +92,17 @@ export interface Engine {
   dump(key: string): Promise<Buffer | null>;
   /** Replaces a bitmap with these bytes in Redis layout. */
   restore(key: string, bytes: Buffer): Promise<void>;
+  /**
+   * A bitmap's bytes in ascending slices of at most `sliceBytes`, each at its byte offset, so a
+   * large key (512 MiB at id 2^32) never travels as one reply; stretches with no bits may be left
+   * out. Engines without it give dump()'s bytes whole.
+   */
+  dumpSlices?(key: string, sliceBytes: number): AsyncIterable<ByteSlice>;
+  /**
+   * Replaces a bitmap with the bytes of these slices (ascending; gaps are zero bytes), without
+   * holding them all at once. Engines without it are given the slices joined, to restore().
+   */
+  restoreSlices?(key: string, slices: AsyncIterable<ByteSlice>): Promise<void>;
   /** True when storage answers. */
   ready(): Promise<boolean>;
   /**
@@ -108,6 +119,12 @@ export interface Engine {
    */
   watch?(listener: ChangeListener): () => void;
   close(): Promise<void>;
+}
+
+/** Part of a bitmap's bytes in Redis layout: `bytes` start at byte `at` of the whole. */
+export interface ByteSlice {
+  readonly at: number;
+  readonly bytes: Buffer;
 }
 
 /** Told of changed keys; null when anything may have changed. */
@@ -129,4 +146,12 @@ export function decodeBits(bytes: Uint8Array, base: number, from: number, limit:
     }
   }
   return { ids, hasMore: false };
+}
+
+/** Slices (ascending) as one buffer, gaps filled with zero bytes. */
+export function joinSlices(slices: readonly ByteSlice[]): Buffer {
+  const last = slices[slices.length - 1];
+  const out = Buffer.alloc(last ? last.at + last.bytes.length : 0);
+  for (const s of slices) s.bytes.copy(out, s.at);
+  return out;
 }

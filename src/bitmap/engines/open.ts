@@ -1,8 +1,9 @@
 // Opening an Engine, the one way: from the settings (serve, tests) or from a place a command names (copy, import).
 
+import { SETTINGS } from '../../config.ts';
 import type { Config } from '../../config.ts';
 import { UsageError } from '../../usage-error.ts';
-import { bitmapistLayout } from '../keys.ts';
+import { bitmapistLayout, metaPrefixFor } from '../keys.ts';
 import type { KeyLayout } from '../keys.ts';
 import { TimeZone, periodEnd } from '../period.ts';
 import { ClusterEngine } from './cluster/engine.ts';
@@ -48,6 +49,7 @@ export async function openEngine(settings: EngineSettings, options: OpenEngineOp
       mode: settings.redisMode,
       tempPrefix: layout.tempPrefix,
       idKeys: layout.idKeys,
+      onceKeyPrefix: `${metaPrefixFor(layout.prefix)}once:`,
       commandTimeoutMs: settings.redisTimeoutMs,
       cache:
         cacheMb > 0
@@ -68,18 +70,34 @@ export async function openEngine(settings: EngineSettings, options: OpenEngineOp
 
 /** A redis:// or rediss:// URL (any letter case, as REDIS_URL takes it). */
 const REDIS_URL = /^rediss?:\/\//i;
+/** A Redis Cluster named by its seed nodes: redis-cluster://host:port,host:port,… (REDIS_CLUSTER's list). */
+const CLUSTER_URL = /^redis-cluster:\/\//i;
 /** Any other URL: taken for a folder name it would make a folder called `http:`. */
 const OTHER_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /**
  * Opens the storage a command names (`copy FROM TO`, `import --to`): a Redis URL, spoken to in
- * `mode` and without the closed-period cache, or an embedded data folder with fsync left to the
- * OS (the command closes it, which flushes, before it reports success).
+ * `mode` and without the closed-period cache, a Redis Cluster (`redis-cluster://host:port,…`, in
+ * the sharded layout of 2^shardBits ids a shard), or an embedded data folder with fsync left to
+ * the OS (the command closes it, which flushes, before it reports success).
  */
-export async function openEngineAt(where: string, options: { readonly mode: RedisMode; readonly keyPrefix: string }): Promise<Engine> {
-  if (where.trim() === '') throw new UsageError('expected a redis://host:port[/db] URL or a data folder, got an empty string');
+export async function openEngineAt(
+  where: string,
+  options: { readonly mode: RedisMode; readonly keyPrefix: string; readonly shardBits?: number },
+): Promise<Engine> {
+  if (where.trim() === '') throw new UsageError('expected a redis://host:port[/db] URL, redis-cluster://host:port,… or a data folder, got an empty string');
+  if (CLUSTER_URL.test(where)) {
+    if (options.mode === 'pipeline') throw new UsageError('--pipeline speaks to a bitmapist-server, not a Redis Cluster: leave it out for redis-cluster://');
+    const seeds = SETTINGS.redisCluster.schema.safeParse(where.replace(CLUSTER_URL, ''));
+    if (!seeds.success || !seeds.data?.length) {
+      throw new UsageError(`${JSON.stringify(where)}: expected redis-cluster://host:port,host:port,… (seed nodes of the cluster)`);
+    }
+    return openEngine({ redisUrl: undefined, redisCluster: seeds.data, shardBits: options.shardBits, redisMode: 'lua', dataDir: '', fsync: 'os', keyPrefix: options.keyPrefix });
+  }
   if (!REDIS_URL.test(where) && OTHER_URL.test(where)) {
-    throw new UsageError(`${JSON.stringify(where)} is neither a Redis URL nor a folder: expected redis://host:port[/db], rediss://… or a data folder`);
+    throw new UsageError(
+      `${JSON.stringify(where)} is neither a Redis URL nor a folder: expected redis://host:port[/db], rediss://…, redis-cluster://host:port,… or a data folder`,
+    );
   }
   return openEngine({
     redisUrl: REDIS_URL.test(where) ? where : undefined,

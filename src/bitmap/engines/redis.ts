@@ -12,8 +12,8 @@ import { AnswerCache } from './answer-cache.ts';
 import { ClosedPeriodCache } from './closed-cache.ts';
 import type { ClosedCacheOptions } from './closed-cache.ts';
 import { RedisChanges } from './redis-changes.ts';
-import { decodeBits } from './engine.ts';
-import type { BitWrite, ChangeListener, CounterIncrement, Engine, EngineDescription } from './engine.ts';
+import { decodeBits, joinSlices } from './engine.ts';
+import type { BitWrite, ByteSlice, ChangeListener, CounterIncrement, Engine, EngineDescription } from './engine.ts';
 import { runOnBitmaps } from './roaring.ts';
 
 /**
@@ -417,6 +417,35 @@ export class RedisEngine implements Engine {
   async restore(key: string, bytes: Buffer): Promise<void> {
     this.forget([key]);
     await this.client.set(key, bytes).catch(unavailable);
+    this.forget([key]);
+  }
+
+  /** GETRANGE slices (bitmapist-server has no GETRANGE: it gives the key whole). */
+  async *dumpSlices(key: string, sliceBytes: number): AsyncIterable<ByteSlice> {
+    if (this.mode === 'pipeline') {
+      const bytes = await this.dump(key);
+      if (bytes) yield { at: 0, bytes };
+      return;
+    }
+    const length = await this.client.strlen(key).catch(unavailable);
+    for (let at = 0; at < length; at += sliceBytes) {
+      const bytes = await this.client.getrangeBuffer(key, at, Math.min(at + sliceBytes, length) - 1).catch(unavailable);
+      if (bytes.length === 0) return; // shortened while read
+      yield { at, bytes };
+    }
+  }
+
+  /** The key is removed, then each slice written where it belongs with SETRANGE (a gap reads as zeros). */
+  async restoreSlices(key: string, slices: AsyncIterable<ByteSlice>): Promise<void> {
+    if (this.mode === 'pipeline') {
+      const parts: ByteSlice[] = [];
+      for await (const s of slices) parts.push(s);
+      await this.restore(key, joinSlices(parts));
+      return;
+    }
+    this.forget([key]);
+    await this.client.unlink(key).catch(unavailable);
+    for await (const s of slices) await this.client.setrange(key, s.at, s.bytes).catch(unavailable);
     this.forget([key]);
   }
 

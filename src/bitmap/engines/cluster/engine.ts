@@ -10,11 +10,12 @@ import type { KeyLayout } from '../../keys.ts';
 import { splitProgram } from '../../program.ts';
 import type { CounterEntries, Instruction, OutputValue, Program } from '../../program.ts';
 import { UsageError } from '../../../usage-error.ts';
-import type { BitWrite, CounterIncrement, Engine, EngineDescription } from '../engine.ts';
+import type { BitWrite, ByteSlice, CounterIncrement, Engine, EngineDescription } from '../engine.ts';
 import { fanOut } from './fan-out.ts';
 import { shardedLayout } from './layout.ts';
 import type { ShardedLayout } from './layout.ts';
 import { decodeReply, encodeProgram } from './script.ts';
+import { dumpShardSlices, restoreShardSlices } from './slices.ts';
 
 const lua = (name: string): string => readFileSync(new URL(`../${name}`, import.meta.url), 'utf8');
 const PROGRAM_LUA = lua('program.lua');
@@ -327,6 +328,16 @@ export class ClusterEngine implements Engine {
         return (slice ? this.client.set(physical, slice) : this.client.unlink(physical)).catch(unavailable);
       }),
     );
+  }
+
+  /** The live shards' bytes in id order, in GETRANGE slices (slices.ts). */
+  dumpSlices(key: string, sliceBytes: number): AsyncIterable<ByteSlice> {
+    return dumpShardSlices(this, key, sliceBytes, unavailable);
+  }
+
+  /** Cut at shard edges; shards left without bits get no key (slices.ts). */
+  restoreSlices(key: string, slices: AsyncIterable<ByteSlice>): Promise<void> {
+    return restoreShardSlices(this, key, slices, unavailable);
   }
 
   /** Every master answers and the cluster says its state is ok (all slots served). */
