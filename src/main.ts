@@ -273,10 +273,12 @@ program
     else process.stdout.write(printedSchema());
   });
 
-/** A Redis URL, or a data folder of the embedded engine; why it did not open, said so a person can act on it. */
+/** A Redis URL, a Redis Cluster, or a data folder of the embedded engine; why it did not open, said so a person can act on it. */
 async function openStore(where: string, mode: RedisMode, layout: KeyLayout): Promise<Engine> {
   try {
-    return await openEngineAt(where, { mode, keyPrefix: layout.prefix });
+    // A cluster is sharded by SHARD_BITS when first written (the default unless set).
+    const shardBits = /^redis-cluster:\/\//i.test(where) ? loadConfig().shardBits : undefined;
+    return await openEngineAt(where, { mode, keyPrefix: layout.prefix, shardBits });
   } catch (e) {
     throw storeFailure(e, where);
   }
@@ -284,9 +286,12 @@ async function openStore(where: string, mode: RedisMode, layout: KeyLayout): Pro
 
 program
   .command('copy')
-  .description('copy a dataset (bitmapist keys, counters, import ledger, string ids) between a Redis (or bitmapist-server) URL and an embedded data folder, either way')
-  .argument('<from>', 'redis://host:port[/db] or a data folder')
-  .argument('<to>', 'redis://host:port[/db] or a data folder')
+  .description(
+    'copy a dataset (bitmapist keys, counters, import ledger, string ids) between a Redis (or bitmapist-server) URL, a Redis Cluster and an embedded data folder, any direction; ' +
+      'into a cluster the bitmaps are split into its sharded layout (SHARD_BITS), out of one they are joined back into bitmapist\'s',
+  )
+  .argument('<from>', 'redis://host:port[/db], redis-cluster://host:port,host:port,… (seed nodes) or a data folder')
+  .argument('<to>', 'redis://host:port[/db], redis-cluster://host:port,host:port,… (seed nodes) or a data folder')
   .option('--prefix <prefix>', 'key prefix to copy (default: KEY_PREFIX)')
   .option('--pipeline', 'talk to Redis with bitmapist-server commands only (no Lua, no UNLINK)')
   .action(async (fromWhere: string, toWhere: string, opts: { prefix?: string; pipeline?: boolean }) => {
@@ -338,7 +343,7 @@ program
   .command('import')
   .description('import JSON lines (plain or gzip) as marks and counter increments; re-running skips what is imported, resumes interrupted files and imports templates added since')
   .argument('<files...>', 'files of JSON lines, plain or gzip (told by their first bytes)')
-  .option('--to <where>', 'redis://host:port[/db] or an embedded data folder (default: REDIS_URL, else DATA_DIR)')
+  .option('--to <where>', 'redis://host:port[/db], redis-cluster://host:port,… or an embedded data folder (default: REDIS_CLUSTER, else REDIS_URL, else DATA_DIR)')
   .option('--timestamp <field>', 'field of the instant: ISO-8601 text or epoch milliseconds (default: timestamp)')
   .option('--id <field>', 'field of the entity id (required unless the mapping file names it)')
   .option('--numeric-ids', 'the id field holds integers from 0 to 2^32-1, used as they are (default: string ids, mapped to dense ids)')
