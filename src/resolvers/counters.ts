@@ -1,6 +1,7 @@
 // Counters: increments, top keys of a period, and a counter's series.
 
-import { BitmapError } from '../bitmap/errors.ts';
+import { createHash } from 'node:crypto';
+import { BitmapError, LONE_SURROGATE_PROBLEM, hasLoneSurrogate } from '../bitmap/errors.ts';
 import { assertCounterHit, assertCounterKey, counterIncrements, listCounters } from '../bitmap/counters.ts';
 import type { CounterHit } from '../bitmap/counters.ts';
 import { assertEventName } from '../bitmap/errors.ts';
@@ -21,8 +22,36 @@ export interface IncrementArgs {
   readonly at?: TimeInput | null;
 }
 
-/** The whole batch is validated before anything is written. */
-export async function incrementCounters(ctx: Context, inputs: readonly IncrementArgs[]): Promise<{ incremented: number }> {
+/** Longest idempotency key: it is stored beside the counters for a day. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
+
+/**
+ * The batch as the client sent it, hashed: a retry must send the same inputs (an `at` left out
+ * stays left out, so a retry a second later still matches).
+ */
+function batchDigest(inputs: readonly IncrementArgs[]): string {
+  const canonical = inputs.map((c) => [c.name, c.key, c.by ?? 1, c.at == null ? null : c.at instanceof Date ? c.at.getTime() : String(c.at)]);
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('base64url').slice(0, 32);
+}
+
+function assertIdempotencyKey(key: string): string {
+  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw new BitmapError('BAD_INPUT', `idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters, got ${key.length}`);
+  }
+  if (hasLoneSurrogate(key)) throw new BitmapError('BAD_INPUT', `idempotencyKey ${LONE_SURROGATE_PROBLEM}`);
+  return key;
+}
+
+/**
+ * The whole batch is validated before anything is written. Under an idempotency key the batch
+ * is applied at most once (Engine.increment's Once): a retry answers as the first call did, with
+ * `replayed: true`.
+ */
+export async function incrementCounters(
+  ctx: Context,
+  inputs: readonly IncrementArgs[],
+  idempotencyKey?: string | null,
+): Promise<{ incremented: number; replayed: boolean }> {
   const { engine, layout, tz, config } = ctx.services;
   if (inputs.length > config.maxBatch) {
     throw new BitmapError('TOO_LARGE', `a batch holds at most ${config.maxBatch} increments, got ${inputs.length}; split it`, {
@@ -37,9 +66,10 @@ export async function incrementCounters(ctx: Context, inputs: readonly Increment
       throw e;
     }
   });
-  await engine.increment(counterIncrements(layout, tz, hits));
-  ctx.services.tally.counterIncrements(hits.length);
-  return { incremented: hits.length };
+  const once = idempotencyKey == null ? undefined : { key: assertIdempotencyKey(idempotencyKey), digest: batchDigest(inputs) };
+  const { replayed } = await engine.increment(counterIncrements(layout, tz, hits), once);
+  if (!replayed) ctx.services.tally.counterIncrements(hits.length);
+  return { incremented: hits.length, replayed };
 }
 
 /** How many top keys are asked for (default 10), checked against MAX_PAGE_SIZE. */

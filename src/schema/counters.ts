@@ -14,9 +14,17 @@ const CounterIncrementInput = builder.inputType('CounterIncrementInput', {
   }),
 });
 
-const CounterResult = builder.objectRef<{ incremented: number }>('CounterResult').implement({
-  fields: (t) => ({ incremented: t.exposeInt('incremented', { description: 'How many increments were applied.' }) }),
+const CounterResult = builder.objectRef<{ incremented: number; replayed: boolean }>('CounterResult').implement({
+  fields: (t) => ({
+    incremented: t.exposeInt('incremented', { description: 'How many increments were applied (by this call, or by the first call under its idempotencyKey).' }),
+    replayed: t.exposeBoolean('replayed', {
+      description: 'True when this idempotencyKey had been applied already: nothing was applied again.',
+    }),
+  }),
 });
+
+const idempotencyKeyDescription =
+  'Applies the batch at most once: a retry with the same key (within 24 hours) is acknowledged with replayed: true and counts nothing; the same key with another batch is refused (IDEMPOTENCY_CONFLICT). 1-200 characters.';
 
 export const CounterValue = builder.objectRef<{ key: string; value: number }>('CounterValue').implement({
   fields: (t) => ({
@@ -34,14 +42,18 @@ builder.mutationFields((t) => ({
       key: t.arg.string({ required: true }),
       by: t.arg.int(),
       at: t.arg({ type: 'DateTime' }),
+      idempotencyKey: t.arg.string({ description: idempotencyKeyDescription }),
     },
-    resolve: (_, args, ctx) => incrementCounters(ctx, [args]),
+    resolve: (_, { idempotencyKey, ...args }, ctx) => incrementCounters(ctx, [args], idempotencyKey),
   }),
   incrementCounters: t.field({
     type: CounterResult,
     description: 'Many increments in one round trip, validated whole: one bad item and nothing is written.',
-    args: { input: t.arg({ type: [CounterIncrementInput], required: true }) },
-    resolve: (_, { input }, ctx) => incrementCounters(ctx, input),
+    args: {
+      input: t.arg({ type: [CounterIncrementInput], required: true }),
+      idempotencyKey: t.arg.string({ description: idempotencyKeyDescription }),
+    },
+    resolve: (_, { input, idempotencyKey }, ctx) => incrementCounters(ctx, input, idempotencyKey),
   }),
 }));
 

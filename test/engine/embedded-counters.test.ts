@@ -171,7 +171,7 @@ describe('embedded engine: counters', () => {
       const model = new Model();
       const rand = rng(7);
       let engine = await openEmbeddedEngine({ dir, fsync, fsyncIntervalMs: 5 });
-      const pending: Promise<void>[] = [];
+      const pending: Promise<unknown>[] = [];
       for (let i = 0; i < 50; i++) {
         const batch = randomBatch(rand, 12);
         model.apply(batch);
@@ -364,7 +364,7 @@ describe('embedded engine: counters', () => {
     const model = new Model();
     const rand = rng(3);
     let engine = await openEmbeddedEngine({ dir, fsync: 'interval', fsyncIntervalMs: 5, compactAfterBytes: 4096 });
-    const all: Promise<void>[] = [];
+    const all: Promise<unknown>[] = [];
     for (let i = 0; i < 300; i++) {
       const batch = randomBatch(rand, 5);
       model.apply(batch);

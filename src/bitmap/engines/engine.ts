@@ -1,5 +1,6 @@
 // Engine: the only code that touches storage. Runs Programs and applies bit writes.
 
+import { BitmapError } from '../errors.ts';
 import type { MemberPage, OutputValue, Program } from '../program.ts';
 
 export interface BitWrite {
@@ -13,6 +14,31 @@ export interface CounterIncrement {
   readonly key: string;
   readonly field: string;
   readonly by: number;
+}
+
+/**
+ * A batch of counter increments applied at most once: the engine records `key` with the batch's
+ * `digest` atomically with the increments, and a later batch under the same key (within
+ * ONCE_TTL_SECONDS) is acknowledged without applying it, or refused when its digest differs.
+ */
+export interface Once {
+  readonly key: string;
+  readonly digest: string;
+}
+
+/** How long an idempotency key is remembered: retries come within seconds, a day is ample. */
+export const ONCE_TTL_SECONDS = 24 * 3600;
+
+/** What increment() under an idempotency key did: `replayed` when the key had already been applied. */
+export interface OnceOutcome {
+  readonly replayed: boolean;
+}
+
+export function onceConflict(key: string): BitmapError {
+  return new BitmapError(
+    'IDEMPOTENCY_CONFLICT',
+    `idempotencyKey ${JSON.stringify(key.slice(0, 60))} was already used for a different batch; send a new key for a new batch (a retry must repeat the batch exactly)`,
+  );
 }
 
 /** What an engine says of itself: metrics label their series with it and read its figures. */
@@ -65,9 +91,11 @@ export interface Engine {
   write(writes: readonly BitWrite[], increments?: readonly CounterIncrement[]): Promise<void>;
   /**
    * Applies every counter increment of the batch, all or none, in one round trip; acknowledged
-   * (durable) when the promise resolves, like write().
+   * (durable) when the promise resolves, like write(). With `once`: at most once per key (see
+   * Once): `replayed: true` when the key had been applied before (nothing is applied again), and
+   * IDEMPOTENCY_CONFLICT when it had been applied with another digest.
    */
-  increment(increments: readonly CounterIncrement[]): Promise<void>;
+  increment(increments: readonly CounterIncrement[], once?: Once): Promise<OnceOutcome>;
   /**
    * String ids: the dense integer id of each external id, in order. An unknown external id gets
    * the next free id when `assign` (atomically: concurrent callers, in any process, never get

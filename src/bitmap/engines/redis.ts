@@ -12,8 +12,8 @@ import { AnswerCache } from './answer-cache.ts';
 import { ClosedPeriodCache } from './closed-cache.ts';
 import type { ClosedCacheOptions } from './closed-cache.ts';
 import { RedisChanges } from './redis-changes.ts';
-import { decodeBits, joinSlices } from './engine.ts';
-import type { BitWrite, ByteSlice, ChangeListener, CounterIncrement, Engine, EngineDescription } from './engine.ts';
+import { ONCE_TTL_SECONDS, decodeBits, joinSlices, onceConflict } from './engine.ts';
+import type { BitWrite, ByteSlice, ChangeListener, CounterIncrement, Engine, EngineDescription, Once, OnceOutcome } from './engine.ts';
 import { runOnBitmaps } from './roaring.ts';
 
 /**
@@ -35,6 +35,8 @@ export interface RedisEngineOptions {
   readonly cache?: ClosedCacheOptions;
   /** Memory for reused answers, in bytes (answer-cache.ts); they ride on the cache's invalidation, so need `cache`. */
   readonly answerCacheBytes?: number;
+  /** Where idempotency keys are recorded (`<meta prefix>once:`); without it increment() refuses a key. */
+  readonly onceKeyPrefix?: string;
   /** Keys of the string id mapping (the layout's idKeys). */
   readonly idKeys?: { readonly forward: string; readonly reverse: string; readonly next: string };
   /** Prefixes whose changes watch() reports (the layout's prefix and counter prefix); none: no watch(). */
@@ -47,6 +49,7 @@ const PROGRAM_LUA = readFileSync(new URL('./program.lua', import.meta.url), 'utf
 const WRITE_LUA = readFileSync(new URL('./write.lua', import.meta.url), 'utf8');
 const IDS_LUA = readFileSync(new URL('./ids.lua', import.meta.url), 'utf8');
 const IDS_RESTORE_LUA = readFileSync(new URL('./ids-restore.lua', import.meta.url), 'utf8');
+const ONCE_LUA = readFileSync(new URL('./once.lua', import.meta.url), 'utf8');
 
 type ProgramClient = Redis & {
   /** One array of keys and arguments: a program may read 50,000 keys, too many to spread into a call. */
@@ -61,6 +64,7 @@ export class RedisEngine implements Engine {
   private readonly client: ProgramClient;
   private readonly tempPrefix: string;
   private readonly idKeys: RedisEngineOptions['idKeys'];
+  private readonly onceKeyPrefix: string | undefined;
   private runs = 0;
   /** ioredis rejects a failed connect with only "Connection is closed."; its error event says why. */
   private lastConnectionError: Error | undefined;
@@ -77,6 +81,7 @@ export class RedisEngine implements Engine {
     this.mode = options.mode ?? 'lua';
     this.tempPrefix = options.tempPrefix;
     this.idKeys = options.idKeys;
+    this.onceKeyPrefix = options.onceKeyPrefix;
     const redisOptions: RedisOptions = {
       lazyConnect: true,
       connectTimeout: 2000,
@@ -341,8 +346,26 @@ export class RedisEngine implements Engine {
     }
   }
 
-  async increment(increments: readonly CounterIncrement[]): Promise<void> {
-    return this.write([], increments);
+  async increment(increments: readonly CounterIncrement[], once?: Once): Promise<OnceOutcome> {
+    if (!once) {
+      await this.write([], increments);
+      return { replayed: false };
+    }
+    if (this.mode === 'pipeline') throw countersUnsupported();
+    if (!this.onceKeyPrefix) throw new Error('this engine was opened without onceKeyPrefix');
+    const keys = [...new Set(increments.map((c) => c.key))];
+    const index = new Map(keys.map((k, i) => [k, i + 2]));
+    const args: Array<string | number> = [ONCE_LUA, keys.length + 1, `${this.onceKeyPrefix}${once.key}`, ...keys, once.digest, ONCE_TTL_SECONDS];
+    for (const c of increments) args.push(index.get(c.key)!, c.field, c.by);
+    // Inside MULTI like writeLua: the change notifications precede the reply.
+    const replies = await this.client.multi().call('EVAL', args).exec().catch(unavailable);
+    if (!replies) throw new BitmapError('SERVICE_UNAVAILABLE', 'the increment transaction was aborted');
+    const [err, applied] = replies[0]!;
+    if (err) {
+      if (/IDEMPOTENCY_CONFLICT/.test(err.message)) throw onceConflict(once.key);
+      throw isOutOfMemory(err) ? storageFull() : err;
+    }
+    return { replayed: Number(applied) === 1 };
   }
 
   async resolveIds(externals: readonly string[], assign: boolean): Promise<Array<number | null>> {

@@ -6,22 +6,26 @@ import { Cluster } from 'ioredis';
 import type { Redis } from 'ioredis';
 import { BitmapError } from '../../errors.ts';
 import { assertPairsAgree } from '../../ids.ts';
+import { metaPrefixFor } from '../../keys.ts';
 import type { KeyLayout } from '../../keys.ts';
 import { splitProgram } from '../../program.ts';
 import type { CounterEntries, Instruction, OutputValue, Program } from '../../program.ts';
 import { UsageError } from '../../../usage-error.ts';
-import type { BitWrite, ByteSlice, CounterIncrement, Engine, EngineDescription } from '../engine.ts';
+import { ONCE_TTL_SECONDS, onceConflict } from '../engine.ts';
+import type { BitWrite, ByteSlice, CounterIncrement, Engine, EngineDescription, Once, OnceOutcome } from '../engine.ts';
 import { fanOut } from './fan-out.ts';
 import { shardedLayout } from './layout.ts';
 import type { ShardedLayout } from './layout.ts';
 import { decodeReply, encodeProgram } from './script.ts';
 import { dumpShardSlices, restoreShardSlices } from './slices.ts';
+import { keySlot, slotTag } from './slots.ts';
 
 const lua = (name: string): string => readFileSync(new URL(`../${name}`, import.meta.url), 'utf8');
 const PROGRAM_LUA = lua('program.lua');
 const WRITE_LUA = lua('write.lua');
 const IDS_LUA = lua('ids.lua');
 const IDS_RESTORE_LUA = lua('ids-restore.lua');
+const ONCE_LUA = lua('once.lua');
 
 export interface ClusterEngineOptions {
   /** Seed nodes; the client learns the rest from them. */
@@ -39,6 +43,7 @@ type ClusterClient = Cluster & {
   bitmapqlWrite(numKeys: number, args: Array<string | number>): Promise<number>;
   bitmapqlIds(numKeys: number, ...args: string[]): Promise<number[]>;
   bitmapqlIdsRestore(numKeys: number, ...args: string[]): Promise<number>;
+  bitmapqlOnce(numKeys: number, args: Array<string | number>): Promise<number>;
 };
 
 export class ClusterEngine implements Engine {
@@ -77,6 +82,7 @@ export class ClusterEngine implements Engine {
     this.client.defineCommand('bitmapqlWrite', { lua: WRITE_LUA });
     this.client.defineCommand('bitmapqlIds', { lua: IDS_LUA });
     this.client.defineCommand('bitmapqlIdsRestore', { lua: IDS_RESTORE_LUA });
+    this.client.defineCommand('bitmapqlOnce', { lua: ONCE_LUA });
   }
 
   /** Connects, then fixes W: the first gateway records it; a later one with another W is refused. */
@@ -202,8 +208,39 @@ export class ClusterEngine implements Engine {
     await Promise.all(shards.map((k) => this.client.setbit(this.layout.shardsKey, k, 1))).catch(unavailable);
   }
 
-  async increment(increments: readonly CounterIncrement[]): Promise<void> {
-    return this.write([], increments);
+  /**
+   * Under an idempotency key, the increments are grouped by the slot of their hash, and each group
+   * is one once.lua call that records the key in that slot (`{<slot tag>}<meta>once:<key>`). A
+   * batch that failed part-way and is retried under its key applies only the groups that did not
+   * land: every group ends applied exactly once.
+   */
+  async increment(increments: readonly CounterIncrement[], once?: Once): Promise<OnceOutcome> {
+    if (!once) {
+      await this.write([], increments);
+      return { replayed: false };
+    }
+    const bySlot = new Map<number, CounterIncrement[]>();
+    for (const c of increments) {
+      const slot = keySlot(this.layout.unsharded(c.key));
+      let group = bySlot.get(slot);
+      if (!group) bySlot.set(slot, (group = []));
+      group.push(c);
+    }
+    const record = `${metaPrefixFor(this.layout.logical.prefix)}once:${once.key}`;
+    const done = await Promise.allSettled(
+      [...bySlot].map(([slot, group]) => {
+        const keys = [...new Set(group.map((c) => this.layout.unsharded(c.key)))];
+        const index = new Map(keys.map((k, i) => [k, i + 2]));
+        const args: Array<string | number> = [`{${slotTag(slot)}}${record}`, ...keys, once.digest, ONCE_TTL_SECONDS];
+        for (const c of group) args.push(index.get(this.layout.unsharded(c.key))!, c.field, c.by);
+        return this.client.bitmapqlOnce(keys.length + 1, args);
+      }),
+    );
+    const conflict = done.find((r) => r.status === 'rejected' && /IDEMPOTENCY_CONFLICT/.test(String((r.reason as Error)?.message)));
+    if (conflict) throw onceConflict(once.key);
+    const failed = done.find((r) => r.status === 'rejected');
+    if (failed) unavailable(failed.reason);
+    return { replayed: done.some((r) => r.status === 'fulfilled' && Number(r.value) === 1) };
   }
 
   async resolveIds(externals: readonly string[], assign: boolean): Promise<Array<number | null>> {

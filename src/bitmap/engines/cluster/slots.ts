@@ -81,3 +81,8 @@ export function shardTag(k: number): string {
   const want = (crc16(padded) ^ targetSlot(k)) % SLOTS;
   return head + suffixTable()[want]!;
 }
+
+/** A hash tag (3 characters, no braces) of slot `slot`: a key `{tag}…` lives in that slot. */
+export function slotTag(slot: number): string {
+  return suffixTable()[slot % SLOTS]!;
+}

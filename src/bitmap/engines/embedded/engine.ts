@@ -28,13 +28,15 @@ import type { OutputValue, Program } from '../../program.ts';
 import { assertPairsAgree } from '../../ids.ts';
 import { bitmapFromRedisBytes, redisBytesFromBitmap, runOnBitmaps } from '../roaring.ts';
 import type { Bitmap } from '../roaring.ts';
-import type { BitWrite, ChangeListener, CounterIncrement, Engine, EngineDescription } from '../engine.ts';
+import { ONCE_TTL_SECONDS, onceConflict } from '../engine.ts';
+import type { BitWrite, ChangeListener, CounterIncrement, Engine, EngineDescription, Once, OnceOutcome } from '../engine.ts';
 import { fsyncDir, isNoSpace, logName, markHeldData } from './files.ts';
 import { lockFolder } from './lock.ts';
 import { LogWriter, storageFull } from './log-writer.ts';
 import type { FsyncMode } from './log-writer.ts';
 import {
   MAX_OFFSET,
+  OnceApplied,
   applyPayload,
   assignRecord,
   checkOffset,
@@ -204,8 +206,22 @@ export class EmbeddedEngine implements Engine {
     if (this.watchers.size) this.changed([...new Set([...writes.map((w) => w.key), ...increments.map((i) => i.key)])]);
   }
 
-  async increment(increments: readonly CounterIncrement[]): Promise<void> {
-    return this.write([], increments);
+  /** Under an idempotency key the record carries it: applying checks and records it in one step. */
+  async increment(increments: readonly CounterIncrement[], once?: Once): Promise<OnceOutcome> {
+    if (!once) {
+      await this.write([], increments);
+      return { replayed: false };
+    }
+    this.checkOpen();
+    try {
+      await this.writer.append(writeRecord([], increments, { ...once, at: Date.now(), ttlSeconds: ONCE_TTL_SECONDS }));
+    } catch (e) {
+      if (!(e instanceof OnceApplied)) throw e;
+      if (!e.sameDigest) throw onceConflict(once.key);
+      return { replayed: true };
+    }
+    if (this.watchers.size && increments.length) this.changed([...new Set(increments.map((i) => i.key))]);
+    return { replayed: false };
   }
 
   async resolveIds(externals: readonly string[], assign: boolean): Promise<Array<number | null>> {

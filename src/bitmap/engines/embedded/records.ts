@@ -9,6 +9,8 @@
 //                                          | code 4 increment: varint fieldIndex, u8 sign (0 add,
 //                                            1 subtract), varint53 magnitude
 //                                          | code 5 assign: varint id (keyIndex is the external id)
+//                                          | code 6 once: varint digestIndex, varint53 at (ms),
+//                                            varint ttl (s) (keyIndex is the idempotency key)
 // The string table holds keys and counter fields alike (keyIndex and fieldIndex point into it).
 // varint is LEB128 of at most 5 bytes (values below 2^32); varint53 is the same with at most 8
 // bytes (values below 2^53). Records written before counters existed (codes 0-3) read unchanged.
@@ -33,9 +35,28 @@ export const OP_DELETE = 2;
 export const OP_RESTORE = 3;
 export const OP_INCREMENT = 4;
 export const OP_ASSIGN = 5;
+export const OP_ONCE = 6;
+
+/** Idempotency keys forgotten once this many are held and expired (a sweep per record past it). */
+const ONCE_SWEEP_AT = 10_000;
 
 /** A record that the state check refused (wrong key type, counter overflow); it changed nothing. */
 export class RejectedRecord extends Error {}
+
+/** A record under an idempotency key already applied (and not expired at the record's time): it changed nothing. */
+export class OnceApplied extends RejectedRecord {
+  constructor(readonly sameDigest: boolean) {
+    super(sameDigest ? 'idempotency key already applied' : 'idempotency key already applied to another batch');
+  }
+}
+
+/** The idempotency key of a write record (Once, with the time it was written). */
+export interface OnceRecord {
+  readonly key: string;
+  readonly digest: string;
+  readonly at: number;
+  readonly ttlSeconds: number;
+}
 
 const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
 
@@ -72,7 +93,7 @@ function finishRecord(w: Writer): Buffer {
 }
 
 /** Bits and increments as one record (checks each write; throws before anything is built). */
-export function writeRecord(writes: readonly BitWrite[], increments: readonly CounterIncrement[]): Buffer {
+export function writeRecord(writes: readonly BitWrite[], increments: readonly CounterIncrement[], once?: OnceRecord): Buffer {
   const strings = new Map<string, number>();
   const intern = (s: string): void => {
     if (!strings.has(s)) strings.set(s, strings.size);
@@ -92,8 +113,20 @@ export function writeRecord(writes: readonly BitWrite[], increments: readonly Co
     intern(c.key);
     intern(c.field);
   }
-  const ops = writes.length + increments.length;
-  const rec = recordWriter([...strings.keys()], ops, ops * 8);
+  if (once) {
+    intern(once.key);
+    intern(once.digest);
+  }
+  const ops = writes.length + increments.length + (once ? 1 : 0);
+  const rec = recordWriter([...strings.keys()], ops, ops * 8 + 16);
+  // First: a record already applied under its key is refused before its other ops are checked.
+  if (once) {
+    rec.u8(OP_ONCE);
+    rec.varint(strings.get(once.key)!);
+    rec.varint(strings.get(once.digest)!);
+    rec.varint53(once.at);
+    rec.varint(once.ttlSeconds);
+  }
   for (const w of writes) {
     rec.u8(w.bit === 1 ? OP_SET : OP_CLEAR);
     rec.varint(strings.get(w.key)!);
@@ -245,6 +278,14 @@ function checkRecord(store: Store, payload: Buffer, h: RecordHeader): void {
         }
         break;
       }
+      case OP_ONCE: {
+        const digest = stringAt(h.strings, r.varint());
+        const at = r.varint53();
+        r.varint();
+        const held = store.once?.get(key);
+        if (held && held.expires > at) throw new OnceApplied(held.digest === digest);
+        break;
+      }
       default:
         throw new Error(`unknown log op ${code}`);
     }
@@ -304,6 +345,17 @@ export function applyPayload(store: Store, payload: Buffer): number {
       case OP_ASSIGN:
         assignId(store.ids, key, r.varint());
         break;
+      case OP_ONCE: {
+        const digest = keys[r.varint()]!;
+        const at = r.varint53();
+        const expires = at + r.varint() * 1000;
+        store.once ??= new Map();
+        if (store.once.size >= ONCE_SWEEP_AT) {
+          for (const [k, v] of store.once) if (v.expires <= at) store.once.delete(k);
+        }
+        store.once.set(key, { digest, expires });
+        break;
+      }
     }
   }
   return existed;

@@ -10,6 +10,11 @@ export interface Store {
   readonly bitmaps: Map<string, Bitmap>;
   readonly counters: Counters;
   readonly ids: IdMap;
+  /**
+   * Idempotency keys of applied write records, with their batch digest and expiry (ms). Rebuilt
+   * from the log; a snapshot does not hold them (README "Counters": idempotency keys).
+   */
+  once?: Map<string, { digest: string; expires: number }>;
 }
 
 /** String ids: external id ↔ dense id, and the next dense id to hand out. */
