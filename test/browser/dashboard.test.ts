@@ -1,7 +1,8 @@
 // The dashboard page in headless Chromium against a gateway with demo data: every number the
 // page draws equals one computed independently from the events; the chart is drawn; an API key is
 // asked for and used; persisted-operations mode works with a manifest holding the page's
-// operations. A full-page screenshot goes to test/browser/artifacts/ (git-ignored).
+// operations; with Live on, marks and increments sent through the API are drawn without a reload.
+// A full-page screenshot goes to test/browser/artifacts/ (git-ignored).
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/bitmap/engines/engine.ts';
 import { DASHBOARD_CSP } from '../../src/dashboard/server.ts';
 import type { DashboardData } from '../../src/dashboard/app/main.ts';
+import { hashKey } from '../../src/auth.ts';
 import { ENGINES, testGateway } from '../helpers.ts';
 import type { TestGateway } from '../helpers.ts';
 import { launchChromium } from './chromium.ts';
@@ -137,7 +139,7 @@ describe('the dashboard page', () => {
       await settled(page);
       expect(await page.getAttribute('body', 'data-state'), JSON.stringify(await dashboardOf(page).catch(() => null))).toBe('ready');
       const d = await dashboardOf(page);
-      expect(d.state).toEqual(STATE);
+      expect(d.state).toEqual({ ...STATE, live: false });
       expect(new URL(page.url()).search).toBe(QUERY);
       // The pickers list what the gateway has.
       expect(await page.$$eval('#f-event option', (o) => o.map((x) => (x as HTMLOptionElement).value))).toEqual(ref.eventNames);
@@ -233,7 +235,7 @@ describe('the dashboard page', () => {
       await settled(page);
       const d = await dashboardOf(page);
       const today = new Date().toISOString().slice(0, 10); // the browser runs in UTC
-      expect(d.state).toEqual({ event: ref.eventNames[0], end: today, days: 30, cohort: 'WEEK', rows: 8, counter: 'launches', counterPeriod: 'MONTH' });
+      expect(d.state).toEqual({ event: ref.eventNames[0], end: today, days: 30, cohort: 'WEEK', rows: 8, counter: 'launches', counterPeriod: 'MONTH', live: false });
       expect(d.series!.points).toHaveLength(30);
       expect(d.cohort!.rows).toHaveLength(8);
       expect(new URL(page.url()).searchParams.get('end')).toBe(today);
@@ -244,6 +246,96 @@ describe('the dashboard page', () => {
       await page.selectOption('#f-event', other);
       await page.waitForFunction((name) => document.body.dataset.state === 'ready' && window.dashboard.state?.event === name, other, { timeout: 15_000 });
       expect(new URL(page.url()).searchParams.get('event')).toBe(other);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('the dashboard with Live on', () => {
+  it('draws marks and increments sent through the API as they arrive, without a reload; Live is in the URL', async () => {
+    const writer = `bmq_dash_w_${randomBytes(12).toString('hex')}`;
+    const apiKeys = [
+      { name: 'dashboard', sha256: hashKey(READER), scopes: ['read' as const] },
+      { name: 'writer', sha256: hashKey(writer), scopes: ['read' as const, 'write' as const] },
+    ];
+    const g = await listen(engine, dashboardConfig(dir, { reader: READER }, { apiKeys }));
+    others.push(g);
+    // Today, so the last point is the current period; the writes name the day, so midnight cannot move them.
+    const end = new Date().toISOString().slice(0, 10);
+    const state = { ...STATE, end, days: 7 };
+    const query = `?${new URLSearchParams(Object.entries(state).map(([k, v]) => [k, String(v)])).toString()}`;
+    const { page, context, problems } = await open(`${g.url}/${query}`, READER);
+    try {
+      await settled(page);
+      expect(await page.getAttribute('body', 'data-state')).toBe('ready');
+      expect(await page.isChecked('#f-live')).toBe(false); // off by default
+      expect((await dashboardOf(page)).live).toBeNull();
+      await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+
+      await page.check('#f-live');
+      await page.waitForFunction(() => (window.dashboard.live?.updates ?? 0) >= 3, undefined, { timeout: 15_000 }); // each panel's first answer
+      expect(new URL(page.url()).searchParams.get('live')).toBe('on');
+      const before = await dashboardOf(page);
+      expect(before.series!.points.map((p) => p.count)).toEqual(ref.series(end, 7, WINDOW).map((p) => p.count));
+
+      // Writes through the API, as any producer sends them.
+      const marked = new Set<number>();
+      const api = async (document: string): Promise<void> => {
+        const res = await fetch(`${g.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${writer}` },
+          body: JSON.stringify({ query: document }),
+        });
+        const json = (await res.json()) as { errors?: unknown };
+        expect(json.errors, document).toBeUndefined();
+      };
+      for (const userId of [9_000_001, 9_000_002, 9_000_001, 9_000_003]) {
+        await api(`mutation { markEvent(input: { name: "launch", userId: ${userId}, at: "${end}T12:00:00Z" }) { marked } }`);
+        marked.add(userId);
+      }
+      await api(`mutation { incrementCounter(name: "launches", key: "live-test", by: 5, at: "${end}T12:00:00Z") { incremented } }`);
+      await api(`mutation { incrementCounter(name: "launches", key: "live-test", by: 2, at: "${end}T13:00:00Z") { incremented } }`);
+
+      // Expected, from the events and the writes above: today's users and this month's counts.
+      const daily = (day: string): number => ref.daily(day) + (day === end ? marked.size : 0);
+      const expectedSeries = Array.from({ length: 7 }, (_, i) => {
+        const day = new Date(Date.parse(`${end}T00:00:00Z`) + (i - 6) * 86_400_000).toISOString().slice(0, 10);
+        const last = Array.from({ length: WINDOW }, (_, k) => daily(new Date(Date.parse(`${day}T00:00:00Z`) - k * 86_400_000).toISOString().slice(0, 10)));
+        return { label: day, count: daily(day), average: last.reduce((a, b) => a + b, 0) / WINDOW };
+      });
+      const expectedTop = [...ref.monthCounters(end), { key: 'live-test', value: 7 }]
+        .sort((a, b) => b.value - a.value || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+        .slice(0, 10);
+
+      await page.waitForFunction(
+        ([count, value]) =>
+          window.dashboard.series?.points.at(-1)?.count === count && window.dashboard.counters?.top.some((c) => c.key === 'live-test' && c.value === value),
+        [expectedSeries.at(-1)!.count, 7] as const,
+        { timeout: 15_000 },
+      );
+      const after = await dashboardOf(page);
+      expect(after.series!.points.map((p) => p.label)).toEqual(expectedSeries.map((p) => p.label));
+      expect(after.series!.points.map((p) => p.count)).toEqual(expectedSeries.map((p) => p.count));
+      after.series!.points.forEach((p, i) => expect(p.average, p.label).toBeCloseTo(expectedSeries[i]!.average, 9));
+      expect(after.counters!.top).toEqual(expectedTop);
+      // The current week's cohort is the users marked today.
+      await page.waitForFunction((n) => window.dashboard.cohort?.rows.at(-1)?.size === n, marked.size, { timeout: 15_000 });
+      // What the page shows, not only what it holds.
+      expect(await page.textContent('#series .readout')).toContain(`${end} · users ${expectedSeries.at(-1)!.count}`);
+      const bars = await page.$$eval('#counters li', (lis) => lis.map((li) => ({ key: (li as HTMLElement).dataset.key, value: Number((li as HTMLElement).dataset.value) })));
+      expect(bars).toEqual(expectedTop);
+      expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+      expect(after.live!.errors).toEqual([]);
+      expect(problems).toEqual([]);
+
+      // Off again: the subscriptions close (the gateway drops them) and the URL forgets Live.
+      await page.uncheck('#f-live');
+      await page.waitForFunction(() => document.body.dataset.state === 'ready' && window.dashboard.live === null, undefined, { timeout: 15_000 });
+      expect(new URL(page.url()).searchParams.get('live')).toBeNull();
+      const services = g.gateway.services;
+      for (let i = 0; i < 100 && services.live.size > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(services.live.size).toBe(0);
     } finally {
       await context.close();
     }

@@ -1,8 +1,10 @@
 // Panel 2: bitmapist's cohort table for an event: row p = users with the event in period p,
 // cell k = the share of them with the event again k periods later; cells shaded by that share.
 
-import { EventCohortDocument } from '../generated/graphql.ts';
-import { request } from './api.ts';
+import { EventCohortDocument, LiveEventCohortDocument } from '../generated/graphql.ts';
+import type { EventCohortQuery } from '../generated/graphql.ts';
+import { request, subscribe } from './api.ts';
+import type { RequestError } from './api.ts';
 import { fmtInt, fmtPct, h } from './dom.ts';
 import type { PanelGranularity } from './state.ts';
 
@@ -14,14 +16,30 @@ export interface CohortData {
   readonly average: ReadonlyArray<number | null>;
 }
 
-export async function loadCohort(event: string, granularity: PanelGranularity, end: string, rows: number): Promise<CohortData> {
-  const { cohort } = await request(EventCohortDocument, { event, granularity, to: end, rows });
+function cohortData(event: string, granularity: PanelGranularity, cohort: EventCohortQuery['cohort']): CohortData {
   return {
     event,
     granularity,
     rows: cohort.rows.map((r) => ({ label: r.period.label, size: r.size, cells: r.cells })),
     average: cohort.average,
   };
+}
+
+export async function loadCohort(event: string, granularity: PanelGranularity, end: string, rows: number): Promise<CohortData> {
+  const { cohort } = await request(EventCohortDocument, { event, granularity, to: end, rows });
+  return cohortData(event, granularity, cohort);
+}
+
+/** The same table, sent again as writes change it (the Live toggle); returns the function that stops it. */
+export function followCohort(
+  event: string,
+  granularity: PanelGranularity,
+  end: string,
+  rows: number,
+  next: (d: CohortData) => void,
+  error: (e: RequestError) => void,
+): () => void {
+  return subscribe(LiveEventCohortDocument, { event, granularity, to: end, rows }, { next: ({ cohort }) => next(cohortData(event, granularity, cohort)), error });
 }
 
 const UNIT: Record<PanelGranularity, string> = { DAY: 'days', WEEK: 'weeks', MONTH: 'months' };

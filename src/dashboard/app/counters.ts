@@ -1,7 +1,8 @@
 // Panel 3: a counter's top keys in the period (day, week or month) that holds the range's end.
 
-import { TopCountersDocument } from '../generated/graphql.ts';
-import { request } from './api.ts';
+import { LiveTopCountersDocument, TopCountersDocument } from '../generated/graphql.ts';
+import { request, subscribe } from './api.ts';
+import type { RequestError } from './api.ts';
 import { fmtInt, h } from './dom.ts';
 import type { PanelGranularity } from './state.ts';
 
@@ -19,6 +20,16 @@ export interface CountersData {
 export async function loadCounters(name: string, granularity: PanelGranularity, end: string): Promise<CountersData> {
   const { period, counters } = await request(TopCountersDocument, { name, granularity, at: end, top: TOP });
   return { name, granularity, period: period.label, top: counters.map((c) => ({ key: c.key, value: c.value })) };
+}
+
+/** The same top keys, sent again as increments change them (the Live toggle); `shown` gives the period's label. */
+export function followCounters(shown: CountersData, end: string, next: (d: CountersData) => void, error: (e: RequestError) => void): () => void {
+  const { name, granularity } = shown;
+  return subscribe(
+    LiveTopCountersDocument,
+    { name, granularity, at: end, top: TOP },
+    { next: ({ counters }) => next({ ...shown, top: counters.map((c) => ({ key: c.key, value: c.value })) }), error },
+  );
 }
 
 export function renderCounters(body: HTMLElement, data: CountersData): void {

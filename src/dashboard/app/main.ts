@@ -1,17 +1,18 @@
 // The dashboard page: three panels over the GraphQL API, state in the URL query string.
 // window.dashboard holds the numbers each panel drew; <body data-state> is loading, ready or error.
+// With Live on, each drawn panel subscribes to its own query and is drawn again as writes arrive.
 
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { DashboardMetaDocument } from '../generated/graphql.ts';
 import { RequestError, apiKey, request } from './api.ts';
 import type { GraphQLErrorItem } from './api.ts';
-import { loadCohort, renderCohort } from './cohort.ts';
+import { followCohort, loadCohort, renderCohort } from './cohort.ts';
 import type { CohortData } from './cohort.ts';
-import { loadCounters, renderCounters } from './counters.ts';
+import { followCounters, loadCounters, renderCounters } from './counters.ts';
 import type { CountersData } from './counters.ts';
 import { h } from './dom.ts';
-import { loadSeries, renderSeries } from './series.ts';
+import { followSeries, loadSeries, renderSeries } from './series.ts';
 import type { SeriesData } from './series.ts';
 import { GRANULARITIES, LIMITS, readState, stateQuery } from './state.ts';
 import type { DashboardState } from './state.ts';
@@ -24,6 +25,8 @@ export interface DashboardData {
   counters: CountersData | null;
   /** Every error shown, by panel ('meta': the pickers' query). */
   errors: Array<{ panel: string; errors: readonly GraphQLErrorItem[] }>;
+  /** With Live on: answers received from the subscriptions so far, and their errors, by panel. */
+  live: { updates: number; errors: Array<{ panel: string; errors: readonly GraphQLErrorItem[] }> } | null;
 }
 
 declare global {
@@ -54,7 +57,13 @@ const f = {
   rows: input('rows', 'Rows', { type: 'number', min: LIMITS.rows.min, max: LIMITS.rows.max, step: 1, required: 'required' }),
   counter: select('counter', 'Counter'),
   counterPeriod: select('counterPeriod', 'Period', GRANULARITIES),
+  live: ((): { wrap: HTMLLabelElement; el: HTMLInputElement } => {
+    const el = h('input', { type: 'checkbox', name: 'live', id: 'f-live', value: 'on' });
+    return { wrap: h('label', { class: 'field live', for: 'f-live', title: 'Draw the panels again as writes arrive' }, h('span', {}, 'Live'), el), el };
+  })(),
 };
+/** What Live is doing: streaming, or why it stopped. */
+const liveStatus = h('span', { class: 'live-status', id: 'live-status', role: 'status' });
 
 const form = h(
   'form',
@@ -66,7 +75,9 @@ const form = h(
   f.rows.wrap,
   f.counter.wrap,
   f.counterPeriod.wrap,
+  f.live.wrap,
   h('button', { type: 'submit', class: 'apply' }, 'Apply'),
+  liveStatus,
 );
 
 const keyInput = h('input', { type: 'password', id: 'api-key', placeholder: 'API key', autocomplete: 'off', spellcheck: 'false', 'aria-label': 'API key' });
@@ -100,7 +111,7 @@ document.body.append(
 
 // ---- rendering ----------------------------------------------------------------------------------
 
-window.dashboard = { state: null, series: null, cohort: null, counters: null, errors: [] };
+window.dashboard = { state: null, series: null, cohort: null, counters: null, errors: [], live: null };
 
 function showError(body: HTMLElement, err: unknown): readonly GraphQLErrorItem[] {
   const errors: readonly GraphQLErrorItem[] = err instanceof RequestError ? err.errors : [{ message: (err as Error)?.message ?? String(err) }];
@@ -127,10 +138,15 @@ function fillSelect(el: HTMLSelectElement, names: readonly string[], selected: s
 }
 
 let generation = 0;
+/** Closes the subscriptions of the panels drawn last. */
+let stopLive: () => void = () => {};
 
 async function render(requested: DashboardState): Promise<void> {
   const mine = ++generation;
   const current = (): boolean => mine === generation;
+  stopLive();
+  stopLive = () => {};
+  liveStatus.textContent = '';
   document.body.dataset.state = 'loading';
   for (const p of Object.values(panels)) p.root.dataset.state = 'loading';
   f.end.el.value = requested.end;
@@ -138,7 +154,8 @@ async function render(requested: DashboardState): Promise<void> {
   f.cohort.el.value = requested.cohort;
   f.rows.el.value = String(requested.rows);
   f.counterPeriod.el.value = requested.counterPeriod;
-  const data: DashboardData = { state: null, series: null, cohort: null, counters: null, errors: [] };
+  f.live.el.checked = requested.live;
+  const data: DashboardData = { state: null, series: null, cohort: null, counters: null, errors: [], live: null };
 
   let meta;
   try {
@@ -219,6 +236,59 @@ async function render(requested: DashboardState): Promise<void> {
   if (!current()) return;
   window.dashboard = data;
   document.body.dataset.state = data.errors.length ? 'error' : 'ready';
+  if (state.live) stopLive = follow(state, data);
+}
+
+/** Live: one subscription per drawn panel, each answer drawn into it (the first repeats what is shown). */
+function follow(state: DashboardState, data: DashboardData): () => void {
+  const live: NonNullable<DashboardData['live']> = { updates: 0, errors: [] };
+  data.live = live;
+  const stops: Array<() => void> = [];
+  const stopAll = (): void => {
+    for (const stop of stops.splice(0)) stop();
+  };
+  const updated = (): void => {
+    live.updates++;
+    liveStatus.textContent = `live · updated ${new Date().toLocaleTimeString()}`;
+  };
+  const failed = (panel: string) => (e: RequestError) => {
+    live.errors.push({ panel, errors: e.errors });
+    liveStatus.textContent = `not live: ${e.message}`;
+    stopAll(); // the panels stay as last drawn
+  };
+  const { end, days, rows } = state;
+  const series = data.series;
+  if (series) {
+    stops.push(
+      followSeries(series.event, end, days, (d) => {
+        data.series = d;
+        renderSeries(panels.series.body, panels.series.stats, d);
+        updated();
+      }, failed('series')),
+    );
+  }
+  const cohort = data.cohort;
+  if (cohort) {
+    stops.push(
+      followCohort(cohort.event, cohort.granularity, end, rows, (d) => {
+        data.cohort = d;
+        renderCohort(panels.cohort.body, d);
+        updated();
+      }, failed('cohort')),
+    );
+  }
+  const counters = data.counters;
+  if (counters) {
+    stops.push(
+      followCounters(counters, end, (d) => {
+        data.counters = d;
+        renderCounters(panels.counters.body, d);
+        updated();
+      }, failed('counters')),
+    );
+  }
+  liveStatus.textContent = stops.length ? 'live' : '';
+  return stopAll;
 }
 
 // ---- events -------------------------------------------------------------------------------------
@@ -236,7 +306,7 @@ form.addEventListener('submit', (e) => {
   history.pushState(null, '', stateQuery(state));
   void render(state);
 });
-for (const el of [f.event.el, f.cohort.el, f.counter.el, f.counterPeriod.el]) el.addEventListener('change', () => form.requestSubmit());
+for (const el of [f.event.el, f.cohort.el, f.counter.el, f.counterPeriod.el, f.live.el]) el.addEventListener('change', () => form.requestSubmit());
 
 keyForm.addEventListener('submit', (e) => {
   e.preventDefault();

@@ -1,8 +1,10 @@
 // Panel 1: an event's daily counts over the range and their rolling average, drawn by uPlot.
 
 import uPlot from 'uplot';
-import { EventSeriesDocument } from '../generated/graphql.ts';
-import { request } from './api.ts';
+import { EventSeriesDocument, LiveEventSeriesDocument } from '../generated/graphql.ts';
+import type { EventSeriesQuery } from '../generated/graphql.ts';
+import { request, subscribe } from './api.ts';
+import type { RequestError } from './api.ts';
 import { append, fmtDec, fmtInt, h } from './dom.ts';
 
 export const WINDOW = 7;
@@ -15,11 +17,22 @@ export interface SeriesData {
   readonly points: ReadonlyArray<{ readonly label: string; readonly count: number; readonly average: number | null }>;
 }
 
-export async function loadSeries(event: string, end: string, days: number): Promise<SeriesData> {
-  // window - 1 more days than shown, so every shown day has its average.
-  const { series } = await request(EventSeriesDocument, { event, to: end, last: days + WINDOW - 1, window: WINDOW });
+// window - 1 more days than shown, so every shown day has its average.
+const variables = (event: string, end: string, days: number) => ({ event, to: end, last: days + WINDOW - 1, window: WINDOW });
+
+function seriesData(event: string, days: number, series: EventSeriesQuery['series']): SeriesData {
   const points = series.slice(-days).map((p) => ({ label: p.period.label, count: p.count, average: p.average }));
   return { event, window: WINDOW, points };
+}
+
+export async function loadSeries(event: string, end: string, days: number): Promise<SeriesData> {
+  const { series } = await request(EventSeriesDocument, variables(event, end, days));
+  return seriesData(event, days, series);
+}
+
+/** The same series, sent again as writes change it (the Live toggle); returns the function that stops it. */
+export function followSeries(event: string, end: string, days: number, next: (d: SeriesData) => void, error: (e: RequestError) => void): () => void {
+  return subscribe(LiveEventSeriesDocument, variables(event, end, days), { next: ({ series }) => next(seriesData(event, days, series)), error });
 }
 
 /** Seconds since the epoch of a YYYY-MM-DD label, at UTC midnight (the axis is drawn in UTC, so it shows the labels' days). */

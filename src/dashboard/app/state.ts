@@ -1,5 +1,5 @@
 // The page's state lives in the URL query string, so a link shows exactly the same numbers:
-// ?event=launch&end=2026-10-31&days=42&cohort=WEEK&rows=6&counter=launches&counterPeriod=MONTH
+// ?event=launch&end=2026-10-31&days=42&cohort=WEEK&rows=6&counter=launches&counterPeriod=MONTH (&live=on)
 
 import type { Granularity } from '../generated/graphql.ts';
 
@@ -17,6 +17,8 @@ export interface DashboardState {
   /** null: the first counter the gateway lists. */
   readonly counter: string | null;
   readonly counterPeriod: PanelGranularity;
+  /** The panels follow writes as they arrive (subscriptions); off by default. */
+  readonly live: boolean;
 }
 
 export const LIMITS = { days: { min: 1, max: 365 }, rows: { min: 1, max: 52 } } as const;
@@ -56,6 +58,7 @@ export function readState(search: string, todayIso = today()): DashboardState {
     rows: int(q.get('rows'), DEFAULTS.rows, LIMITS.rows),
     counter: text('counter'),
     counterPeriod: granularity(q.get('counterPeriod'), DEFAULTS.counterPeriod),
+    live: ['on', 'true', '1'].includes(q.get('live')?.trim().toLowerCase() ?? ''),
   };
 }
 
@@ -69,5 +72,6 @@ export function stateQuery(s: DashboardState): string {
   q.set('rows', String(s.rows));
   if (s.counter !== null) q.set('counter', s.counter);
   q.set('counterPeriod', s.counterPeriod);
+  if (s.live) q.set('live', 'on'); // off is the default: a link made before the toggle stays as it was
   return `?${q.toString()}`;
 }

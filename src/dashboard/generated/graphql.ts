@@ -47,6 +47,36 @@ export type TopCountersQueryVariables = Exact<{
 
 export type TopCountersQuery = { period: { label: string }, counters: Array<{ key: string, value: number }> };
 
+export type LiveEventSeriesSubscriptionVariables = Exact<{
+  event: string;
+  to: string;
+  last: number;
+  window: number;
+}>;
+
+
+export type LiveEventSeriesSubscription = { series: Array<{ count: number, average: number | null, period: { label: string } }> };
+
+export type LiveEventCohortSubscriptionVariables = Exact<{
+  event: string;
+  granularity: Granularity;
+  to: string;
+  rows: number;
+}>;
+
+
+export type LiveEventCohortSubscription = { cohort: { average: Array<number | null>, rows: Array<{ size: number, cells: Array<number | null>, period: { label: string } }> } };
+
+export type LiveTopCountersSubscriptionVariables = Exact<{
+  name: string;
+  granularity: Granularity;
+  at: string;
+  top: number;
+}>;
+
+
+export type LiveTopCountersSubscription = { counters: Array<{ key: string, value: number }> };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -127,3 +157,53 @@ export const TopCountersDocument = new TypedDocumentString(`
   }
 }
     `, {"hash":"sha256:ce16878f684e91b6f32dc13bc95400807a6bffbfff774041a3633a61f5465f50"}) as unknown as TypedDocumentString<TopCountersQuery, TopCountersQueryVariables>;
+export const LiveEventSeriesDocument = new TypedDocumentString(`
+    subscription LiveEventSeries($event: String!, $to: DateTime!, $last: Int!, $window: Int!) {
+  series(
+    set: {event: {name: $event}}
+    granularity: DAY
+    to: $to
+    last: $last
+    rollingAverage: $window
+  ) {
+    period {
+      label
+    }
+    count
+    average
+  }
+}
+    `, {"hash":"sha256:08843b87a2d83cc0f17324f6c00960e85ae732c020fdb2306cc692b43271b30a"}) as unknown as TypedDocumentString<LiveEventSeriesSubscription, LiveEventSeriesSubscriptionVariables>;
+export const LiveEventCohortDocument = new TypedDocumentString(`
+    subscription LiveEventCohort($event: String!, $granularity: Granularity!, $to: DateTime!, $rows: Int!) {
+  cohort(
+    cohort: {event: {name: $event}}
+    activity: {event: {name: $event}}
+    granularity: $granularity
+    to: $to
+    rows: $rows
+    asPercent: true
+  ) {
+    rows {
+      period {
+        label
+      }
+      size
+      cells
+    }
+    average
+  }
+}
+    `, {"hash":"sha256:3862b1cecbb56c842325a6662acae24d444e99aaedd47e7c1abde33ebd42e28e"}) as unknown as TypedDocumentString<LiveEventCohortSubscription, LiveEventCohortSubscriptionVariables>;
+export const LiveTopCountersDocument = new TypedDocumentString(`
+    subscription LiveTopCounters($name: String!, $granularity: Granularity!, $at: DateTime!, $top: Int!) {
+  counters(
+    name: $name
+    period: {at: {granularity: $granularity, date: $at}}
+    top: $top
+  ) {
+    key
+    value
+  }
+}
+    `, {"hash":"sha256:bce94bc52db0702281da36018d8ae99b9e951c4e4a3c0a7fa9d59c988196a041"}) as unknown as TypedDocumentString<LiveTopCountersSubscription, LiveTopCountersSubscriptionVariables>;
