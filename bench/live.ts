@@ -1,0 +1,324 @@
+// `npm run bench:live`: live answers, from an acknowledged mark to the SSE event at every subscriber, and the gateway's CPU while idle.
+//
+// Starts a redis-server and two gateway processes (Redis engine on that server, embedded engine in
+// a temporary folder) on free loopback ports. For each engine and each size (1, 100, 1,000 open
+// subscriptions), it opens that many GraphQL-over-SSE streams (GET /graphql?query=…, Accept:
+// text/event-stream, one keep-alive loopback connection each, as an EventSource does), spread
+// round-robin over QUESTIONS: five distinct counts that all read today's keys of the event `live`,
+// so equal questions share an evaluation as they would behind many dashboards, and every mark
+// changes every answer. Then it sends BENCH_LIVE_MARKS markEvent requests one at a time (a new
+// user each, waiting for the ack) and times, for every subscriber, the ack to the arrival of the
+// event carrying the new count (checked against a JS Set of the marked users). Marks are spaced
+// at least LIVE_MIN_INTERVAL_MS + 20 ms apart: a closer mark would wait for the coalescing
+// interval, which is the setting, not the gateway's cost. Last, with 1,000 subscriptions open and
+// no writes, the gateway's CPU over BENCH_LIVE_IDLE_S seconds (utime + stime from /proc/<pid>/stat).
+//
+//   BENCH_LIVE_MARKS    marks timed per size and engine (default 50, after 3 untimed)
+//   BENCH_LIVE_SIZES    subscription counts (default 1,100,1000)
+//   BENCH_LIVE_IDLE_S   seconds of the idle CPU measurement (default 10)
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startRedis } from '../test/global-setup.ts';
+import { startGateway } from './gateway-process.ts';
+import type { GatewayProcess } from './gateway-process.ts';
+import { KeepAliveClient } from './http-client.ts';
+
+function intEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a whole number ≥ 1, got ${JSON.stringify(raw)}`);
+  return v;
+}
+
+const MARKS = intEnv('BENCH_LIVE_MARKS', 50);
+const WARMUP_MARKS = 3;
+const IDLE_S = intEnv('BENCH_LIVE_IDLE_S', 10);
+const SIZES = (process.env.BENCH_LIVE_SIZES || '1,100,1000').split(',').map((s) => {
+  const n = Number(s.trim());
+  if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_LIVE_SIZES: ${JSON.stringify(s)} is not a whole number ≥ 1`);
+  return n;
+});
+const MIN_INTERVAL_MS = 100; // the gateway's LIVE_MIN_INTERVAL_MS default, set explicitly below
+const EVENT = 'live';
+const OTHER = 'live_other';
+/** Users of OTHER today, marked before any subscription: the `or` question's answer is |live| + this. */
+const OTHER_USERS = 7;
+/** Dense ids of marked users start here (OTHER's are below). */
+const FIRST_USER = 1000;
+
+const today = (event: string, g = 'DAY'): string => `{ event: { name: "${event}", period: { current: ${g} } } }`;
+/** Distinct questions; `expected(n)`: the count after n users marked EVENT today (none marked OTHER's ids). */
+const QUESTIONS: ReadonlyArray<{ name: string; set: string; expected: (n: number) => number }> = [
+  { name: 'day', set: today(EVENT), expected: (n) => n },
+  { name: 'week', set: today(EVENT, 'WEEK'), expected: (n) => n },
+  { name: 'month', set: today(EVENT, 'MONTH'), expected: (n) => n },
+  { name: 'day or other', set: `{ or: [${today(EVENT)}, ${today(OTHER)}] }`, expected: (n) => n + OTHER_USERS },
+  { name: 'day and week', set: `{ and: [${today(EVENT)}, ${today(EVENT, 'WEEK')}] }`, expected: (n) => n },
+];
+
+/** Cleanup actions, run last-in first-out exactly once. */
+const cleanups: Array<{ what: string; run: () => Promise<void> | void }> = [];
+let cleaning: Promise<void> | null = null;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    while (cleanups.length) {
+      const c = cleanups.pop()!;
+      try {
+        await c.run();
+      } catch (e) {
+        console.error(`cleanup (${c.what}) failed: ${(e as Error).message}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+const log = (msg: string): void => console.log(`· ${msg}`);
+
+/** One SSE stream: the counts it received, each with its arrival time. */
+class Subscriber {
+  private readonly req: http.ClientRequest;
+  /** Resolved by the next event whose count is `want`. */
+  private waiter: { want: number; resolve: (at: number) => void } | null = null;
+  last: number | null = null;
+  error: string | null = null;
+
+  constructor(url: URL, query: string, agent: http.Agent, onFirst: () => void, onFail: (e: Error) => void) {
+    this.req = http.get(
+      { host: url.hostname, port: url.port, path: `/graphql?query=${encodeURIComponent(query)}`, agent, headers: { accept: 'text/event-stream' } },
+      (res) => {
+        if (res.statusCode !== 200) {
+          onFail(new Error(`subscription answered HTTP ${res.statusCode}`));
+          res.resume();
+          return;
+        }
+        res.setEncoding('utf8');
+        let buffer = '';
+        let first = true;
+        res.on('data', (chunk: string) => {
+          const at = performance.now();
+          buffer += chunk;
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            if (!block.startsWith('event: next')) continue;
+            const data = block.slice(block.indexOf('\ndata:') + 6).trim();
+            const json = JSON.parse(data) as { data?: { count: number }; errors?: unknown };
+            if (!json.data) {
+              onFail(new Error(`subscription error: ${JSON.stringify(json.errors)}`));
+              continue;
+            }
+            this.last = json.data.count;
+            if (first) {
+              first = false;
+              onFirst();
+            }
+            const w = this.waiter;
+            if (w && w.want === this.last) {
+              this.waiter = null;
+              w.resolve(at);
+            }
+          }
+        });
+      },
+    );
+    this.req.on('error', (e) => {
+      if (!this.closed) onFail(e);
+    });
+  }
+
+  private closed = false;
+
+  /** The arrival time of the event carrying `want` (at once if it is the last one seen). */
+  arrival(want: number): Promise<number> {
+    if (this.last === want) return Promise.resolve(performance.now());
+    return new Promise((resolve) => (this.waiter = { want, resolve }));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.req.destroy();
+  }
+}
+
+const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const CLOCK_TICK = ((): number => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime + stime of a process, in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // the command name may hold spaces
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICK; // fields 14 and 15 of stat(5)
+}
+
+interface Row {
+  engine: string;
+  subscriptions: number;
+  p50: number;
+  p99: number;
+  max: number;
+  samples: number;
+  /** The gateway's CPU time per mark (ms): the write, the evaluations and every subscriber's event. */
+  cpuPerMark: number;
+}
+
+async function benchEngine(g: GatewayProcess, marked: Set<number>, rows: Row[]): Promise<number> {
+  const writer = new KeepAliveClient(`${g.url}/graphql`, 1);
+  cleanups.push({ what: `${g.name} writer`, run: () => writer.close() });
+  const mark = async (event: string, userId: number): Promise<void> => {
+    const res = await writer.post(JSON.stringify({ query: `mutation { markEvent(input: { name: "${event}", userId: ${userId} }) { __typename } }` }));
+    const json = JSON.parse(res.body) as { errors?: unknown };
+    if (res.status !== 200 || json.errors) throw new Error(`${g.name}: markEvent answered HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+  };
+  for (let id = 0; id < OTHER_USERS; id++) await mark(OTHER, id);
+
+  const url = new URL(g.url);
+  let idleCpu = NaN;
+  for (const size of SIZES) {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+    const subs: Subscriber[] = [];
+    const question: number[] = [];
+    let failure: Error | null = null;
+    const opening: Array<Promise<void>> = [];
+    for (let i = 0; i < size; i++) {
+      const q = i % QUESTIONS.length;
+      opening.push(
+        new Promise<void>((resolve, reject) => {
+          subs.push(
+            new Subscriber(url, `subscription { count(set: ${QUESTIONS[q]!.set}) }`, agent, resolve, (e) => {
+              failure ??= e;
+              reject(e);
+            }),
+          );
+        }),
+      );
+      question.push(q);
+      if (opening.length % 100 === 0) await Promise.all(opening.slice(-100)); // opened in steps, as dashboards would
+    }
+    await withTimeout(Promise.all(opening), 60_000, `${g.name}: opening ${size} subscriptions`);
+    for (let i = 0; i < size; i++) {
+      const want = QUESTIONS[question[i]!]!.expected(marked.size);
+      if (subs[i]!.last !== want) throw new Error(`${g.name}: subscription ${i} (${QUESTIONS[question[i]!]!.name}) began with ${subs[i]!.last}, expected ${want}`);
+    }
+
+    const latencies: number[] = [];
+    let nextMarkAt = 0;
+    let cpuBefore = 0;
+    for (let m = 0; m < WARMUP_MARKS + MARKS; m++) {
+      if (m === WARMUP_MARKS) cpuBefore = cpuSeconds(g.pid);
+      const wait = nextMarkAt - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const userId = FIRST_USER + marked.size;
+      marked.add(userId);
+      const arrivals = subs.map((s, i) => s.arrival(QUESTIONS[question[i]!]!.expected(marked.size)));
+      await mark(EVENT, userId);
+      const acked = performance.now();
+      nextMarkAt = acked + MIN_INTERVAL_MS + 20;
+      const at = await withTimeout(Promise.all(arrivals), 10_000, `${g.name}: mark ${m} with ${size} subscriptions`);
+      if (failure) throw failure;
+      // An event read before the ack (the embedded engine evaluates as it acknowledges) counts as 0.
+      if (m >= WARMUP_MARKS) for (const t of at) latencies.push(Math.max(0, t - acked));
+    }
+    const cpuPerMark = ((cpuSeconds(g.pid) - cpuBefore) / MARKS) * 1000;
+    latencies.sort((a, b) => a - b);
+    rows.push({ cpuPerMark, engine: g.name, subscriptions: size, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1]!, samples: latencies.length });
+    log(`${g.name}: ${size} subscriptions, ${MARKS} marks: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, gateway CPU ${cpuPerMark.toFixed(1)} ms a mark`);
+
+    if (size === Math.max(...SIZES)) {
+      await new Promise((r) => setTimeout(r, 1000)); // the last answers sent, the last timers spent
+      const before = cpuSeconds(g.pid);
+      const t = performance.now();
+      await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+      idleCpu = ((cpuSeconds(g.pid) - before) / ((performance.now() - t) / 1000)) * 100;
+      log(`${g.name}: idle with ${size} subscriptions for ${IDLE_S} s: ${idleCpu.toFixed(2)}% of a core`);
+    }
+    for (const s of subs) s.close();
+    agent.destroy();
+    await new Promise((r) => setTimeout(r, 500)); // the gateway drops the closed subscriptions
+  }
+  return idleCpu;
+}
+
+async function main(): Promise<void> {
+  const redisServer = await startRedis();
+  cleanups.push({ what: 'redis-server', run: () => redisServer.stop() });
+  const dataDir = await mkdtemp(join(tmpdir(), 'bitmapql-bench-live-'));
+  cleanups.push({ what: 'embedded data folder', run: () => rm(dataDir, { recursive: true, force: true }) });
+  const live = { LIVE_MIN_INTERVAL_MS: String(MIN_INTERVAL_MS), LIVE_MAX_PER_KEY: String(2 * Math.max(...SIZES)), LIVE_MAX_TOTAL: String(2 * Math.max(...SIZES)) };
+  const started = await Promise.allSettled([
+    startGateway('gateway-redis', { REDIS_URL: redisServer.url, ...live }),
+    startGateway('gateway-embedded', { DATA_DIR: dataDir, FSYNC: 'os', ...live }),
+  ]);
+  for (const s of started) if (s.status === 'fulfilled') cleanups.push({ what: s.value.name, run: () => s.value.stop() });
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  const gateways = started.map((s) => (s as PromiseFulfilledResult<GatewayProcess>).value);
+
+  console.log('bitmapql live benchmark');
+  console.log(`  node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? '?'}), redis-server on ${redisServer.url}`);
+  console.log(`  ${QUESTIONS.length} distinct questions (count of ${QUESTIONS.map((q) => q.name).join(', ')}), subscriptions round-robin over them`);
+  console.log(`  ${MARKS} timed marks per size (after ${WARMUP_MARKS}), one at a time, ≥ ${MIN_INTERVAL_MS + 20} ms apart (LIVE_MIN_INTERVAL_MS=${MIN_INTERVAL_MS})`);
+
+  const rows: Row[] = [];
+  const idle: Array<{ engine: string; cpu: number }> = [];
+  for (const g of gateways) idle.push({ engine: g.name, cpu: await benchEngine(g, new Set(), rows) });
+
+  console.log('');
+  console.log('Ack of markEvent → SSE event at every subscriber (ms)');
+  console.log('| engine | subscriptions | p50 | p99 | max | samples | gateway CPU a mark |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    console.log(
+      `| ${r.engine} | ${r.subscriptions.toLocaleString('en-US')} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.samples.toLocaleString('en-US')} | ${r.cpuPerMark.toFixed(1)} |`,
+    );
+  }
+  console.log('');
+  console.log(`Gateway CPU with ${Math.max(...SIZES).toLocaleString('en-US')} idle subscriptions over ${IDLE_S} s (% of one core)`);
+  for (const i of idle) console.log(`  ${i.engine}: ${i.cpu.toFixed(2)}%`);
+  const top = rows.filter((r) => r.subscriptions === 1000);
+  if (top.length) {
+    console.log('');
+    console.log(`targets: p99 ≤ 100 ms at 1,000 subscriptions: ${top.every((r) => r.p99 <= 100) ? 'met' : 'MISSED'}; idle CPU < 2% of a core: ${idle.every((i) => i.cpu < 2) ? 'met' : 'MISSED'}`);
+  }
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`\n${signal}: stopping what the benchmark started…`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+try {
+  await main();
+} catch (e) {
+  if (!interrupted) console.error(`\nbenchmark FAILED: ${(e as Error)?.stack ?? String(e)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
