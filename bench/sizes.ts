@@ -21,7 +21,7 @@ import { startRedis } from '../test/global-setup.ts';
 import { lua } from './competitors.ts';
 import type { Competitor } from './competitors.ts';
 import { gateway } from './competitors.ts';
-import { DAYS, EVENTS, KEY_PREFIX, SEED, dayList, loadRedis, popcount, rng, subSeed } from './dataset.ts';
+import { DAYS, EVENTS, KEY_PREFIX, SEED, dayList, loadRedis, popcount, subSeed } from './dataset.ts';
 import type { Dataset } from './dataset.ts';
 import { referenceCount } from './expr.ts';
 import { startGateway } from './gateway-process.ts';
@@ -56,7 +56,7 @@ const label = (bits: number): string => (bits % M === 0 ? `${bits / M}M` : bits.
 
 /**
  * EVENTS × DAYS day bitmaps of `bits` bits, each bit set with probability 1/8: the AND of three
- * random words, three PRNG draws per 32 bits (a draw per bit would take minutes at 100M).
+ * random words from a seeded xorshift generator (a draw per bit would take minutes at 100M).
  */
 function buildSizedDataset(bits: number): Dataset {
   const days = dayList();
@@ -64,13 +64,19 @@ function buildSizedDataset(bits: number): Dataset {
   const keyOf = (event: string, day: number): string => `${KEY_PREFIX}${event}_${days[day]!.suffix}`;
   EVENTS.forEach((event, e) => {
     for (let day = 0; day < DAYS; day++) {
-      const next = rng(subSeed(subSeed(SEED, 5005 + bits), e * DAYS + day));
-      const bytes = Buffer.alloc(bits / 8);
-      const words = Math.floor(bytes.length / 4);
-      const word = (): number => (next() * 2 ** 32) >>> 0;
-      for (let w = 0; w < words; w++) bytes.writeUInt32LE((word() & word() & word()) >>> 0, w * 4);
-      for (let i = words * 4; i < bytes.length; i++) bytes[i] = word() & word() & word() & 0xff;
-      bitmaps.set(keyOf(event, day), bytes);
+      let x = subSeed(subSeed(SEED, 5005 + bits), e * DAYS + day) | 1;
+      const words = new Uint32Array(Math.ceil(bits / 32));
+      for (let w = 0; w < words.length; w++) {
+        let v = 0xffffffff;
+        for (let k = 0; k < 3; k++) {
+          x ^= x << 13;
+          x ^= x >>> 17;
+          x ^= x << 5;
+          v &= x;
+        }
+        words[w] = v;
+      }
+      bitmaps.set(keyOf(event, day), Buffer.from(words.buffer, 0, bits / 8));
     }
   });
   return {
