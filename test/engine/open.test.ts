@@ -43,7 +43,11 @@ describe('openEngine (from the settings)', () => {
   it('REDIS_URL set: Redis in its mode, with the closed-period cache when CACHE_MB > 0 (Lua only)', async () => {
     await withEngine(openEngine(settings({ redisUrl: redisUrl(), redisMode: 'lua', cacheMb: 1 })), (e) => {
       expect(e).toBeInstanceOf(RedisEngine);
-      expect(e.describe()).toEqual({ kind: 'redis', mode: 'lua', stats: { closedCache: { hits: 0, misses: 0, entries: 0, active: true } } });
+      expect(e.describe()).toEqual({
+        kind: 'redis',
+        mode: 'lua',
+        stats: { closedCache: { hits: 0, misses: 0, entries: 0, active: true }, answerCache: { hits: 0, misses: 0, entries: 0, bytes: 0 } },
+      });
     });
     await withEngine(openEngine(settings({ redisUrl: redisUrl(), redisMode: 'lua', cacheMb: 0 })), (e) => {
       expect(e.describe()).toEqual({ kind: 'redis', mode: 'lua', stats: {} });
