@@ -291,7 +291,7 @@ describe('a Redis that refuses client-side caching', () => {
   });
 });
 
-/** Days 18..21 of `n` random ids below 400,000 each (12.5% dense: a copy is about 56 KB), written as bitmapist would. */
+/** Days of `n` random ids below 400,000 each (about 12% dense: a copy is about 51 KB, its string 50 KB), written as bitmapist would. */
 async function bigDays(h: Harness, random: () => number, days: readonly number[], n = 50_000): Promise<Map<number, Set<number>>> {
   const out = new Map<number, Set<number>>();
   for (const d of days) {
@@ -350,7 +350,7 @@ describe('a working set larger than the cache', () => {
   });
 
   it('answers the outputs whose copies fit from copies, and the rest in the same round trip in Redis', async () => {
-    const h = await harness([], 128 << 10); // two days' copies fit, three do not
+    const h = await harness([], 192 << 10); // two days' copies fit beside the room for one fetch's reply, three do not
     try {
       const days = await bigDays(h, rng(7), [18, 19, 20]);
       const [a, b, c] = [days.get(18)!, days.get(19)!, days.get(20)!];
@@ -388,7 +388,7 @@ describe('a working set larger than the cache', () => {
   });
 
   it('does not take turns between two working sets that fit alone but not together', async () => {
-    const h = await harness([], 128 << 10); // room for two days' copies
+    const h = await harness([], 192 << 10); // room for two days' copies (and one fetch's reply)
     try {
       const days = await bigDays(h, rng(31), [18, 19, 20, 21]);
       const [a, b, c, d] = [18, 19, 20, 21].map((x) => days.get(x)!) as [Set<number>, Set<number>, Set<number>, Set<number>];

@@ -58,8 +58,6 @@ interface Seen {
 
 /** A key is fetched only once this many recent requests have read it: one read says little of the next. */
 const FETCH_AFTER_READS = 2;
-/** One background fetch moves at most this many Redis bytes (at least one key): its reply and conversion stay small beside the budget. */
-const FETCH_BATCH_BYTES = 16 << 20;
 /** Read counts are halved once this many reads (or 8 per key remembered, if more) have been counted since the last halving. */
 const AGE_AFTER_READS = 1024;
 /** The most keys remembered (a wide range or a key scan could name millions). */
@@ -293,7 +291,7 @@ export class ClosedPeriodCache {
       let reads = Infinity;
       for (const k of missing) {
         const seen = this.seen.get(k);
-        const fits = seen?.bytes !== undefined && seen.stored !== undefined && seen.stored <= this.options.maxBytes;
+        const fits = seen?.bytes !== undefined && seen.stored !== undefined && seen.bytes + seen.stored <= this.options.maxBytes;
         if (!fits || seen.reads < FETCH_AFTER_READS || this.queued.has(k)) {
           reads = 0;
           break;
@@ -310,7 +308,8 @@ export class ClosedPeriodCache {
 
   /** Queues the missing keys of the outputs whose copies can be kept (see place), cheapest first. */
   private fetchLater(client: Redis, wanted: Wanted[], inUse: ReadonlySet<string>): void {
-    let free = this.options.maxBytes - this.bytes - this.queuedBytes;
+    let reserve = this.fetchRoom(0);
+    let free = this.options.maxBytes - this.bytes - this.queuedBytes - reserve;
     // Copies this request does not read, least read first (least recently used first among equals).
     const victims = [...this.entries]
       .filter(([k]) => !inUse.has(k))
@@ -321,11 +320,13 @@ export class ClosedPeriodCache {
     for (const w of wanted) {
       const keys = w.keys.filter((k) => !this.queued.has(k));
       const need = keys.reduce((n, k) => n + this.seen.get(k)!.bytes!, 0);
-      let room = free;
+      const more = Math.max(0, ...keys.map((k) => this.seen.get(k)!.stored! - reserve));
+      let room = free - more;
       let next = v;
       while (room < need && next < victims.length && victims[next]!.reads < w.reads) room += victims[next++]!.bytes;
       if (room < need) continue;
       free = room - need;
+      reserve += more;
       v = next;
       for (const k of keys) {
         const bytes = this.seen.get(k)!.bytes!;
@@ -337,45 +338,41 @@ export class ClosedPeriodCache {
   }
 
   /**
-   * Fetches the queued keys a batch at a time, off every request's path, and keeps each copy
-   * whose key did not change while it was out (a plain pipeline: every copy stands on its own).
-   * Conversion gives the event loop a turn every few hundred KiB.
+   * Fetches the queued keys one at a time, off every request's path, and keeps each copy whose
+   * key did not change while it was out. One at a time: what a fetch holds besides the copies
+   * (its reply, while it is converted) stays one Redis string, which fetchRoom sets aside.
    */
   private async drain(client: Redis): Promise<void> {
     while (this.queued.size) {
-      const batch: string[] = [];
-      let stored = 0;
-      for (const k of this.queued.keys()) {
-        const n = this.seen.get(k)?.stored ?? 0;
-        if (batch.length && stored + n > FETCH_BATCH_BYTES) break;
-        batch.push(k);
-        stored += n;
-      }
+      const key = this.queued.keys().next().value!;
       const epoch = this.epoch;
-      const marks = batch.map((k) => this.watch(k));
+      const mark = this.watch(key);
       try {
         if (!this.live) continue;
-        const p = client.pipeline();
-        for (const k of batch) p.getBuffer(k);
-        const replies = (await p.exec()) ?? [];
-        for (const [i, k] of batch.entries()) {
-          const [err, bytes] = replies[i] ?? [new Error('no reply')];
-          if (err) continue;
-          replies[i] = [null, null]; // its bytes may go as soon as converted
-          const copy = await bitmapFromRedisBytesYielding((bytes as Buffer | null) ?? Buffer.alloc(0));
-          this.learn(k, copy.getSerializationSizeInBytes('portable') + k.length, ((bytes as Buffer | null) ?? Buffer.alloc(0)).length);
-          if (!marks[i]!.dirty && epoch === this.epoch && this.live) this.keep(k, copy);
-        }
+        const bytes = (await client.getBuffer(key)) ?? Buffer.alloc(0);
+        const copy = await bitmapFromRedisBytesYielding(bytes);
+        this.learn(key, copy.getSerializationSizeInBytes('portable') + key.length, bytes.length);
+        if (!mark.dirty && epoch === this.epoch && this.live) this.keep(key, copy);
       } catch {
-        // Redis away: a later request queues these keys again.
+        // Redis away, or not a string: a later request may queue it again.
       } finally {
-        batch.forEach((k, i) => {
-          this.unwatch(k, marks[i]!);
-          this.queuedBytes -= this.queued.get(k) ?? 0;
-          this.queued.delete(k);
-        });
+        this.unwatch(key, mark);
+        this.queuedBytes -= this.queued.get(key) ?? 0;
+        this.queued.delete(key);
       }
     }
+  }
+
+  /**
+   * Room set aside for a fetch's reply while it is converted, which the allocator keeps for the
+   * next one: the largest Redis string among the held and queued keys (and `stored`). Counted
+   * against the budget, so the process's resident memory, not only the copies, stays within it.
+   */
+  private fetchRoom(stored: number): number {
+    let most = stored;
+    for (const k of this.entries.keys()) most = Math.max(most, this.seen.get(k)?.stored ?? 0);
+    for (const k of this.queued.keys()) most = Math.max(most, this.seen.get(k)?.stored ?? 0);
+    return most;
   }
 
   /** Resolves once no background fetch is queued or running (tests, shutdown). */
@@ -522,10 +519,11 @@ export class ClosedPeriodCache {
       this.bytes -= old.bytes;
     }
     const reads = (k: string): number => this.seen.get(k)?.reads ?? 0;
-    if (this.bytes + bytes > this.options.maxBytes) {
+    const budget = this.options.maxBytes - this.fetchRoom(this.seen.get(key)?.stored ?? 0);
+    if (this.bytes + bytes > budget) {
       const mine = reads(key);
       const victims = [...this.entries.keys()].filter((k) => !this.inFlight.has(k) && reads(k) < mine).sort((a, b) => reads(a) - reads(b));
-      let room = this.options.maxBytes - this.bytes;
+      let room = budget - this.bytes;
       let n = 0;
       while (room < bytes && n < victims.length) room += this.entries.get(victims[n++]!)!.bytes;
       if (room < bytes) return;

@@ -99,112 +99,112 @@ function scanPage(bm: Bitmap, after: number, limit: number): MemberPage {
 
 /** Redis bitmap bytes (bit 0 = top bit of byte 0) to a roaring bitmap. */
 export function bitmapFromRedisBytes(bytes: Uint8Array): Bitmap {
-  const steps = portableFromRedisBytes(bytes);
+  const steps = bitmapFromRedisBytesSteps(bytes);
   let step = steps.next();
   while (!step.done) step = steps.next();
-  return fromPortable(step.value);
+  return step.value;
 }
 
 /**
- * The same, giving the event loop a turn every few hundred KiB: a 100M-bit string takes about
- * 0.15 s to convert, too long to hold up every other request.
+ * The same, giving the event loop a turn every 512 KiB: a 100M-bit string takes about 0.15 s
+ * to convert, too long to hold up every other request.
  */
 export async function bitmapFromRedisBytesYielding(bytes: Uint8Array): Promise<Bitmap> {
-  const steps = portableFromRedisBytes(bytes);
+  const steps = bitmapFromRedisBytesSteps(bytes);
   let step = steps.next();
   while (!step.done) {
     await new Promise<void>((resolve) => setImmediate(resolve));
     step = steps.next();
   }
-  return fromPortable(step.value);
-}
-
-function fromPortable(portable: Uint8Array): Bitmap {
-  const bm = RoaringBitmap32.deserialize(portable, 'portable');
-  bm.runOptimize();
-  bm.shrinkToFit(); // what the copy holds is what the closed-period cache counts against its budget
-  return bm;
+  return step.value;
 }
 
 /** 32-bit words of a container (65,536 bits: one 8 KiB page of a Redis string). */
 const CONTAINER_WORDS = 2048;
+const PAGE_BYTES = CONTAINER_WORDS * 4;
 /** A container of more members than this is stored as a bitset, else as a sorted list of 16-bit values. */
 const ARRAY_MAX = 4096;
-/** Pages converted between two turns of the event loop (512 KiB of Redis bytes, a few ms). */
-const PAGES_PER_TURN = 64;
+/** Pages converted at a time, between two turns of the event loop (512 KiB of Redis bytes, a few ms). */
+const PAGES_PER_SLICE = 64;
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
- * Redis bytes to roaring's portable serialization, written directly: each 8 KiB page of the
- * string is one container, and a bitset container is the page with the bits of every byte
- * reversed (Redis puts bit 0 at the top of a byte, roaring at the bottom). Setting bits one at a
- * time through the native binding cost about 1 s per 100M-bit string; this about 0.15 s.
- * Yields every PAGES_PER_TURN pages.
+ * Builds the bitmap a slice of pages at a time: each 8 KiB page of the string is one container,
+ * written in roaring's portable format and deserialized (a bitset container is the page with
+ * the bits of every byte reversed: Redis puts bit 0 at the top of a byte, roaring at the
+ * bottom), then added to the result. Setting bits one at a time through the native binding
+ * cost about 1 s per 100M-bit string; this about 0.15 s. Beside the bytes given and the result
+ * it holds only one slice (about 1 MiB), so converting a fetched copy needs no second copy of
+ * it. Yields after every slice.
  */
-function* portableFromRedisBytes(bytes: Uint8Array): Generator<void, Uint8Array> {
-  if (!LITTLE_ENDIAN) return bitmapFromRedisBytesBitByBit(bytes).serialize('portable');
-  const words = new Uint32Array(Math.ceil(bytes.length / 4));
-  new Uint8Array(words.buffer).set(bytes);
-  const pages = Math.ceil(words.length / CONTAINER_WORDS);
-  const cards = new Uint32Array(pages);
-  let containers = 0;
-  let dataBytes = 0;
-  for (let p = 0; p < pages; p++) {
-    if (p % PAGES_PER_TURN === PAGES_PER_TURN - 1) yield;
-    const end = Math.min(words.length, (p + 1) * CONTAINER_WORDS);
-    let card = 0;
-    for (let q = p * CONTAINER_WORDS; q < end; q++) {
-      let x = words[q]!;
-      if (x === 0) continue;
-      x = ((x >>> 1) & 0x55555555) | ((x & 0x55555555) << 1);
-      x = ((x >>> 2) & 0x33333333) | ((x & 0x33333333) << 2);
-      x = ((x >>> 4) & 0x0f0f0f0f) | ((x & 0x0f0f0f0f) << 4);
-      words[q] = x;
-      card += popcount32(x);
-    }
-    cards[p] = card;
-    if (card) {
-      containers++;
-      dataBytes += card > ARRAY_MAX ? CONTAINER_WORDS * 4 : 2 * card;
-    }
-  }
-  // Portable format without run containers: cookie, count, (key, cardinality-1) per container,
-  // the offset of each container's data, then the data.
-  const head = 8 + 8 * containers;
-  const out = Buffer.alloc(head + dataBytes);
-  out.writeUInt32LE(12346, 0);
-  out.writeUInt32LE(containers, 4);
-  const reversed = new Uint8Array(words.buffer);
-  let k = 0;
-  let at = head;
-  for (let p = 0; p < pages; p++) {
-    if (p % PAGES_PER_TURN === PAGES_PER_TURN - 1) yield;
-    const card = cards[p]!;
-    if (!card) continue;
-    out.writeUInt16LE(p, 8 + 4 * k);
-    out.writeUInt16LE(card - 1, 10 + 4 * k);
-    out.writeUInt32LE(at, 8 + 4 * containers + 4 * k);
-    k++;
-    const start = p * CONTAINER_WORDS;
-    const end = Math.min(words.length, start + CONTAINER_WORDS);
-    if (card > ARRAY_MAX) {
-      out.set(reversed.subarray(start * 4, end * 4), at); // a short last page stays zero-filled
-      at += CONTAINER_WORDS * 4;
-      continue;
-    }
-    for (let q = start; q < end; q++) {
-      const base = (q - start) * 32;
-      for (let x = words[q]!; x !== 0; ) {
-        const low = x & -x;
-        const v = base + 31 - Math.clz32(low);
-        out[at] = v & 0xff;
-        out[at + 1] = v >>> 8;
-        at += 2;
-        x ^= low;
+function* bitmapFromRedisBytesSteps(bytes: Uint8Array): Generator<void, Bitmap> {
+  if (!LITTLE_ENDIAN) return bitmapFromRedisBytesBitByBit(bytes);
+  const bm = new RoaringBitmap32();
+  const pages = Math.ceil(bytes.length / PAGE_BYTES);
+  const slice = new Uint32Array(PAGES_PER_SLICE * CONTAINER_WORDS);
+  const sliceBytes = new Uint8Array(slice.buffer);
+  const cards = new Uint32Array(PAGES_PER_SLICE);
+  const portable = Buffer.alloc(8 + 8 * PAGES_PER_SLICE + PAGES_PER_SLICE * PAGE_BYTES);
+  for (let first = 0; first < pages; first += PAGES_PER_SLICE) {
+    const n = Math.min(PAGES_PER_SLICE, pages - first);
+    const from = first * PAGE_BYTES;
+    const to = Math.min(bytes.length, from + n * PAGE_BYTES);
+    sliceBytes.set(bytes.subarray(from, to));
+    sliceBytes.fill(0, to - from, n * PAGE_BYTES); // a short last page
+    let containers = 0;
+    for (let p = 0; p < n; p++) {
+      let card = 0;
+      for (let q = p * CONTAINER_WORDS, end = q + CONTAINER_WORDS; q < end; q++) {
+        let x = slice[q]!;
+        if (x === 0) continue;
+        x = ((x >>> 1) & 0x55555555) | ((x & 0x55555555) << 1);
+        x = ((x >>> 2) & 0x33333333) | ((x & 0x33333333) << 2);
+        x = ((x >>> 4) & 0x0f0f0f0f) | ((x & 0x0f0f0f0f) << 4);
+        slice[q] = x;
+        card += popcount32(x);
       }
+      cards[p] = card;
+      if (card) containers++;
     }
+    if (containers) {
+      // Portable format without run containers: cookie, count, (key, cardinality-1) per
+      // container, the offset of each container's data, then the data.
+      const head = 8 + 8 * containers;
+      portable.writeUInt32LE(12346, 0);
+      portable.writeUInt32LE(containers, 4);
+      let k = 0;
+      let at = head;
+      for (let p = 0; p < n; p++) {
+        const card = cards[p]!;
+        if (!card) continue;
+        portable.writeUInt16LE(first + p, 8 + 4 * k);
+        portable.writeUInt16LE(card - 1, 10 + 4 * k);
+        portable.writeUInt32LE(at, 8 + 4 * containers + 4 * k);
+        k++;
+        if (card > ARRAY_MAX) {
+          portable.set(sliceBytes.subarray(p * PAGE_BYTES, (p + 1) * PAGE_BYTES), at);
+          at += PAGE_BYTES;
+          continue;
+        }
+        for (let q = p * CONTAINER_WORDS, end = q + CONTAINER_WORDS; q < end; q++) {
+          const base = (q - p * CONTAINER_WORDS) * 32;
+          for (let x = slice[q]!; x !== 0; ) {
+            const low = x & -x;
+            const v = base + 31 - Math.clz32(low);
+            portable[at] = v & 0xff;
+            portable[at + 1] = v >>> 8;
+            at += 2;
+            x ^= low;
+          }
+        }
+      }
+      bm.orInPlace(RoaringBitmap32.deserialize(portable.subarray(0, at), 'portable'));
+    }
+    if (first + PAGES_PER_SLICE < pages) yield;
   }
-  return out;
+  bm.runOptimize();
+  bm.shrinkToFit(); // what the copy holds is what the closed-period cache counts against its budget
+  return bm;
 }
 
 function popcount32(x: number): number {
@@ -229,6 +229,8 @@ function bitmapFromRedisBytesBitByBit(bytes: Uint8Array): Bitmap {
     for (let j = 0; j < 8; j++) if (b & (0x80 >> j)) stage[n++] = i * 8 + j;
   }
   if (n) bm.addMany(stage.subarray(0, n));
+  bm.runOptimize();
+  bm.shrinkToFit();
   return bm;
 }
 
