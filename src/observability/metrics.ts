@@ -153,7 +153,7 @@ export class Metrics implements WriteTally {
     if (closedCache) {
       const cache = () => stats().closedCache ?? { hits: 0, misses: 0, entries: 0, active: false };
       runningTotal('bitmapql_closed_cache_hits_total', 'closed-period cache: keys answered from an in-process copy', () => cache().hits);
-      runningTotal('bitmapql_closed_cache_misses_total', 'closed-period cache: keys fetched from Redis', () => cache().misses);
+      runningTotal('bitmapql_closed_cache_misses_total', 'closed-period cache: keys of closed periods read in Redis, not from a held copy', () => cache().misses);
       new Gauge({
         name: 'bitmapql_closed_cache_entries',
         help: 'closed-period cache: copies held',

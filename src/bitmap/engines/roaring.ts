@@ -106,7 +106,7 @@ export function bitmapFromRedisBytes(bytes: Uint8Array): Bitmap {
 }
 
 /**
- * The same, giving the event loop a turn every 512 KiB: a 100M-bit string takes about 0.15 s
+ * The same, giving the event loop a turn every 512 KiB: a 100M-bit string takes about 0.1 s
  * to convert, too long to hold up every other request.
  */
 export async function bitmapFromRedisBytesYielding(bytes: Uint8Array): Promise<Bitmap> {
@@ -133,7 +133,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * written in roaring's portable format and deserialized (a bitset container is the page with
  * the bits of every byte reversed: Redis puts bit 0 at the top of a byte, roaring at the
  * bottom), then added to the result. Setting bits one at a time through the native binding
- * cost about 1 s per 100M-bit string; this about 0.15 s. Beside the bytes given and the result
+ * cost about 1 s per 100M-bit string; this about 0.1 s. Beside the bytes given and the result
  * it holds only one slice (about 1 MiB), so converting a fetched copy needs no second copy of
  * it. Yields after every slice.
  */
