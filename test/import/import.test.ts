@@ -6,13 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBits } from '../../src/bitmap/engines/engine.ts';
 import type { Engine } from '../../src/bitmap/engines/engine.ts';
-import { openEngineAt } from '../../src/bitmap/engines/open.ts';
-import { bitmapistLayout } from '../../src/bitmap/keys.ts';
-import type { KeyLayout } from '../../src/bitmap/keys.ts';
 import { TimeZone } from '../../src/bitmap/period.ts';
 import { DEMO_IMPORT_SPEC, generateDemo } from '../../src/demo/generate.ts';
 import type { DemoOptions } from '../../src/demo/generate.ts';
@@ -22,9 +18,10 @@ import type { LedgerEntry } from '../../src/import/ledger.ts';
 import type { ImportOptions, ImportSummary } from '../../src/import/importer.ts';
 import type { ImportSpec } from '../../src/import/spec.ts';
 import { formatSummary } from '../../src/import/summary.ts';
-import { ENGINES, redisUrl } from '../helpers.ts';
-import type { EngineKind } from '../helpers.ts';
+import { ENGINES } from '../helpers.ts';
 import { plain, reference, stored } from './reference.ts';
+import { openStore } from './store.ts';
+import type { Store } from './store.ts';
 
 const UTC = new TimeZone('UTC');
 // 10 days across a month and ISO week boundaries, with broken lines.
@@ -54,43 +51,6 @@ beforeAll(async () => {
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-interface Store {
-  engine: Engine;
-  layout: KeyLayout;
-  prefix: string;
-  close(): Promise<void>;
-}
-
-async function openStore(kind: EngineKind): Promise<Store> {
-  const prefix = `imp${randomBytes(4).toString('hex')}_`;
-  const layout = bitmapistLayout(prefix);
-  if (kind === 'redis') {
-    const engine = await openEngineAt(redisUrl(), { mode: 'lua', keyPrefix: prefix });
-    return {
-      engine,
-      layout,
-      prefix,
-      async close() {
-        const keys: string[] = [];
-        for (const p of [prefix, `${prefix.replace(/_$/, '')}:`]) for await (const b of engine.scan(p)) keys.push(...b);
-        await engine.delete(keys);
-        await engine.close();
-      },
-    };
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'bitmapql-import-embedded-'));
-  const engine = await openEngineAt(dir, { mode: 'lua', keyPrefix: prefix });
-  return {
-    engine,
-    layout,
-    prefix,
-    async close() {
-      await engine.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 const run = (s: Store, files: readonly string[], options: ImportOptions = {}, spec: ImportSpec = SPEC): Promise<ImportSummary> =>
   importFiles(s.engine, s.layout, UTC, files, spec, options);
