@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BitWrite } from '../../src/bitmap/engines/engine.ts';
 import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
-import type { CompactionStep, EmbeddedEngine, EmbeddedOptions } from '../../src/bitmap/engines/embedded/index.ts';
+import type { CompactionStep, EmbeddedOptions } from '../../src/bitmap/engines/embedded/index.ts';
+import { Model, contents } from './embedded-model.ts';
+import type { State } from './embedded-model.ts';
 
 const dirs: string[] = [];
 const tempDir = (): string => {
@@ -16,39 +18,6 @@ const tempDir = (): string => {
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-type State = Record<string, number[]>;
-
-/** Every key and its members, from the engine's public interface. */
-async function contents(engine: EmbeddedEngine): Promise<State> {
-  const keys: string[] = [];
-  for await (const batch of engine.scan('')) keys.push(...batch);
-  keys.sort();
-  const out: State = {};
-  for (const key of keys) {
-    const [page] = await engine.run({ registers: 0, instructions: [{ op: 'scan', src: { key }, after: -1, limit: 1e9 }] });
-    out[key] = (page as { ids: number[] }).ids;
-  }
-  return out;
-}
-
-class Model {
-  readonly sets = new Map<string, Set<number>>();
-  apply(writes: readonly BitWrite[]): void {
-    for (const w of writes) {
-      let s = this.sets.get(w.key);
-      if (!s) this.sets.set(w.key, (s = new Set()));
-      if (w.bit) s.add(w.offset);
-      else s.delete(w.offset);
-      if (!s.size) this.sets.delete(w.key);
-    }
-  }
-  state(): State {
-    const out: State = {};
-    for (const key of [...this.sets.keys()].sort()) out[key] = [...this.sets.get(key)!].sort((a, b) => a - b);
-    return out;
-  }
-}
 
 const batch = (n: number, size = 20): BitWrite[] =>
   Array.from({ length: size }, (_, j): BitWrite => ({

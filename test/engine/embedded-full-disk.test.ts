@@ -5,42 +5,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BitWrite } from '../../src/bitmap/engines/engine.ts';
 import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
-import type { EmbeddedEngine, EmbeddedOptions } from '../../src/bitmap/engines/embedded/index.ts';
+import type { EmbeddedOptions } from '../../src/bitmap/engines/embedded/index.ts';
 import { BitmapError } from '../../src/bitmap/errors.ts';
 import { fillDisk, mountSmallTmpfs } from '../full-disk.ts';
 import { rng } from '../rng.ts';
-
-type State = Record<string, number[]>;
-
-async function contents(engine: EmbeddedEngine): Promise<State> {
-  const keys: string[] = [];
-  for await (const batch of engine.scan('')) keys.push(...batch);
-  keys.sort();
-  const out: State = {};
-  for (const key of keys) {
-    const [page] = await engine.run({ registers: 0, instructions: [{ op: 'scan', src: { key }, after: -1, limit: 1e9 }] });
-    out[key] = (page as { ids: number[] }).ids;
-  }
-  return out;
-}
-
-class Model {
-  readonly sets = new Map<string, Set<number>>();
-  apply(writes: readonly BitWrite[]): void {
-    for (const w of writes) {
-      let s = this.sets.get(w.key);
-      if (!s) this.sets.set(w.key, (s = new Set()));
-      if (w.bit) s.add(w.offset);
-      else s.delete(w.offset);
-      if (!s.size) this.sets.delete(w.key);
-    }
-  }
-  state(): State {
-    const out: State = {};
-    for (const key of [...this.sets.keys()].sort()) out[key] = [...this.sets.get(key)!].sort((a, b) => a - b);
-    return out;
-  }
-}
+import { Model, contents } from './embedded-model.ts';
 
 /** About 15 KiB of log record: more than the free part of the log's last page, so it needs fresh space. */
 function bigBatch(random: () => number, key: string): BitWrite[] {
