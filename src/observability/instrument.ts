@@ -25,6 +25,8 @@ const MEMBERS: Record<keyof Engine, 'call' | 'stream' | 'own'> = {
   delete: 'call',
   dump: 'call',
   restore: 'call',
+  dumpSlices: 'stream',
+  restoreSlices: 'call',
   ready: 'call',
   acceptsWrites: 'call',
   watch: 'own',
