@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
-import { BitmapError } from '../../src/bitmap/errors.ts';
+import type { BitmapError } from '../../src/bitmap/errors.ts';
 import type { EngineKind, TestGateway } from '../helpers.ts';
 import { testGateway } from '../helpers.ts';
 import { describeIdempotency } from './idempotency-checks.ts';
