@@ -127,6 +127,16 @@ export const SETTINGS = {
     schema: int(3, 32).default(DEFAULT_SHARD_BITS),
     doc: 'Redis Cluster: a shard holds 2^SHARD_BITS ids; fixed when a cluster is first opened',
   },
+  minReplicaAcks: {
+    env: 'MIN_REPLICA_ACKS',
+    schema: int(0, 16).default(0),
+    doc: 'Redis Cluster: a write is acknowledged only once this many replicas of each master it touched hold it (WAIT); 0: on the master alone',
+  },
+  replicaAckTimeoutMs: {
+    env: 'REPLICA_ACK_TIMEOUT_MS',
+    schema: int(1, 60_000).default(1000),
+    doc: 'Redis Cluster with MIN_REPLICA_ACKS: how long a write waits for its replicas before failing with REPLICATION_TIMEOUT',
+  },
   redisMode: {
     env: 'REDIS_MODE',
     schema: z.enum(['lua', 'pipeline']).default('lua'),

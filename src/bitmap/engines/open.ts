@@ -15,7 +15,7 @@ import type { RedisMode } from './redis.ts';
 
 /** The settings an engine is opened from: REDIS_URL names Redis, REDIS_CLUSTER a Redis Cluster; without them, DATA_DIR holds the embedded engine. */
 export type EngineSettings = Pick<Config, 'redisUrl' | 'redisMode' | 'dataDir' | 'fsync' | 'keyPrefix'> &
-  Partial<Pick<Config, 'redisTimeoutMs' | 'cacheMb' | 'answerCacheMb' | 'fsyncIntervalMs' | 'timeZone' | 'redisCluster' | 'shardBits'>>;
+  Partial<Pick<Config, 'redisTimeoutMs' | 'cacheMb' | 'answerCacheMb' | 'fsyncIntervalMs' | 'timeZone' | 'redisCluster' | 'shardBits' | 'minReplicaAcks' | 'replicaAckTimeoutMs'>>;
 
 export interface OpenEngineOptions {
   /**
@@ -40,6 +40,8 @@ export async function openEngine(settings: EngineSettings, options: OpenEngineOp
       layout,
       shardBits: settings.shardBits ?? DEFAULT_SHARD_BITS,
       commandTimeoutMs: settings.redisTimeoutMs,
+      minReplicaAcks: settings.minReplicaAcks,
+      replicaAckTimeoutMs: settings.replicaAckTimeoutMs,
     }).connect();
   }
   if (settings.redisUrl) {

@@ -36,6 +36,10 @@ export interface ClusterEngineOptions {
   readonly shardBits: number;
   /** A command not answered in this time fails with SERVICE_UNAVAILABLE. */
   readonly commandTimeoutMs?: number;
+  /** A write is acknowledged once this many replicas of each master it wrote to hold it (WAIT); 0: at once. */
+  readonly minReplicaAcks?: number;
+  /** How long WAIT waits for them; fewer acks by then fail the write with REPLICATION_TIMEOUT. */
+  readonly replicaAckTimeoutMs?: number;
 }
 
 type ClusterClient = Cluster & {
@@ -53,9 +57,13 @@ export class ClusterEngine implements Engine {
   private readonly instance = randomBytes(4).toString('hex');
   private runs = 0;
   private lastConnectionError: Error | undefined;
+  private readonly minReplicaAcks: number;
+  private readonly replicaAckTimeoutMs: number;
 
   constructor(options: ClusterEngineOptions) {
     this.layout = shardedLayout(options.layout, options.shardBits);
+    this.minReplicaAcks = options.minReplicaAcks ?? 0;
+    this.replicaAckTimeoutMs = options.replicaAckTimeoutMs ?? 1000;
     this.client = new Cluster(
       options.seeds.map((s) => ({ host: s.host, port: s.port })),
       {
@@ -191,6 +199,12 @@ export class ClusterEngine implements Engine {
       offsets.push(w.bit ? local : -local - 1);
     }
     if (byShard.size) await this.markLive([...byShard.keys()]);
+    const slots = new Set<number>();
+    if (this.minReplicaAcks > 0) {
+      if (byShard.size) slots.add(keySlot(this.layout.shardsKey));
+      for (const k of byShard.keys()) slots.add(keySlot(this.layout.key('', k)));
+      for (const c of increments) slots.add(keySlot(this.layout.unsharded(c.key)));
+    }
     const done = await Promise.allSettled([
       ...[...byShard.values()].map((keys) => {
         const args: Array<string | number> = [...keys.keys()];
@@ -201,6 +215,40 @@ export class ClusterEngine implements Engine {
     ]);
     const failed = done.find((r) => r.status === 'rejected');
     if (failed) unavailable(failed.reason);
+    await this.replicated(slots);
+  }
+
+  /**
+   * With MIN_REPLICA_ACKS: WAIT on the connection to the master of each written slot, the one
+   * that took the write (ioredis sends a slot's commands over its master's pooled connection,
+   * and WAIT covers every earlier write of that connection). A MOVED reply during the write has
+   * already pointed the slot map at the new master. Fewer acks than asked for within the timeout
+   * fail the write: it is on its master, and may or may not survive a failover.
+   */
+  private async replicated(slots: Iterable<number>): Promise<void> {
+    if (this.minReplicaAcks === 0) return;
+    const owners = new Set<string>();
+    const map = (this.client as unknown as { slots: string[][] }).slots;
+    for (const slot of slots) {
+      const owner = map[slot]?.[0];
+      if (!owner) unavailable(new Error(`CLUSTERDOWN slot ${slot} has no master`));
+      owners.add(owner);
+    }
+    const nodes = new Map(this.masters().map((n) => [`${n.options.host}:${n.options.port}`, n]));
+    await Promise.all(
+      [...owners].map(async (owner) => {
+        const node = nodes.get(owner);
+        if (!node) unavailable(new Error(`the master ${owner} of a written slot is not connected`));
+        const acks = Number(await node.call('WAIT', this.minReplicaAcks, this.replicaAckTimeoutMs).catch(unavailable));
+        if (acks < this.minReplicaAcks) {
+          throw new BitmapError(
+            'REPLICATION_TIMEOUT',
+            `the write reached its Redis Cluster master, but ${acks} of the ${this.minReplicaAcks} replica acknowledgements MIN_REPLICA_ACKS asks for came within ${this.replicaAckTimeoutMs} ms: it may or may not survive a failover; retry it (marks are idempotent, counters need an idempotencyKey) once the master has replicas, or lower MIN_REPLICA_ACKS`,
+            { acks, required: this.minReplicaAcks },
+          );
+        }
+      }),
+    );
   }
 
   /** Sets the shards' bits in the shard bitmap (one SETBIT each, one round trip). */
@@ -240,6 +288,7 @@ export class ClusterEngine implements Engine {
     if (conflict) throw onceConflict(once.key);
     const failed = done.find((r) => r.status === 'rejected');
     if (failed) unavailable(failed.reason);
+    await this.replicated(bySlot.keys());
     return { replayed: done.some((r) => r.status === 'fulfilled' && Number(r.value) === 1) };
   }
 
@@ -247,6 +296,7 @@ export class ClusterEngine implements Engine {
     if (externals.length === 0) return [];
     const k = this.layout.idKeys;
     const ids = await this.client.bitmapqlIds(3, k.forward, k.reverse, k.next, assign ? '1' : '0', ...externals).catch(unavailable);
+    if (assign) await this.replicated([keySlot(k.forward)]);
     return ids.map((id) => (id < 0 ? null : id));
   }
 
