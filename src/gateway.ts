@@ -25,6 +25,7 @@ import { costCheck } from './plugins/cost.ts';
 import { corsFor } from './plugins/cors.ts';
 import { csrfPrevention } from './plugins/csrf.ts';
 import { inputShapeGuard } from './plugins/input-shape.ts';
+import { liveShare } from './plugins/live-share.ts';
 import { liveTransport } from './plugins/live-transport.ts';
 import { metricsEndpoint } from './plugins/metrics.ts';
 import { rateLimit } from './plugins/rate-limit.ts';
@@ -122,6 +123,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       }),
       costCheck(config.maxCost), // MAX_COST from the request's shape, before any resolver runs
       liveTransport(), // a subscription only to a caller that takes a stream
+      liveShare(), // one execution and one JSON text per answer and distinct document, shared by its subscribers
     ],
   });
   return {

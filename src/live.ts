@@ -38,6 +38,14 @@ const MAX_DELAY_MS = 86_400_000;
 /** A failed evaluation is tried again after this long (or sooner, on the next change). */
 const RETRY_MS = 1000;
 
+/**
+ * One answer of a question, the same object for all its subscribers: what they are sent is
+ * worked out once per answer and subscription document (plugins/live-share.ts), not per subscriber.
+ */
+export class Answer<T = unknown> {
+  constructor(readonly value: T) {}
+}
+
 /** The only error a dry resolution throws: it has recorded the keys and stops before storage. */
 const DRY = Symbol('dry run');
 
@@ -51,7 +59,7 @@ interface Question {
   /** The input keys of the last evaluation. */
   keys: ReadonlySet<string>;
   /** The last answer and its JSON text (a new answer is sent only when its text differs). */
-  value: unknown;
+  value: Answer;
   text: string | undefined;
   running: boolean;
   /** A change arrived that the answer being computed (or the last one) may not include. */
@@ -113,7 +121,7 @@ export class LiveRegistry {
    * answers (the first at once). Refused with TOO_MANY_SUBSCRIPTIONS over a cap, and with the
    * evaluation's own error (TOO_COMPLEX, BAD_INPUT, …) when the question cannot be answered.
    */
-  async subscribe(field: string, args: unknown, owner: string, evaluate: Evaluate): Promise<AsyncIterableIterator<unknown>> {
+  async subscribe(field: string, args: unknown, owner: string, evaluate: Evaluate): Promise<AsyncIterableIterator<Answer>> {
     if (this.closed) throw new BitmapError('SERVICE_UNAVAILABLE', 'the gateway is shutting down: subscribe again to another instance or after it restarts');
     const { maxTotal, maxPerKey } = this.options;
     if (this.open >= maxTotal) {
@@ -170,7 +178,7 @@ export class LiveRegistry {
       sinks: new Set(),
       first: Promise.resolve(),
       keys: new Set(),
-      value: undefined,
+      value: new Answer(undefined),
       text: undefined,
       running: false,
       pending: false,
@@ -242,9 +250,9 @@ export class LiveRegistry {
       if (q.heard === null || [...q.heard].some((k) => keys.has(k))) q.pending = true;
       const text = JSON.stringify(value);
       if (text !== q.text) {
-        q.value = value;
+        q.value = new Answer(value);
         q.text = text;
-        if (!first) for (const s of q.sinks) s.push(value);
+        if (!first) for (const s of q.sinks) s.push(q.value);
       }
       if (first || !q.boundary || now >= q.boundary.at) await this.nextBoundary(q, services, now);
     } catch (e) {
@@ -371,14 +379,14 @@ function recording(engine: Engine, keys: Set<string>, dry: boolean): Engine {
  * it has not read yet, never queues them). Ending it (the client left, or shutdown) settles a
  * pending read at once: an async generator would hold its cleanup until the next answer.
  */
-class Sink implements AsyncIterableIterator<unknown> {
-  private latest: { value: unknown } | null = null;
-  private waiting: ((r: IteratorResult<unknown>) => void) | null = null;
+class Sink implements AsyncIterableIterator<Answer> {
+  private latest: { value: Answer } | null = null;
+  private waiting: ((r: IteratorResult<Answer>) => void) | null = null;
   private done = false;
 
   constructor(private readonly onEnd: () => void) {}
 
-  push(value: unknown): void {
+  push(value: Answer): void {
     if (this.done) return;
     const w = this.waiting;
     if (w) {
@@ -387,7 +395,7 @@ class Sink implements AsyncIterableIterator<unknown> {
     } else this.latest = { value };
   }
 
-  next(): Promise<IteratorResult<unknown>> {
+  next(): Promise<IteratorResult<Answer>> {
     const l = this.latest;
     if (l) {
       this.latest = null;
@@ -397,12 +405,12 @@ class Sink implements AsyncIterableIterator<unknown> {
     return new Promise((resolve) => (this.waiting = resolve));
   }
 
-  return(): Promise<IteratorResult<unknown>> {
+  return(): Promise<IteratorResult<Answer>> {
     this.finish();
     return Promise.resolve({ value: undefined, done: true });
   }
 
-  throw(e: unknown): Promise<IteratorResult<unknown>> {
+  throw(e: unknown): Promise<IteratorResult<Answer>> {
     this.finish();
     return Promise.reject(e as Error);
   }

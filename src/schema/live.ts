@@ -1,7 +1,7 @@
 // Subscriptions: the queries count, hasEvents, series, cohort, funnel, counters and counterSeries, kept live (src/live.ts).
 
 import type { Context } from '../context.ts';
-import type { Evaluate } from '../live.ts';
+import type { Answer, Evaluate } from '../live.ts';
 import { cohort, funnel, series } from '../resolvers/analytics.ts';
 import { counterSeries, topCounters } from '../resolvers/counters.ts';
 import { countSet, hasMembers } from '../resolvers/sets.ts';
@@ -16,11 +16,11 @@ import { SetExpr } from './sets.ts';
 const ownerOf = (ctx: Context): string => (ctx.auth.principal.kind === 'key' ? `key ${ctx.auth.principal.name}` : 'anonymous');
 
 /** A field's stream of answers: the registry shares one evaluation among equal questions. */
-function live<T>(ctx: Context, field: string, args: unknown, evaluate: (ctx: Context) => Promise<T>): Promise<AsyncIterable<T>> {
-  return ctx.services.live.subscribe(field, args, ownerOf(ctx), evaluate as Evaluate) as Promise<AsyncIterable<T>>;
+function live<T>(ctx: Context, field: string, args: unknown, evaluate: (ctx: Context) => Promise<T>): Promise<AsyncIterable<Answer<T>>> {
+  return ctx.services.live.subscribe(field, args, ownerOf(ctx), evaluate as Evaluate) as Promise<AsyncIterable<Answer<T>>>;
 }
 
-const same = <T>(v: T): T => v;
+const same = <T>(a: Answer<T>): T => a.value;
 
 builder.subscriptionFields((t) => {
   const range = {

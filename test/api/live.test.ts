@@ -221,6 +221,77 @@ describe.each(ENGINES)('subscriptions (%s)', (kind) => {
     expect(runs() - before).toBe(1);
   });
 
+  it('execute each answer once per distinct document, variables and scopes, not once per subscriber; each gets its own shape', async () => {
+    const reader = `bmq_reader_${randomBytes(8).toString('hex')}`;
+    const t = await open({
+      engine: kind,
+      config: {
+        apiKeys: [
+          { name: 'all', sha256: hashKey(TEST_AUTH.authorization!.slice(7)), scopes: ['read', 'write'] },
+          { name: 'reader', sha256: hashKey(reader), scopes: ['read'] },
+        ],
+      },
+    });
+    const g = await createGateway(t.config, { engine: t.engine });
+    cleanups.push(() => g.close());
+    // Every execution of a subscription's selection reads its answer's value once: count the reads per answer.
+    const reads = new Map<object, number>();
+    const live = g.services.live;
+    const subscribeLive = live.subscribe.bind(live);
+    live.subscribe = async (...args: Parameters<typeof live.subscribe>) => {
+      const it = await subscribeLive(...args);
+      const next = it.next.bind(it);
+      it.next = async () => {
+        const r = await next();
+        const answer = r.value as { value: unknown } | undefined;
+        if (!r.done && answer && !reads.has(answer)) {
+          reads.set(answer, 0);
+          const value = answer.value;
+          Object.defineProperty(answer, 'value', {
+            get: () => {
+              reads.set(answer, reads.get(answer)! + 1);
+              return value;
+            },
+          });
+        }
+        return r;
+      };
+      return it;
+    };
+    const SET = { event: { name: 'live', period: { current: 'DAY' } } };
+    const BY_VARIABLE = 'subscription Live($s: SetExpr!) { count(set: $s) }';
+    const plain = await Promise.all([1, 2, 3, 4, 5].map(() => subscribe(g, COUNT_TODAY)));
+    const aliased = await Promise.all([1, 2].map(() => subscribe(g, 'subscription { n: count(set: { event: { name: "live", period: { current: DAY } } }) }')));
+    const byVariable = await Promise.all([1, 2].map(() => subscribe(g, BY_VARIABLE, { s: SET })));
+    // Same document and variables, other scopes: not handed the read-scoped result.
+    const readOnly = await subscribe(g, BY_VARIABLE, { s: SET }, { authorization: `Bearer ${reader}` });
+    const all = [...plain, ...aliased, ...byVariable, readOnly];
+    for (const s of all) await s.next();
+    expect(live.shared).toBe(1);
+    await new Promise((r) => setTimeout(r, 300)); // the Redis feed's start re-evaluates once
+    for (const s of all) s.queued.splice(0);
+    const users = new Set<number>();
+    for (const u of [11, 12, 11]) {
+      users.add(u);
+      await mark(t, u);
+    }
+    for (const s of plain) await nextMatching(s, (r) => r.data?.count === users.size);
+    for (const s of byVariable) await nextMatching(s, (r) => r.data?.count === users.size);
+    await nextMatching(readOnly, (r) => r.data?.count === users.size);
+    for (const s of aliased) {
+      const r = await nextMatching(s, (x) => x.data?.n === users.size);
+      expect(Object.keys(r.data!)).toEqual(['n']);
+    }
+    // The answer of two users: made once for each of the four distinct (document, variables, scopes), not ten times.
+    // (The counts are taken before the filter's own reads.)
+    const executions = [...reads.entries()].filter(([a]) => (a as { value: unknown }).value === users.size).map(([, n]) => n);
+    expect(executions).toEqual([4]); // once per distinct subscription; each subscriber on its own would be 10
+    await Promise.all(all.map((s) => s.close()));
+    await until(() => live.size === 0, 'every subscriber left');
+    const after = await t.gql<{ count: number }>('query { count(set: { event: { name: "live", period: { current: DAY } } }) }');
+    expect(after.data?.count).toBe(users.size);
+  });
+
   it('move on when the day ends: a question over the current day re-binds and sends; one over a fixed day does not', async () => {
     const t = await open({ engine: kind });
     const dayMs = 86_400_000;
