@@ -6,7 +6,7 @@
 // against plain JS counts and timed in interleaved rounds. Everything it started is stopped at the
 // end, also on an error.
 //
-//   BENCH_CLUSTER_W        shard widths to run, comma-separated (default 16,20): the cluster's data
+//   BENCH_CLUSTER_W        shard widths to run, comma-separated (default 16,18,20): the cluster's data
 //                          is copied again for each
 //   BENCH_CLUSTER_ROUNDS   timed rounds of the dashboard (default 30, after 5 untimed)
 //   BENCH_CLUSTER_COHORT_ROUNDS  timed rounds of the cohort (default 8, after 2 untimed)
@@ -111,7 +111,7 @@ process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
 
 try {
   for (const k of ['REDIS_URL', 'REDIS_CLUSTER', 'SHARD_BITS']) delete process.env[k];
-  const widths = listEnv('BENCH_CLUSTER_W', '16,20');
+  const widths = listEnv('BENCH_CLUSTER_W', '16,18,20');
   const rounds = intEnv('BENCH_CLUSTER_ROUNDS', 30);
   const cohortRounds = intEnv('BENCH_CLUSTER_COHORT_ROUNDS', 8);
   let t = performance.now();
@@ -158,23 +158,27 @@ try {
     try {
       const counts = [gateway('one Redis', redisGateway.url, ds, exprs), gateway(`cluster W=${w}`, clusterGateway.url, ds, exprs)];
       await verify('dashboard', counts, expectedCounts);
-      const before = await work(nodes);
+      const before = await work([...nodes, redis]);
       const cpu0 = cpuMs(clusterGateway.pid);
       const dashSamples = await measure(counts, { warmup: 5, rounds });
       const dashCpu = cpuMs(clusterGateway.pid) - cpu0;
-      const dashShare = shares(before, await work(nodes));
+      const after = await work([...nodes, redis]);
+      const dashShare = shares(before.slice(0, -1), after.slice(0, -1));
+      const dashOne = after.at(-1)!.usec - before.at(-1)!.usec;
 
       const cohorts = [gatewayCohort('one Redis', redisGateway.url, cds), gatewayCohort(`cluster W=${w}`, clusterGateway.url, cds)];
       await verify('cohort', cohorts, expectedCohort, cohortLabel(cds));
-      const before2 = await work(nodes);
+      const before2 = await work([...nodes, redis]);
       const cpu1 = cpuMs(clusterGateway.pid);
       const cohortSamples = await measure(cohorts, { warmup: 2, rounds: cohortRounds });
       const cohortCpu = cpuMs(clusterGateway.pid) - cpu1;
-      const cohortShare = shares(before2, await work(nodes));
+      const after2 = await work([...nodes, redis]);
+      const cohortShare = shares(before2.slice(0, -1), after2.slice(0, -1));
+      const cohortOne = after2.at(-1)!.usec - before2.at(-1)!.usec;
 
-      for (const [what, samples, share, n, cpu] of [
-        ['dashboard, 50 counts', dashSamples, dashShare, rounds + 5, dashCpu],
-        ['cohort 30×30', cohortSamples, cohortShare, cohortRounds + 2, cohortCpu],
+      for (const [what, samples, share, n, cpu, oneUsec] of [
+        ['dashboard, 50 counts', dashSamples, dashShare, rounds + 5, dashCpu, dashOne],
+        ['cohort 30×30', cohortSamples, cohortShare, cohortRounds + 2, cohortCpu, cohortOne],
       ] as const) {
         const one = median(samples[0]!.ms);
         const many = median(samples[1]!.ms);
@@ -188,6 +192,7 @@ try {
           `${Math.round(share.calls / n)}`,
           // Where a request's time goes: the gateway's CPU, and Redis's time summed over the masters.
           `${ms(cpu / n)} ms`,
+          `${ms(oneUsec / 1000 / n)} ms`,
           `${ms(share.usec / 1000 / n)} ms`,
           share.text,
           `${(100 * share.worst).toFixed(0)}%`,
@@ -234,12 +239,13 @@ try {
         'cluster / one Redis',
         'script calls a request',
         'cluster gateway CPU a request',
-        'Redis time a request (all masters)',
+        'one Redis: its time a request',
+        'cluster: Redis time a request (all masters)',
         "masters' shares of Redis time",
         'worst vs even',
       ],
       rows,
-      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'r'],
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'r'],
     ),
   );
   console.log('');
