@@ -20,6 +20,23 @@ afterAll(async () => t?.close());
 
 describeIdempotency('the cluster', () => t!);
 
+describe('a retried batch of increments that had landed in part', () => {
+  it('applies only the slots that had not landed: every counter ends incremented once', async () => {
+    const engine = t!.engine as ClusterEngine;
+    const hashes = Array.from({ length: 12 }, (_, i) => `${t!.gateway.services.layout.counterPrefix}part${i}:2026-11-20`);
+    expect(new Set(hashes.map((h) => keySlot(h))).size).toBeGreaterThanOrEqual(6);
+    const batch = hashes.map((key, i) => ({ key, field: 'f', by: i + 1 }));
+    const once = { key: 'partial', digest: 'D' };
+    // The first attempt: only the first four hashes' slots answered before the connection dropped.
+    expect(await engine.increment(batch.slice(0, 4), once)).toEqual({ replayed: false });
+    expect(await engine.increment(batch, once)).toEqual({ replayed: true });
+    expect(await engine.increment(batch, once)).toEqual({ replayed: true });
+    const values = await engine.run({ registers: 0, instructions: hashes.map((key) => ({ op: 'hget' as const, key, field: 'f' })) });
+    expect(values).toEqual(batch.map((b) => b.by));
+    await engine.delete(hashes);
+  });
+});
+
 describe('MIN_REPLICA_ACKS', () => {
   it('fails a write whose master has no replica with REPLICATION_TIMEOUT, acknowledges the others, and acknowledges again once the replica is back', async () => {
     const c = cluster();
