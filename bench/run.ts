@@ -10,6 +10,7 @@
 //   BENCH_WARMUP          untimed rounds before them (default 20)
 //   BENCH_COHORT_ROUNDS   timed rounds of the cohort scenario D (default 20)
 //   BENCH_COHORT_WARMUP   untimed rounds before them (default 3)
+//   BENCH_SCENARIOS       which scenarios to run, e.g. A,B (default all: A,B,C,D)
 //
 // Layout: dataset.ts (data + loaders), expr.ts (expressions → BITOPs / GraphQL / reference),
 // competitors.ts (naive, pipeline, lua, gateway), harness.ts (verify + timing),
@@ -62,6 +63,8 @@ const ROUNDS = Math.max(1, intEnv('BENCH_ROUNDS', 200));
 const WARMUP = intEnv('BENCH_WARMUP', 20);
 const D_ROUNDS = Math.max(1, intEnv('BENCH_COHORT_ROUNDS', 20));
 const D_WARMUP = intEnv('BENCH_COHORT_WARMUP', 3);
+const SCENARIOS = new Set((process.env.BENCH_SCENARIOS || 'A,B,C,D').split(',').map((s) => s.trim().toUpperCase()));
+for (const s of SCENARIOS) if (!['A', 'B', 'C', 'D'].includes(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${JSON.stringify(s)} (A, B, C or D)`);
 
 /** Cleanup actions, run last-in first-out exactly once. */
 const cleanups: Array<{ what: string; run: () => Promise<void> }> = [];
@@ -188,7 +191,7 @@ async function main(): Promise<void> {
   log(`HTTP + GraphQL floor, median of 100 \`{ __typename }\` requests: ${await requestFloors(gateways)}`);
 
   const ctx: ScenarioContext = { ds, redis, gatewayRedis, gatewayRedisNoCache, gatewayRedisPipeline, gatewayEmbedded };
-  for (const scenario of COUNT_SCENARIOS) {
+  for (const scenario of COUNT_SCENARIOS.filter((c) => SCENARIOS.has(c.id))) {
     t = performance.now();
     const exprs = scenario.exprs(ds);
     const expected = exprs.map((e) => referenceCount(ds, e));
@@ -201,11 +204,17 @@ async function main(): Promise<void> {
     console.log('');
   }
 
-  t = performance.now();
-  printMemory(await measureMemory(redis, memoryCases()));
-  console.log('');
-  log(`scenario C took ${elapsed(t)}`);
-  console.log('');
+  if (SCENARIOS.has('C')) {
+    t = performance.now();
+    printMemory(await measureMemory(redis, memoryCases()));
+    console.log('');
+    log(`scenario C took ${elapsed(t)}`);
+    console.log('');
+  }
+  if (!SCENARIOS.has('D')) {
+    log(`total ${elapsed(t0)}`);
+    return;
+  }
 
   t = performance.now();
   const cohortCtx: CohortContext = { ds: cohortDs, redis, gatewayRedis, gatewayRedisNoCache, gatewayEmbedded };
