@@ -3,6 +3,7 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import type { GraphQLSchema } from 'graphql';
 import { builder } from './builder.ts';
+import { fastInputFields } from './fast-fields.ts';
 import './scalars.ts';
 import './periods.ts';
 import './sets.ts';
@@ -14,7 +15,7 @@ import './breakdown.ts';
 import './admin.ts';
 import './live.ts';
 
-export const schema: GraphQLSchema = builder.toSchema();
+export const schema: GraphQLSchema = fastInputFields(builder.toSchema());
 
 /** The committed schema.graphql: sorted, so diffs show real changes only. */
 export const printedSchema = (): string => `${printSchema(lexicographicSortSchema(schema))}\n`;
