@@ -19,6 +19,7 @@ import type { CohortArgs } from '../resolvers/analytics.ts';
 import { counterBreakdownCost, countBreakdownCost, seriesBreakdownCost } from '../resolvers/breakdown.ts';
 import { counterSeriesCost, topCountersCost } from '../resolvers/counters.ts';
 import { memberPageCost, setQuestionCost } from '../resolvers/sets.ts';
+import { namesVariable } from '../schema/literal.ts';
 
 /** Query fields that ask set or counter questions, and their cost from their coerced arguments. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- arguments as graphql-js coerced them, typed by the schema
@@ -44,6 +45,20 @@ const FIELD_COSTS: Record<string, (ctx: Context, args: any) => number> = {
  * `limit` (MAX_COST; 0: off).
  */
 export function costCheck(limit: number): Plugin {
+  // A field whose arguments name no variable has the same coerced arguments every time its
+  // document runs, and yoga hands back the same parsed document for the same text: a dashboard
+  // refreshed every few seconds is coerced here once, not on every request (coercing 50 counts'
+  // sets costs as much as the rest of this check). Kept per field node, so the entries go with the
+  // document when yoga's parse cache lets go of it. The cost functions only read their arguments.
+  const literalArguments = new WeakMap<FieldNode, { readonly [name: string]: unknown } | null>();
+  const argumentsOf = (field: GraphQLField<unknown, unknown>, node: FieldNode, variables: Record<string, unknown>): { readonly [name: string]: unknown } => {
+    let args = literalArguments.get(node);
+    if (args === undefined) {
+      args = namesVariable(node) ? null : getArgumentValues(field, node);
+      literalArguments.set(node, args);
+    }
+    return args ?? getArgumentValues(field, node, variables);
+  };
   const check = ({ args, setResultAndStopExecution }: Pick<Parameters<NonNullable<Plugin['onExecute']>>[0], 'args' | 'setResultAndStopExecution'>): void => {
     if (limit <= 0) return;
     const operation = getOperationAST(args.document, args.operationName);
@@ -63,7 +78,7 @@ export function costCheck(limit: number): Plugin {
       const field = fieldsOfQuery[node.name.value];
       if (!cost || !field) continue;
       try {
-        total += cost(ctx, getArgumentValues(field as GraphQLField<unknown, unknown>, node, vars.coerced));
+        total += cost(ctx, argumentsOf(field as GraphQLField<unknown, unknown>, node, vars.coerced));
       } catch (e) {
         if (e instanceof BitmapError || e instanceof GraphQLError) continue; // its resolver refuses it, before any work
         throw e;
