@@ -21,10 +21,16 @@ export function inputShapeGuard(limits: InputShapeLimits): Plugin {
     new BitmapError('TOO_COMPLEX', `${what} nests more than ${maxNesting} brackets deep; set expressions may nest at most ${limits.maxDepth} levels`, {
       limit: limits.maxDepth,
     });
+  const depths = new DepthCache();
+  const depthOf = (text: string): number => {
+    let depth = depths.get(text);
+    if (depth === undefined) depths.set(text, (depth = documentDepth(text, maxNesting, limits.maxTokens)));
+    return depth;
+  };
   return {
     onParams({ params }) {
       try {
-        if (typeof params.query === 'string' && documentDepth(params.query, maxNesting, limits.maxTokens) > maxNesting) throw tooDeep('the query');
+        if (typeof params.query === 'string' && depthOf(params.query) > maxNesting) throw tooDeep('the query');
         if (params.variables) {
           // First: its refusal names the set-expression limit, which is what the caller can change.
           checkSetShape(params.variables, { ...limits, maxNodes: Infinity, maxIds: Infinity });
@@ -37,6 +43,32 @@ export function inputShapeGuard(limits: InputShapeLimits): Plugin {
       }
     },
   };
+}
+
+/**
+ * Depths of documents seen, by their text: a dashboard sends the same text again and again, and
+ * lexing 50 counts costs more than looking the text up. Bounded by the characters it holds; full,
+ * it starts again empty.
+ */
+class DepthCache {
+  private readonly depths = new Map<string, number>();
+  private chars = 0;
+  constructor(
+    private readonly maxChars = 4_000_000,
+    private readonly maxTextChars = 100_000,
+  ) {}
+  get(text: string): number | undefined {
+    return this.depths.get(text);
+  }
+  set(text: string, depth: number): void {
+    if (text.length > this.maxTextChars) return;
+    if (this.chars + text.length > this.maxChars) {
+      this.depths.clear();
+      this.chars = 0;
+    }
+    this.depths.set(text, depth);
+    this.chars += text.length;
+  }
 }
 
 /**
