@@ -21,7 +21,7 @@ import type { Expr } from './bitmap/expr.ts';
 import type { Granularity } from './bitmap/period.ts';
 import type { Query } from './bitmap/plan.ts';
 import { checkPeriods, rangeSpan, tooComplex } from './bitmap/sets.ts';
-import type { PeriodSpec, SetContext, SetSpec } from './bitmap/sets.ts';
+import type { PeriodSpec, SetContext, SetLimits, SetSpec } from './bitmap/sets.ts';
 
 /** Ids of an `ids` literal that cost as much as reading one key. */
 export const IDS_PER_UNIT = 100;
@@ -77,11 +77,6 @@ export function setShapeCost(spec: SetSpec, ctx: Pick<SetContext, 'tz' | 'now' |
   let cost = 0;
   let nodes = 1;
   const stack: SetSpec[] = [spec];
-  // Counted as they are pushed, so a list of a million operands is refused after maxNodes of them.
-  const push = (s: SetSpec): void => {
-    if (++nodes > limits.maxNodes) throw tooComplex('nodes', limits.maxNodes, 'split it into several queries');
-    stack.push(s);
-  };
   while (stack.length) {
     const s = stack.pop()!;
     if (s.event) {
@@ -96,15 +91,26 @@ export function setShapeCost(spec: SetSpec, ctx: Pick<SetContext, 'tz' | 'now' |
       cost += keys;
     } else if (s.ids) cost += Math.ceil(s.ids.length / IDS_PER_UNIT);
     else {
-      if (s.not) push(s.not);
+      if (s.not) nodes = pushCounted(stack, s.not, nodes, limits);
       if (s.minus) {
-        push(s.minus.from);
-        for (const x of s.minus.subtract) push(x);
+        nodes = pushCounted(stack, s.minus.from, nodes, limits);
+        for (const x of s.minus.subtract) nodes = pushCounted(stack, x, nodes, limits);
       }
-      for (const list of [s.and, s.or, s.xor]) if (list) for (const x of list) push(x);
+      for (const list of [s.and, s.or, s.xor]) if (list) for (const x of list) nodes = pushCounted(stack, x, nodes, limits);
     }
   }
   return Math.max(1, cost);
+}
+
+/**
+ * An operand counted as it is pushed, so a list of a million operands is refused after maxNodes
+ * of them; the new node count. A function, not a closure made on every call of setShapeCost,
+ * which runs for every set of a request.
+ */
+function pushCounted(stack: SetSpec[], s: SetSpec, nodes: number, limits: SetLimits): number {
+  if (++nodes > limits.maxNodes) throw tooComplex('nodes', limits.maxNodes, 'split it into several queries');
+  stack.push(s);
+  return nodes;
 }
 
 /** TOO_COMPLEX for a request over the limit; both lines refuse with it. */

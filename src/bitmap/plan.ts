@@ -307,22 +307,12 @@ const namesIdsMemo = new WeakMap<Expr, boolean>();
 
 /** Whether an expression has an id literal anywhere. */
 function namesIds(e: Expr): boolean {
+  // Leaves answer at once: most nodes are keys, and a WeakMap entry each cost more than the walk.
+  if (e.op === 'key' || e.op === 'empty') return false;
+  if (e.op === 'ids') return true;
   let known = namesIdsMemo.get(e);
   if (known === undefined) {
-    switch (e.op) {
-      case 'ids':
-        known = true;
-        break;
-      case 'key':
-      case 'empty':
-        known = false;
-        break;
-      case 'diff':
-        known = namesIds(e.from) || namesIds(e.minus);
-        break;
-      default:
-        known = e.args.some(namesIds);
-    }
+    known = e.op === 'diff' ? namesIds(e.from) || namesIds(e.minus) : e.args.some(namesIds);
     namesIdsMemo.set(e, known);
   }
   return known;

@@ -177,7 +177,6 @@ function toRaw(spec: SetSpec, ctx: SetContext, depth: number, seen: { nodes: num
   const { limits } = ctx;
   if (++seen.nodes > limits.maxNodes) throw tooComplex('nodes', limits.maxNodes, 'split it into several queries');
   if (depth > limits.maxDepth) throw tooComplex('levels of nesting', limits.maxDepth, 'flatten it');
-  const sub = (s: SetSpec): RawExpr => toRaw(s, ctx, depth + 1, seen);
   if (spec.event) {
     const { name, period, shift } = spec.event;
     assertEventName(name, 'event.name');
@@ -207,10 +206,17 @@ function toRaw(spec: SetSpec, ctx: SetContext, depth: number, seen: { nodes: num
     if (spec.ids.length > limits.maxIds) throw tooComplex('ids in one list', limits.maxIds, 'page through them');
     return { op: 'ids', ids: spec.ids.map((id, i) => assertUserId(id, `ids[${i}]`)) };
   }
-  if (spec.not) return { op: 'not', arg: sub(spec.not) };
-  if (spec.minus) return { op: 'minus', from: sub(spec.minus.from), subtract: spec.minus.subtract.map(sub) };
+  if (spec.not) return { op: 'not', arg: toRaw(spec.not, ctx, depth + 1, seen) };
+  if (spec.minus) return { op: 'minus', from: toRaw(spec.minus.from, ctx, depth + 1, seen), subtract: toRawAll(spec.minus.subtract, ctx, depth + 1, seen) };
   const [op, args] = spec.and ? (['and', spec.and] as const) : spec.or ? (['or', spec.or] as const) : (['xor', spec.xor] as const);
   if (!args) throw oneOf('SetExpr');
   if (args.length === 0) throw new BitmapError('BAD_INPUT', `\`${op}\` needs at least one operand`);
-  return { op, args: args.map(sub) };
+  return { op, args: toRawAll(args, ctx, depth + 1, seen) };
+}
+
+// A loop, not a closure made on every call: this runs for every operand of every set of a request.
+function toRawAll(specs: readonly SetSpec[], ctx: SetContext, depth: number, seen: { nodes: number }): RawExpr[] {
+  const out = new Array<RawExpr>(specs.length);
+  for (let i = 0; i < specs.length; i++) out[i] = toRaw(specs[i]!, ctx, depth, seen);
+  return out;
 }
