@@ -67,6 +67,12 @@ export function weekIndexOfIso(year: number, week: number): number {
 /** A time zone turns instants into wall-clock fields and back. */
 export class TimeZone {
   private readonly format?: Intl.DateTimeFormat;
+  /**
+   * Wall-clock fields of instants already turned, by instant: formatToParts costs a few µs, and
+   * a request asks about the same few instants (each date it names, in the same days) every time.
+   * Exact instants only, so no time zone rule is assumed; full, it starts again empty.
+   */
+  private readonly known = new Map<number, Readonly<Civil>>();
 
   constructor(readonly name: string = 'UTC') {
     if (name !== 'UTC') {
@@ -89,7 +95,7 @@ export class TimeZone {
     }
   }
 
-  civil(ms: number): Civil {
+  civil(ms: number): Readonly<Civil> {
     if (!this.format) {
       const d = new Date(ms);
       return {
@@ -102,13 +108,15 @@ export class TimeZone {
         ms: d.getUTCMilliseconds(),
       };
     }
+    let c = this.known.get(ms);
+    if (c !== undefined) return c;
     const f: Record<string, number> = {};
     let beforeChrist = false;
     for (const p of this.format.formatToParts(new Date(ms))) {
       if (p.type === 'era') beforeChrist = p.value === 'BC';
       else if (p.type !== 'literal') f[p.type] = Number(p.value);
     }
-    return {
+    c = Object.freeze({
       year: beforeChrist ? 1 - f.year! : f.year!,
       month: f.month!,
       day: f.day!,
@@ -116,7 +124,10 @@ export class TimeZone {
       minute: f.minute!,
       second: f.second!,
       ms: ((ms % 1000) + 1000) % 1000,
-    };
+    });
+    if (this.known.size >= 10_000) this.known.clear();
+    this.known.set(ms, c);
+    return c;
   }
 
   /** Offset of the zone from UTC at an instant, in ms. */
