@@ -1,15 +1,18 @@
 // Set queries: GraphQL arguments in, one load on the request's set loader out.
 
+import type { FieldNode } from 'graphql';
 import { BitmapError } from '../bitmap/errors.ts';
 import type { Expr } from '../bitmap/expr.ts';
 import type { MemberPage } from '../bitmap/program.ts';
 import { userRef } from '../bitmap/ids.ts';
+import { periodAt } from '../bitmap/period.ts';
 import { resolveSet } from '../bitmap/sets.ts';
 import type { SetSpec } from '../bitmap/sets.ts';
 import type { Answer, Query } from '../bitmap/plan.ts';
 import type { Context } from '../context.ts';
 import { PAGE_PER_UNIT, setShapeCost } from '../limits.ts';
 import { userIds } from './ids.ts';
+import { namesVariable } from '../schema/literal.ts';
 
 /** One question's answer. */
 const askOne = async (ctx: Context, q: Query): Promise<Answer> => (await ctx.ask([q]))[0]!;
@@ -23,13 +26,78 @@ function resolveWithin(ctx: Context, set: SetSpec, cost: number): Expr {
   return resolveSet(set, ctx.setContext);
 }
 
-export async function countSet(ctx: Context, set: SetSpec): Promise<number> {
-  const expr = resolveWithin(ctx, set, setQuestionCost(ctx, set));
+/** A field's set, resolved: its shape cost, and the set over keys once the request has room for `cost` (its own or more). */
+interface FieldSet {
+  readonly cost: number;
+  within(cost: number): Expr;
+}
+
+/** A set resolved for a field of a parsed document, and the wall-clock hour of `now` it was resolved in. */
+interface Resolved {
+  readonly hour: number;
+  readonly cost: number;
+  readonly expr: Expr;
+}
+
+/**
+ * Sets already resolved, by the field node that wrote them (null: its arguments name a variable,
+ * so they may differ each time), per gateway (key layout, time zone and limits). yoga hands back
+ * the same parsed document for the same text, so a dashboard refreshed every few seconds names
+ * the same nodes, and resolving 50 sets cost about as much as the rest of its fields' work. Kept
+ * per node, so entries go with the document when yoga's parse cache lets go of it.
+ */
+const resolvedSets = new WeakMap<Context['services'], WeakMap<FieldNode, Resolved | null>>();
+
+/**
+ * The field's set: from the field node when it was resolved before in the same wall-clock hour,
+ * else resolved (and kept, when written without variables). Exact: a set as written names
+ * periods from its own dates, and from `now` (current, ago, a range's default end) only through
+ * the zone's wall-clock hour that holds it, of which every DAY, WEEK, MONTH and YEAR is a
+ * function. A field without its node (a live evaluation) or with a bound period resolves anew.
+ */
+function fieldSet(ctx: Context, set: SetSpec, node: FieldNode | undefined): FieldSet {
+  let nodes: WeakMap<FieldNode, Resolved | null> | undefined;
+  let hour = 0;
+  let seen: Resolved | null | undefined;
+  if (node && !ctx.setContext.bound) {
+    nodes = resolvedSets.get(ctx.services);
+    if (!nodes) resolvedSets.set(ctx.services, (nodes = new WeakMap()));
+    hour = periodAt('HOUR', ctx.setContext.now, ctx.setContext.tz).index;
+    seen = nodes.get(node);
+    if (seen && seen.hour === hour) {
+      const { expr } = seen;
+      return {
+        cost: seen.cost,
+        within: (cost) => {
+          ctx.cost.assertRoomFor(cost);
+          return expr;
+        },
+      };
+    }
+  }
+  const cost = setQuestionCost(ctx, set);
+  return {
+    cost,
+    within: (total) => {
+      const expr = resolveWithin(ctx, set, total);
+      if (nodes && node && seen !== null) {
+        if (seen === undefined && namesVariable(node)) nodes.set(node, null);
+        else nodes.set(node, { hour, cost, expr });
+      }
+      return expr;
+    },
+  };
+}
+
+export async function countSet(ctx: Context, set: SetSpec, node?: FieldNode): Promise<number> {
+  const s = fieldSet(ctx, set, node);
+  const expr = s.within(s.cost);
   return (await askOne(ctx, { kind: 'count', expr })) as number;
 }
 
-export async function hasMembers(ctx: Context, set: SetSpec): Promise<boolean> {
-  const expr = resolveWithin(ctx, set, setQuestionCost(ctx, set));
+export async function hasMembers(ctx: Context, set: SetSpec, node?: FieldNode): Promise<boolean> {
+  const s = fieldSet(ctx, set, node);
+  const expr = s.within(s.cost);
   return (await askOne(ctx, { kind: 'exists', expr })) as boolean;
 }
 
@@ -38,17 +106,18 @@ export async function containsUser(
   set: SetSpec,
   userId: number | null | undefined,
   externalId: string | null | undefined,
+  node?: FieldNode,
 ): Promise<boolean> {
-  const cost = setQuestionCost(ctx, set);
+  const s = fieldSet(ctx, set, node);
   const ref = userRef(userId, externalId, ctx.services.config.idMapping);
   if ('id' in ref) {
     // A dense id asks in this tick, joining the request's one program.
-    return (await askOne(ctx, { kind: 'contains', expr: resolveWithin(ctx, set, cost), id: ref.id })) as boolean;
+    return (await askOne(ctx, { kind: 'contains', expr: s.within(s.cost), id: ref.id })) as boolean;
   }
   // An external id is looked up first; the set is resolved after it, in the tick it is asked in, so
   // the request's other fields see its cost.
   const id = (await userIds(ctx, [ref], false))[0];
-  const expr = resolveWithin(ctx, set, cost);
+  const expr = s.within(s.cost);
   if (id === null || id === undefined) return false; // never mapped: in no set
   return (await askOne(ctx, { kind: 'contains', expr, id })) as boolean;
 }
@@ -77,9 +146,11 @@ export async function memberPage(
   set: SetSpec,
   first: number | null | undefined,
   after: number | null | undefined,
+  node?: FieldNode,
 ): Promise<MemberPageResult> {
   const limit = pageSize(ctx, first);
-  const expr = resolveWithin(ctx, set, memberPageCost(ctx, set, first));
+  const s = fieldSet(ctx, set, node);
+  const expr = s.within(s.cost + Math.ceil(limit / PAGE_PER_UNIT));
   const page = (await askOne(ctx, { kind: 'members', expr, after: after ?? null, limit })) as MemberPage;
   return { ...page, endCursor: page.ids.length ? page.ids[page.ids.length - 1]! : null };
 }

@@ -77,7 +77,7 @@ builder.queryFields((t) => ({
     type: 'Count',
     description: 'How many users are in the set.',
     args: { set: t.arg({ type: SetExpr, required: true }) },
-    resolve: (_, { set }, ctx) => countSet(ctx, set),
+    resolve: (_, { set }, ctx, info) => countSet(ctx, set, info.fieldNodes[0]),
   }),
   contains: t.boolean({
     description: 'Whether the user is in the set.',
@@ -86,12 +86,12 @@ builder.queryFields((t) => ({
       userId: t.arg({ type: 'UserId', description: 'The user (or give externalId).' }),
       externalId: t.arg.string({ description: 'The user as a string id (needs ID_MAPPING); one never mapped is in no set.' }),
     },
-    resolve: (_, { set, userId, externalId }, ctx) => containsUser(ctx, set, userId, externalId),
+    resolve: (_, { set, userId, externalId }, ctx, info) => containsUser(ctx, set, userId, externalId, info.fieldNodes[0]),
   }),
   hasEvents: t.boolean({
     description: 'Whether the set has any member.',
     args: { set: t.arg({ type: SetExpr, required: true }) },
-    resolve: (_, { set }, ctx) => hasMembers(ctx, set),
+    resolve: (_, { set }, ctx, info) => hasMembers(ctx, set, info.fieldNodes[0]),
   }),
   members: t.field({
     type: MemberPageType,
@@ -101,6 +101,6 @@ builder.queryFields((t) => ({
       first: t.arg.int({ description: 'Page size (default 100).' }),
       after: t.arg({ type: 'UserId', description: 'Start after this id (the previous page’s endCursor).' }),
     },
-    resolve: (_, { set, first, after }, ctx) => memberPage(ctx, set, first, after),
+    resolve: (_, { set, first, after }, ctx, info) => memberPage(ctx, set, first, after, info.fieldNodes[0]),
   }),
 }));
