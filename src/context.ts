@@ -4,7 +4,7 @@ import DataLoader from 'dataloader';
 import type { Engine } from './bitmap/engines/engine.ts';
 import type { KeyLayout } from './bitmap/keys.ts';
 import type { TimeZone } from './bitmap/period.ts';
-import { plan } from './bitmap/plan.ts';
+import { planOnce } from './bitmap/plan.ts';
 import type { Answer, Query } from './bitmap/plan.ts';
 import type { SetContext, SetLimits } from './bitmap/sets.ts';
 import type { Config } from './config.ts';
@@ -64,7 +64,7 @@ export function createContext(services: Services, request?: { readonly headers: 
   const batches = new DataLoader<readonly Query[], Answer[]>(
     async (lists) => {
       cost.assertWithin(); // a later field of the request went over: the whole batch is refused
-      const p = plan(lists.flat());
+      const p = planOnce(lists.flat());
       const answers = p.answer(await services.engine.run(p.program));
       let at = 0;
       return lists.map((l) => answers.slice(at, (at += l.length)));

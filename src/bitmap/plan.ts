@@ -292,6 +292,40 @@ export function plan(queries: readonly Query[], options: PlanOptions = {}): Plan
   return { program, answer: (outs) => answers.map((a) => a(outs)) };
 }
 
+/**
+ * Plans of batches already planned, by their questions. A dashboard asks the same counts on
+ * every refresh, and planning them (sharing, registers) costs more than looking them up. Only
+ * batches of counts and emptiness checks with the default options, whose plan follows from the
+ * canonical texts of their sets alone; a plan and its program are never changed once made.
+ * Bounded by entries and by the characters of their texts; full, it starts again empty.
+ */
+const plans = new Map<string, Plan>();
+let planTextChars = 0;
+const MAX_PLANS = 500;
+const MAX_PLAN_TEXT_CHARS = 4_000_000;
+
+/** plan(), or the plan of an equal batch planned before (see `plans`). */
+export function planOnce(queries: readonly Query[]): Plan {
+  let key = '';
+  for (const q of queries) {
+    if (q.kind !== 'count' && q.kind !== 'exists') return plan(queries);
+    // A canonical text never holds a line break (keys are JSON strings): one question a line.
+    key += `${q.kind === 'count' ? 'c' : 'e'}${q.expr.text}\n`;
+  }
+  const known = plans.get(key);
+  if (known) return known;
+  const made = plan(queries);
+  if (plans.size >= MAX_PLANS || planTextChars + key.length > MAX_PLAN_TEXT_CHARS) {
+    plans.clear();
+    planTextChars = 0;
+  }
+  if (key.length <= MAX_PLAN_TEXT_CHARS) {
+    plans.set(key, made);
+    planTextChars += key.length;
+  }
+  return made;
+}
+
 const tooManyIdReads = (limit: number): BitmapError =>
   new BitmapError(
     'TOO_COMPLEX',

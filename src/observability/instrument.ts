@@ -43,9 +43,7 @@ function measure(metrics: Metrics, labels: { engine: string; mode: string }, met
       const program = args[0] as Program;
       if (program.instructions.length === 0) return null;
       metrics.programInstructions.observe(program.instructions.length);
-      const keys = new Set<string>();
-      for (const i of program.instructions) for (const k of readKeys(i)) keys.add(k);
-      metrics.programKeys.observe(keys.size);
+      metrics.programKeys.observe(keysRead(program));
       return {};
     }
     case 'write': {
@@ -62,6 +60,19 @@ function measure(metrics: Metrics, labels: { engine: string; mode: string }, met
     default:
       return {};
   }
+}
+
+/** Distinct keys of each program measured, by program: a batch planned before (planOnce) runs the same program object again. */
+const keysOfProgram = new WeakMap<Program, number>();
+
+function keysRead(program: Program): number {
+  let n = keysOfProgram.get(program);
+  if (n === undefined) {
+    const keys = new Set<string>();
+    for (const i of program.instructions) for (const k of readKeys(i)) keys.add(k);
+    keysOfProgram.set(program, (n = keys.size));
+  }
+  return n;
 }
 
 /** `engine` with every storage call timed and counted (a proxy: anything else, instanceof too, is the engine's own). */
