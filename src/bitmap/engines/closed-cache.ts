@@ -62,6 +62,13 @@ const FETCH_AFTER_READS = 2;
 const AGE_AFTER_READS = 1024;
 /** The most keys remembered (a wide range or a key scan could name millions). */
 const MAX_SEEN = 100_000;
+/** What holding a container costs beside its data (allocator headers, alignment): about 360 bytes measured for bitsets. */
+const CONTAINER_BYTES = 512;
+
+/** Memory a copy takes: its data (the portable serialization's size), its containers' overhead, its key. */
+function residentBytes(key: string, bitmap: Bitmap): number {
+  return bitmap.getSerializationSizeInBytes('portable') + CONTAINER_BYTES * bitmap.statistics().containers + key.length;
+}
 
 /** The channel Redis publishes tracking invalidations on (RESP2 redirect). */
 const INVALIDATE = '__redis__:invalidate';
@@ -351,7 +358,7 @@ export class ClosedPeriodCache {
         if (!this.live) continue;
         const bytes = (await client.getBuffer(key)) ?? Buffer.alloc(0);
         const copy = await bitmapFromRedisBytesYielding(bytes);
-        this.learn(key, copy.getSerializationSizeInBytes('portable') + key.length, bytes.length);
+        this.learn(key, residentBytes(key, copy), bytes.length);
         if (!mark.dirty && epoch === this.epoch && this.live) this.keep(key, copy);
       } catch {
         // Redis away, or not a string: a later request may queue it again.
@@ -407,7 +414,7 @@ export class ClosedPeriodCache {
     }
   }
 
-  /** Learns keys' Redis lengths from STRLEN: a roaring copy is at most that plus a few bytes a 64K-bit container. */
+  /** Learns keys' Redis lengths from STRLEN: a roaring copy takes at most that plus CONTAINER_BYTES and a few more a 64K-bit container. */
   private async measure(client: Redis, keys: readonly string[]): Promise<void> {
     try {
       const p = client.pipeline();
@@ -415,7 +422,7 @@ export class ClosedPeriodCache {
       const replies = (await p.exec()) ?? [];
       keys.forEach((k, i) => {
         const [err, n] = replies[i] ?? [new Error('no reply')];
-        if (!err) this.learn(k, Number(n) + 8 * Math.ceil(Number(n) / 8192) + 16 + k.length, Number(n));
+        if (!err) this.learn(k, Number(n) + (8 + CONTAINER_BYTES) * Math.ceil(Number(n) / 8192) + 16 + k.length, Number(n));
       });
     } catch {
       // Not known yet: the next request asks again.
@@ -512,7 +519,7 @@ export class ClosedPeriodCache {
    * request (least read, then least recently used, first); without such room it is not kept.
    */
   private keep(key: string, bitmap: Bitmap): void {
-    const bytes = bitmap.getSerializationSizeInBytes('portable') + key.length;
+    const bytes = residentBytes(key, bitmap);
     const old = this.entries.get(key);
     if (old) {
       this.entries.delete(key);

@@ -198,7 +198,9 @@ function* bitmapFromRedisBytesSteps(bytes: Uint8Array): Generator<void, Bitmap> 
           }
         }
       }
-      bm.orInPlace(RoaringBitmap32.deserialize(portable.subarray(0, at), 'portable'));
+      const part = RoaringBitmap32.deserialize(portable.subarray(0, at), 'portable');
+      bm.orInPlace(part);
+      part.clear(); // its memory now, not when the collector gets to it
     }
     if (first + PAGES_PER_SLICE < pages) yield;
   }
