@@ -36,7 +36,7 @@ describe('write tally', () => {
     await markUnique(ctx, { name: 'tally', userId: 9 }, 1);
     expect(await marks(t, 'mark')).toBe(ids.length + 1);
     const counted = ['a', 'b', 'a', 'c'].map((key) => ({ name: 'plays', key, at }));
-    expect(await incrementCounters(ctx, counted)).toEqual({ incremented: 4 });
+    expect(await incrementCounters(ctx, counted)).toEqual({ incremented: 4, replayed: false });
     expect(await hits(t)).toBe(4); // hits, not the 4 period hashes each adds to
   });
 
