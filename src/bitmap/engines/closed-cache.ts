@@ -382,7 +382,7 @@ export class ClosedPeriodCache {
     return most;
   }
 
-  /** Resolves once no background fetch is queued or running (tests, shutdown). */
+  /** Resolves once no background fetch is queued or running (tests wait for copies with it). */
   async idle(): Promise<void> {
     while (this.draining) await this.draining;
   }
@@ -434,11 +434,6 @@ export class ClosedPeriodCache {
     if (!seen) return; // forgotten meanwhile
     seen.bytes = bytes;
     seen.stored = stored;
-  }
-
-  /** Whether a key may be answered from a copy: it belongs to a closed period. */
-  isCacheable(key: string): boolean {
-    return this.options.isClosed(key);
   }
 
   get(key: string): Bitmap | undefined {
