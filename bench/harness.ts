@@ -65,3 +65,26 @@ export async function measure(competitors: readonly Competitor[], options: Round
   }
   return competitors.map((c, i) => ({ name: c.name, description: c.description, ms: ms[i]! }));
 }
+
+/**
+ * Runs a benchmark's main(), then cleanup() however it ends: an error (exit code 1), or
+ * SIGINT/SIGTERM (what it started is stopped, exit code 130).
+ */
+export async function runBenchmark(main: () => Promise<void>, cleanup: () => Promise<void>, log: (line: string) => void = (l) => console.error(l)): Promise<void> {
+  let interrupted = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      interrupted = true;
+      log(`\n${signal}: stopping what the benchmark started…`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+  try {
+    await main();
+  } catch (e) {
+    if (!interrupted) log(`\nbenchmark FAILED: ${(e as Error)?.stack ?? String(e)}`);
+    process.exitCode = 1;
+  } finally {
+    await cleanup();
+  }
+}

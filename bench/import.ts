@@ -41,6 +41,7 @@ import { startRedis } from '../test/global-setup.ts';
 import { startGateway } from './gateway-process.ts';
 import type { GatewayProcess } from './gateway-process.ts';
 import { KeepAliveClient } from './http-client.ts';
+import { runBenchmark } from './harness.ts';
 
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -381,20 +382,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    log(`\n${signal}: stopping what the benchmark started…`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (e) {
-  if (!interrupted) log(`\nbenchmark FAILED: ${(e as Error)?.stack ?? String(e)}`);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runBenchmark(main, cleanup, log);

@@ -28,6 +28,7 @@ import { startRedis } from '../test/global-setup.ts';
 import { startGateway } from './gateway-process.ts';
 import type { GatewayProcess } from './gateway-process.ts';
 import { KeepAliveClient } from './http-client.ts';
+import { runBenchmark } from './harness.ts';
 
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -305,20 +306,4 @@ async function main(): Promise<void> {
   }
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n${signal}: stopping what the benchmark started…`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (e) {
-  if (!interrupted) console.error(`\nbenchmark FAILED: ${(e as Error)?.stack ?? String(e)}`);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runBenchmark(main, cleanup);

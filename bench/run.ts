@@ -45,7 +45,7 @@ import { toGraphQL, day, referenceCount } from './expr.ts';
 import { startGateway } from './gateway-process.ts';
 import { graphql } from './http-client.ts';
 import type { GatewayProcess } from './gateway-process.ts';
-import { measure, verify } from './harness.ts';
+import { measure, runBenchmark, verify } from './harness.ts';
 import { measureMemory, memoryCases, printMemory } from './memory.ts';
 import { median, printTiming } from './report.ts';
 import { COUNT_SCENARIOS } from './scenarios.ts';
@@ -240,20 +240,4 @@ async function main(): Promise<void> {
   log(`total ${elapsed(t0)}`);
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n${signal}: stopping what the benchmark started…`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (e) {
-  if (!interrupted) console.error(`\nbenchmark FAILED: ${(e as Error)?.stack ?? String(e)}`);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runBenchmark(main, cleanup);

@@ -26,7 +26,7 @@ import type { Dataset } from './dataset.ts';
 import { referenceCount } from './expr.ts';
 import { startGateway } from './gateway-process.ts';
 import type { GatewayProcess } from './gateway-process.ts';
-import { measure, verify } from './harness.ts';
+import { measure, runBenchmark, verify } from './harness.ts';
 import { formatBytes, median, quantile, table } from './report.ts';
 import { dashboard } from './scenarios.ts';
 
@@ -265,20 +265,4 @@ async function main(): Promise<void> {
   log(`total ${seconds(t0)}`);
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n${signal}: stopping what the benchmark started…`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (e) {
-  if (!interrupted) console.error(`\nbenchmark FAILED: ${(e as Error)?.stack ?? String(e)}`);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runBenchmark(main, cleanup);
