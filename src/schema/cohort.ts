@@ -7,6 +7,7 @@ import type { Period } from '../bitmap/period.ts';
 import { builder } from './builder.ts';
 import { GranularityEnum, PeriodType } from './periods.ts';
 import { SetExpr } from './sets.ts';
+import type { ArgBuilder } from './series.ts';
 
 const CohortRow = builder.objectRef<CohortRowData & { period: Period }>('CohortRow').implement({
   fields: (t) => ({
@@ -35,21 +36,24 @@ export const CohortTable = builder.objectRef<CohortResult>('CohortTable').implem
   }),
 });
 
+/** The cohort's arguments, for the query and its live subscription alike. */
+export const cohortArgs = (t: ArgBuilder) => ({
+  cohort: t.arg({ type: SetExpr, required: true }),
+  activity: t.arg({ type: SetExpr, required: true }),
+  granularity: t.arg({ type: GranularityEnum, required: true }),
+  rows: t.arg.int(),
+  columns: t.arg.int(),
+  from: t.arg({ type: 'DateTime' }),
+  to: t.arg({ type: 'DateTime' }),
+  asPercent: t.arg.boolean({ description: 'Cells as percent of the row size (default: counts).' }),
+});
+
 builder.queryField('cohort', (t) =>
   t.field({
     type: CohortTable,
     description:
       'Retention table. Rows are cohort periods, oldest first (`from` is the first row, `to` the last; neither: the last row is the current period; default 12 rows). Cell k = |cohort(p) ∧ activity(p+k)|, k = 0..columns-1 (default: as many columns as rows). Event leaves without a period bind to p in `cohort` and to p+k in `activity`.',
-    args: {
-      cohort: t.arg({ type: SetExpr, required: true }),
-      activity: t.arg({ type: SetExpr, required: true }),
-      granularity: t.arg({ type: GranularityEnum, required: true }),
-      rows: t.arg.int(),
-      columns: t.arg.int(),
-      from: t.arg({ type: 'DateTime' }),
-      to: t.arg({ type: 'DateTime' }),
-      asPercent: t.arg.boolean({ description: 'Cells as percent of the row size (default: counts).' }),
-    },
+    args: cohortArgs(t),
     resolve: (_, args, ctx) => cohort(ctx, args),
   }),
 );

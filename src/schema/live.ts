@@ -6,10 +6,10 @@ import { cohort, funnel, series } from '../resolvers/analytics.ts';
 import { counterSeries, topCounters } from '../resolvers/counters.ts';
 import { countSet, hasMembers } from '../resolvers/sets.ts';
 import { builder } from './builder.ts';
-import { CohortTable, FunnelStep } from './cohort.ts';
+import { CohortTable, FunnelStep, cohortArgs } from './cohort.ts';
 import { CounterValue } from './counters.ts';
-import { GranularityEnum, PeriodInput } from './periods.ts';
-import { SeriesPoint } from './series.ts';
+import { PeriodInput } from './periods.ts';
+import { SeriesPoint, periodRangeArgs } from './series.ts';
 import { SetExpr } from './sets.ts';
 
 /** Who a subscription counts against (LIVE_MAX_PER_KEY): its API key, or every anonymous caller together. */
@@ -23,13 +23,7 @@ function live<T>(ctx: Context, field: string, args: unknown, evaluate: (ctx: Con
 const same = <T>(a: Answer<T>): T => a.value;
 
 builder.subscriptionFields((t) => {
-  const range = {
-    granularity: t.arg({ type: GranularityEnum, required: true }),
-    from: t.arg({ type: 'DateTime', description: 'First point’s period (inclusive).' }),
-    to: t.arg({ type: 'DateTime', description: 'Last point’s period (inclusive; default now: the series moves on with time).' }),
-    last: t.arg.int({ description: 'The last N periods, ending with `to` (default: the current period); default 30 when there is no `from`.' }),
-    rollingAverage: t.arg.int({ description: 'Window of the rolling average, in points (e.g. 7).' }),
-  };
+  const range = periodRangeArgs(t);
   return {
     count: t.field({
       type: 'Count',
@@ -58,16 +52,7 @@ builder.subscriptionFields((t) => {
     cohort: t.field({
       type: CohortTable,
       description: 'The query `cohort`, live.',
-      args: {
-        cohort: t.arg({ type: SetExpr, required: true }),
-        activity: t.arg({ type: SetExpr, required: true }),
-        granularity: t.arg({ type: GranularityEnum, required: true }),
-        rows: t.arg.int(),
-        columns: t.arg.int(),
-        from: t.arg({ type: 'DateTime' }),
-        to: t.arg({ type: 'DateTime' }),
-        asPercent: t.arg.boolean({ description: 'Cells as percent of the row size (default: counts).' }),
-      },
+      args: cohortArgs(t),
       subscribe: (_, args, ctx) => live(ctx, 'cohort', args, (c) => cohort(c, args)),
       resolve: same,
     }),

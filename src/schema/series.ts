@@ -20,7 +20,7 @@ export const SeriesPoint = builder.objectRef<SeriesPointData>('SeriesPoint').imp
 });
 
 /** Arguments that pick consecutive periods, shared by series and counterSeries. */
-export const periodRangeArgs = (t: QueryFieldBuilder) => ({
+export const periodRangeArgs = (t: ArgBuilder) => ({
   granularity: t.arg({ type: GranularityEnum, required: true }),
   from: t.arg({ type: 'DateTime', description: 'First point’s period (inclusive).' }),
   to: t.arg({ type: 'DateTime', description: 'Last point’s period (inclusive; default now).' }),
@@ -29,6 +29,8 @@ export const periodRangeArgs = (t: QueryFieldBuilder) => ({
 });
 
 type QueryFieldBuilder = Parameters<Parameters<typeof builder.queryField>[1]>[0];
+/** What makes arguments: the same for query and subscription fields. */
+export type ArgBuilder = Pick<QueryFieldBuilder, 'arg'>;
 
 builder.queryField('series', (t) =>
   t.field({
