@@ -33,10 +33,13 @@ function isFree(port: number): Promise<boolean> {
   });
 }
 
-/** A port below 55536 that is free together with port + 10000 (the node's cluster bus). */
+/**
+ * A port free together with port + 10000 (the node's cluster bus), both below Linux's ephemeral
+ * range (32768 and up), so an outgoing connection cannot take one between the check and the bind.
+ */
 async function freeNodePort(taken: Set<number>): Promise<number> {
   for (let tries = 0; tries < 1000; tries++) {
-    const p = 20_000 + Math.floor(Math.random() * 35_000);
+    const p = 20_000 + Math.floor(Math.random() * 2_700);
     if (taken.has(p) || taken.has(p + 10_000) || taken.has(p - 10_000)) continue;
     if ((await isFree(p)) && (await isFree(p + 10_000))) {
       taken.add(p);
@@ -44,6 +47,13 @@ async function freeNodePort(taken: Set<number>): Promise<number> {
     }
   }
   throw new Error('no free port pair for a cluster node');
+}
+
+/** A node that exited before answering (its port was taken). */
+class NodeExited extends Error {
+  constructor(port: number) {
+    super(`redis-server on ${port} exited before answering`);
+  }
 }
 
 export async function waitFor(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
@@ -75,7 +85,14 @@ export async function startCluster(nodes = 6, replicas = 1): Promise<TestCluster
         { stdio: 'ignore' },
       ),
     );
-    await waitFor(`redis-server on ${p}`, 10_000, async () => (await cli(p, 'ping')).trim() === 'PONG');
+    const child = children.get(p)!;
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new NodeExited(p);
+      if ((await cli(p, 'ping').catch(() => '')).trim() === 'PONG') return;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for redis-server on ${p}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   };
   const stopNode = async (p: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
     const c = children.get(p);
@@ -90,7 +107,18 @@ export async function startCluster(nodes = 6, replicas = 1): Promise<TestCluster
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (const p of ports) await startNode(p);
+    for (let i = 0; i < ports.length; i++) {
+      // Another test file may bind the same port between our check and the node's bind: take another.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await startNode(ports[i]!);
+          break;
+        } catch (e) {
+          if (!(e instanceof NodeExited) || attempt === 4) throw e;
+          ports[i] = await freeNodePort(taken);
+        }
+      }
+    }
     await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes']);
     for (const p of ports) await waitFor(`cluster_state:ok on ${p}`, 20_000, async () => /cluster_state:ok/.test(await cli(p, 'cluster', 'info')));
   } catch (e) {
