@@ -157,12 +157,13 @@ describe.each(ENGINES)('breakdowns (%s engine)', (engine) => {
       calls++;
       return run(p);
     };
-    let d: { s: SeriesRow[]; c: Array<{ name: string; count: number }> };
+    // One breakdown field is one round trip once its names are listed (two fields list their
+    // names apart, so their questions may meet in one batch or in two).
+    let d: { s: SeriesRow[] };
     try {
       d = ok(
-        await t.gql<{ s: SeriesRow[]; c: Array<{ name: string; count: number }> }>(`{
+        await t.gql<{ s: SeriesRow[] }>(`{
           s: seriesBreakdown(prefix: "many:", granularity: DAY, last: 30) { name value total points { period { label } count } }
-          c: countBreakdown(prefix: "many:", period: { current: WEEK }) { name count }
         }`),
       );
     } finally {
@@ -177,7 +178,7 @@ describe.each(ENGINES)('breakdowns (%s engine)', (engine) => {
     }).sort(byTotal((x) => x.total, (x) => x.name));
     expect(d.s.map((x) => [x.name, x.value, x.total, x.points.map((p) => p.count)])).toEqual(want.map((x) => [x.name, x.value, x.total, x.counts]));
     expect(d.s[0]!.points.map((p) => p.period.label)).toEqual(ps.map(label));
-    expect(d.c).toHaveLength(20);
+    expect(ok(await t.gql<{ c: unknown[] }>('{ c: countBreakdown(prefix: "many:", period: { current: WEEK }) { name count } }')).c).toHaveLength(20);
   });
 
   it('answers [] for a prefix nothing starts with', async () => {

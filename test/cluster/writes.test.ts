@@ -43,7 +43,12 @@ describe('MIN_REPLICA_ACKS', () => {
     const acks = await testGateway({ engine: 'cluster', cluster: c.seeds, config: { shardBits: W, minReplicaAcks: 1, replicaAckTimeoutMs: 300 } });
     try {
       const engine = acks.engine as ClusterEngine;
-      const lines = (await c.cli(c.ports[0]!, 'cluster', 'nodes')).trim().split('\n').map((l) => l.split(' '));
+      // Every replica listed with its master (just after creation a node may not list them all yet).
+      let lines: string[][] = [];
+      await waitFor('every replica to be listed', 30_000, async () => {
+        lines = (await c.cli(c.ports[0]!, 'cluster', 'nodes')).trim().split('\n').map((l) => l.split(' '));
+        return lines.filter((l) => l[2]!.includes('slave') && l[3] !== '-').length === c.ports.length / 2;
+      });
       const port = (addr: string): number => Number(addr.split('@')[0]!.split(':')[1]);
       // Shards 0..15, each with the port of the master holding its slot.
       const slotOwner = (slot: number): string[] =>
