@@ -9,6 +9,7 @@ import { openEmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
 import type { EmbeddedEngine } from '../../src/bitmap/engines/embedded/index.ts';
 import { andOf, diffOf, idsExpr, keyExpr, orOf, xorOf } from '../../src/bitmap/expr.ts';
 import type { Expr } from '../../src/bitmap/expr.ts';
+import { evaluateExpr } from '../expr-reference.ts';
 import { plan } from '../../src/bitmap/plan.ts';
 import type { Query } from '../../src/bitmap/plan.ts';
 import type { MemberPage, Program } from '../../src/bitmap/program.ts';
@@ -21,36 +22,6 @@ const MAX = 2 ** 32 - 1;
 
 type Ref = Map<string, Set<number>>;
 
-function evaluate(e: Expr, ref: Ref): Set<number> {
-  switch (e.op) {
-    case 'key':
-      return new Set(ref.get(e.key) ?? []);
-    case 'ids':
-      return new Set(e.ids);
-    case 'empty':
-      return new Set();
-    case 'and': {
-      const [first, ...rest] = e.args.map((a) => evaluate(a, ref));
-      return new Set([...first!].filter((x) => rest.every((s) => s.has(x))));
-    }
-    case 'or':
-      return new Set(e.args.flatMap((a) => [...evaluate(a, ref)]));
-    case 'xor': {
-      const out = new Set<number>();
-      for (const s of e.args.map((a) => evaluate(a, ref))) {
-        for (const x of s) {
-          if (out.has(x)) out.delete(x);
-          else out.add(x);
-        }
-      }
-      return out;
-    }
-    case 'diff': {
-      const minus = evaluate(e.minus, ref);
-      return new Set([...evaluate(e.from, ref)].filter((x) => !minus.has(x)));
-    }
-  }
-}
 
 const sorted = (s: Iterable<number>): number[] => [...s].sort((a, b) => a - b);
 
@@ -124,7 +95,7 @@ describe('embedded engine: programs', () => {
   async function allMembers(e: Expr, limit: number, maxBitReads: number): Promise<number[]> {
     const out: number[] = [];
     let after: number | null = null;
-    const want = sorted(evaluate(e, ref));
+    const want = sorted(evaluateExpr(e, ref));
     for (;;) {
       const p = plan([{ kind: 'members', expr: e, after, limit }], { maxBitReads });
       const page = p.answer(await engine.run(p.program))[0] as MemberPage;
@@ -150,11 +121,11 @@ describe('embedded engine: programs', () => {
         if (kind < 0.3) queries.push({ kind: 'count', expr });
         else if (kind < 0.5) queries.push({ kind: 'exists', expr });
         else if (kind < 0.75) {
-          const members = sorted(evaluate(expr, ref));
+          const members = sorted(evaluateExpr(expr, ref));
           const id = q() < 0.5 && members.length ? members[Math.floor(q() * members.length)]! : randomOffset(q);
           queries.push({ kind: 'contains', expr, id });
         } else {
-          const members = sorted(evaluate(expr, ref));
+          const members = sorted(evaluateExpr(expr, ref));
           const after = q() < 0.5 ? null : q() < 0.5 && members.length ? members[Math.floor(q() * members.length)]! : randomOffset(q);
           queries.push({ kind: 'members', expr, after, limit: 1 + Math.floor(q() * 40) });
         }
@@ -163,7 +134,7 @@ describe('embedded engine: programs', () => {
       const p = plan(queries, { maxBitReads });
       const answers = p.answer(await engine.run(p.program));
       queries.forEach((query, i) => {
-        const set = evaluate(query.expr, ref);
+        const set = evaluateExpr(query.expr, ref);
         const got = answers[i];
         switch (query.kind) {
           case 'count':
@@ -190,7 +161,7 @@ describe('embedded engine: programs', () => {
       const expr = randomExpr(q, ref, 2);
       const limit = [1, 7, 100, 5000][round % 4]!;
       const got = await allMembers(expr, limit, round % 2 ? 0 : 4096);
-      expect(got).toEqual(sorted(evaluate(expr, ref)));
+      expect(got).toEqual(sorted(evaluateExpr(expr, ref)));
     }
     // every stored key on its own, with large pages
     for (const key of KEYS) {

@@ -10,6 +10,7 @@ import type { BitWrite } from '../../src/bitmap/engines/engine.ts';
 import { RedisEngine } from '../../src/bitmap/engines/redis.ts';
 import { andOf, diffOf, idsExpr, keyExpr, orOf, xorOf } from '../../src/bitmap/expr.ts';
 import type { Expr } from '../../src/bitmap/expr.ts';
+import { evaluateExpr } from '../expr-reference.ts';
 import { plan } from '../../src/bitmap/plan.ts';
 import type { Answer, Query } from '../../src/bitmap/plan.ts';
 import { scanAll } from '../assertions.ts';
@@ -21,32 +22,6 @@ const SPAN = 2 ** 21;
 
 type Sets = Map<string, Set<number>>;
 
-/** The reference: an expression over plain Sets. */
-function evaluate(e: Expr, ref: Sets): Set<number> {
-  switch (e.op) {
-    case 'key':
-      return new Set(ref.get(e.key) ?? []);
-    case 'ids':
-      return new Set(e.ids);
-    case 'empty':
-      return new Set();
-    case 'and': {
-      const [first, ...rest] = e.args.map((a) => evaluate(a, ref));
-      return new Set([...first!].filter((x) => rest.every((s) => s.has(x))));
-    }
-    case 'or':
-      return new Set(e.args.flatMap((a) => [...evaluate(a, ref)]));
-    case 'xor': {
-      const out = new Set<number>();
-      for (const s of e.args.map((a) => evaluate(a, ref))) for (const x of s) if (!out.delete(x)) out.add(x);
-      return out;
-    }
-    case 'diff': {
-      const minus = evaluate(e.minus, ref);
-      return new Set([...evaluate(e.from, ref)].filter((x) => !minus.has(x)));
-    }
-  }
-}
 
 const sorted = (s: Iterable<number>): number[] => [...s].sort((a, b) => a - b);
 
@@ -140,7 +115,7 @@ describe.each(['lua', 'pipeline'] as const)('sets naming ids (redis %s)', (mode)
       const queries: Array<Extract<Query, { expr: unknown }>> = [];
       for (let i = 1 + Math.floor(random() * 6); i > 0; i--) {
         const expr = randomExpr(random, 3);
-        const members = sorted(evaluate(expr, ref));
+        const members = sorted(evaluateExpr(expr, ref));
         const pick = (): number => (members.length && random() < 0.5 ? members[Math.floor(random() * members.length)]! : idList(random)[0]!);
         const kind = random();
         if (kind < 0.4) queries.push({ kind: 'count', expr });
@@ -154,7 +129,7 @@ describe.each(['lua', 'pipeline'] as const)('sets naming ids (redis %s)', (mode)
       for (const i of pl.program.instructions) if (i.op === 'bits') bitsRead += i.offsets.length;
       const answers = pl.answer(await engine.run(pl.program));
       queries.forEach((q, i) => {
-        const set = evaluate(q.expr, ref);
+        const set = evaluateExpr(q.expr, ref);
         const got = answers[i];
         if (q.kind === 'count') expect(got, q.expr.text).toBe(set.size);
         else if (q.kind === 'exists') expect(got, q.expr.text).toBe(set.size > 0);
@@ -188,7 +163,7 @@ describe.each(['lua', 'pipeline'] as const)('sets naming ids (redis %s)', (mode)
       [orOf([a, idsExpr([MAX, first[0]! + 1])]), first[0]!, 4],
     ];
     for (const [expr, after, limit] of pages) {
-      const later = sorted(evaluate(expr, ref)).filter((x) => x > (after ?? -1));
+      const later = sorted(evaluateExpr(expr, ref)).filter((x) => x > (after ?? -1));
       for (const maxBitReads of [0, 4096]) {
         expect(await ask([{ kind: 'members', expr, after, limit }], maxBitReads), expr.text).toEqual([
           { ids: later.slice(0, limit), hasMore: later.length > limit },
@@ -221,7 +196,7 @@ describe.each(['lua', 'pipeline'] as const)('sets naming ids (redis %s)', (mode)
     ];
     const answers = await ask(queries);
     queries.forEach((q, i) => {
-      const set = evaluate(q.expr, ref);
+      const set = evaluateExpr(q.expr, ref);
       if (q.kind === 'members') expect(answers[i]).toEqual({ ids: sorted(set).slice(0, 10), hasMore: set.size > 10 });
       else expect(answers[i], `query ${i}`).toBe(set.size);
     });
