@@ -17,14 +17,15 @@ import { hashKey } from '../../src/auth.ts';
 import { ENGINES, testGateway } from '../helpers.ts';
 import type { TestGateway } from '../helpers.ts';
 import { launchChromium } from './chromium.ts';
-import { DEMO, dashboardConfig, listen, openEngine, reference, seedDemoData } from './fixture.ts';
+import { DEMO, addDays, dashboardConfig, listen, openEngine, reference, seedDemoData } from './fixture.ts';
 import type { Reference, RunningGateway } from './fixture.ts';
 
 const ARTIFACTS = join(import.meta.dirname, 'artifacts');
 const EXAMPLES_MANIFEST = join(import.meta.dirname, '../../examples/generated/persisted-documents.json');
 const DASHBOARD_MANIFEST = join(import.meta.dirname, '../../src/dashboard/generated/persisted-documents.json');
 
-const STATE = { event: 'launch', end: DEMO.end, days: DEMO.days, cohort: 'WEEK', rows: 6, counter: 'launches', counterPeriod: 'MONTH' } as const;
+const STATE = { event: 'launch', from: addDays(DEMO.end, 1 - DEMO.days), to: DEMO.end, granularity: 'DAY', cohort: 'WEEK', rows: 6, counter: 'launches', counterPeriod: 'MONTH' } as const;
+const DAYS = DEMO.days;
 const QUERY = `?${new URLSearchParams(Object.entries(STATE).map(([k, v]) => [k, String(v)])).toString()}`;
 const WINDOW = 7;
 const VIEWPORT = { width: 1280, height: 900 };
@@ -127,7 +128,7 @@ describe('the dashboard page', () => {
       await page.click('#key-form button');
       await page.waitForSelector('body[data-state="ready"]', { timeout: 15_000 });
       expect(await page.evaluate(() => localStorage.getItem('bitmapql.apiKey'))).toBe(READER);
-      expect((await dashboardOf(page)).series?.points).toHaveLength(STATE.days);
+      expect((await dashboardOf(page)).series?.points).toHaveLength(DAYS);
     } finally {
       await context.close();
     }
@@ -146,7 +147,7 @@ describe('the dashboard page', () => {
       expect(await page.$$eval('#f-counter option', (o) => o.map((x) => (x as HTMLOptionElement).value))).toEqual(['launches']);
 
       // (1) series: daily users and the 7-day rolling average.
-      const series = ref.series(STATE.end, STATE.days, WINDOW);
+      const series = ref.series(STATE.to, DAYS, WINDOW);
       expect(d.series!.points.map((p) => p.label)).toEqual(series.map((p) => p.label));
       expect(d.series!.points.map((p) => p.count)).toEqual(series.map((p) => p.count));
       d.series!.points.forEach((p, i) => expect(p.average, p.label).toBeCloseTo(series[i]!.average, 9));
@@ -181,7 +182,7 @@ describe('the dashboard page', () => {
       await page.mouse.move(0, 0);
 
       // (2) cohort heatmap: bitmapist get_dates_data by ISO week, percent cells.
-      const cohort = ref.weeklyCohort(STATE.end, STATE.rows);
+      const cohort = ref.weeklyCohort(STATE.to, STATE.rows);
       expect(d.cohort!.rows.map((r) => r.label)).toEqual(cohort.map((r) => r.label));
       expect(d.cohort!.rows.map((r) => r.size)).toEqual(cohort.map((r) => r.size));
       const cells = await page.$$eval('#cohort tbody tr', (rows) =>
@@ -211,8 +212,8 @@ describe('the dashboard page', () => {
       expect(lum(sorted[0]!.bg)).toBeGreaterThan(lum(sorted.at(-1)!.bg));
 
       // (3) the counter's top keys in the month of the end date.
-      const top = ref.monthCounters(STATE.end);
-      expect(d.counters!.period).toBe(STATE.end.slice(0, 7));
+      const top = ref.monthCounters(STATE.to);
+      expect(d.counters!.period).toBe(STATE.to.slice(0, 7));
       expect(d.counters!.top).toEqual(top);
       const bars = await page.$$eval('#counters li', (lis) => lis.map((li) => ({ key: (li as HTMLElement).dataset.key, value: Number((li as HTMLElement).dataset.value) })));
       expect(bars).toEqual(top);
@@ -235,10 +236,10 @@ describe('the dashboard page', () => {
       await settled(page);
       const d = await dashboardOf(page);
       const today = new Date().toISOString().slice(0, 10); // the browser runs in UTC
-      expect(d.state).toEqual({ event: ref.eventNames[0], end: today, days: 30, cohort: 'WEEK', rows: 8, counter: 'launches', counterPeriod: 'MONTH', live: false });
+      expect(d.state).toEqual({ event: ref.eventNames[0], from: addDays(today, -29), to: today, granularity: 'DAY', cohort: 'WEEK', rows: 8, counter: 'launches', counterPeriod: 'MONTH', live: false });
       expect(d.series!.points).toHaveLength(30);
       expect(d.cohort!.rows).toHaveLength(8);
-      expect(new URL(page.url()).searchParams.get('end')).toBe(today);
+      expect(new URL(page.url()).searchParams.get('to')).toBe(today);
       expect(problems).toEqual([]);
 
       // Choosing another event redraws the panels for it and puts it in the URL.
@@ -263,7 +264,7 @@ describe('the dashboard with Live on', () => {
     others.push(g);
     // Today, so the last point is the current period; the writes name the day, so midnight cannot move them.
     const end = new Date().toISOString().slice(0, 10);
-    const state = { ...STATE, end, days: 7 };
+    const state = { ...STATE, from: addDays(end, -6), to: end };
     const query = `?${new URLSearchParams(Object.entries(state).map(([k, v]) => [k, String(v)])).toString()}`;
     const { page, context, problems } = await open(`${g.url}/${query}`, READER);
     try {
@@ -365,8 +366,8 @@ describe('the dashboard with PERSISTED_OPERATIONS', () => {
         expect(p.documentId).toMatch(/^sha256:[0-9a-f]{64}$/);
       }
       const d = await dashboardOf(page);
-      expect(d.series!.points.map((p) => p.count)).toEqual(ref.series(STATE.end, STATE.days, WINDOW).map((p) => p.count));
-      expect(d.counters!.top).toEqual(ref.monthCounters(STATE.end));
+      expect(d.series!.points.map((p) => p.count)).toEqual(ref.series(STATE.to, DAYS, WINDOW).map((p) => p.count));
+      expect(d.counters!.top).toEqual(ref.monthCounters(STATE.to));
       expect(problems).toEqual([]);
     } finally {
       await context.close();

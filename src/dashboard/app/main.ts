@@ -14,7 +14,7 @@ import type { CountersData } from './counters.ts';
 import { h } from './dom.ts';
 import { followSeries, loadSeries, renderSeries } from './series.ts';
 import type { SeriesData } from './series.ts';
-import { GRANULARITIES, LIMITS, readState, stateQuery } from './state.ts';
+import { GRANULARITIES, LIMITS, rangeDays, readState, stateQuery } from './state.ts';
 import type { DashboardState } from './state.ts';
 
 export interface DashboardData {
@@ -51,8 +51,9 @@ function input(name: string, label: string, attrs: Record<string, string | numbe
 
 const f = {
   event: select('event', 'Event'),
-  end: input('end', 'Until', { type: 'date', required: 'required' }),
-  days: input('days', 'Days', { type: 'number', min: LIMITS.days.min, max: LIMITS.days.max, step: 1, required: 'required' }),
+  from: input('from', 'From', { type: 'date', required: 'required' }),
+  to: input('to', 'To', { type: 'date', required: 'required' }),
+  granularity: select('granularity', 'By', GRANULARITIES),
   cohort: select('cohort', 'Cohort', GRANULARITIES),
   rows: input('rows', 'Rows', { type: 'number', min: LIMITS.rows.min, max: LIMITS.rows.max, step: 1, required: 'required' }),
   counter: select('counter', 'Counter'),
@@ -69,8 +70,9 @@ const form = h(
   'form',
   { class: 'controls', method: 'get', action: '/', id: 'controls' },
   f.event.wrap,
-  f.end.wrap,
-  f.days.wrap,
+  f.from.wrap,
+  f.to.wrap,
+  f.granularity.wrap,
   f.cohort.wrap,
   f.rows.wrap,
   f.counter.wrap,
@@ -149,8 +151,9 @@ async function render(requested: DashboardState): Promise<void> {
   liveStatus.textContent = '';
   document.body.dataset.state = 'loading';
   for (const p of Object.values(panels)) p.root.dataset.state = 'loading';
-  f.end.el.value = requested.end;
-  f.days.el.value = String(requested.days);
+  f.from.el.value = requested.from;
+  f.to.el.value = requested.to;
+  f.granularity.el.value = requested.granularity;
   f.cohort.el.value = requested.cohort;
   f.rows.el.value = String(requested.rows);
   f.counterPeriod.el.value = requested.counterPeriod;
@@ -184,7 +187,9 @@ async function render(requested: DashboardState): Promise<void> {
   fillSelect(f.event.el, events, state.event);
   fillSelect(f.counter.el, meta.counterNames, state.counter);
 
-  const { event, end, days, rows, cohort, counter, counterPeriod } = state;
+  const { event, from, to, rows, cohort, counter, counterPeriod } = state;
+  const end = to;
+  const days = rangeDays(from, to);
   panels.series.title.textContent = event ? `Daily users · ${event}` : 'Daily users';
   panels.cohort.title.textContent = event ? `Retention · ${event} by ${cohort.toLowerCase()}` : 'Retention';
   panels.counters.title.textContent = counter ? `Top ${counter}` : 'Top counts';
@@ -256,7 +261,8 @@ function follow(state: DashboardState, data: DashboardData): () => void {
     liveStatus.textContent = `not live: ${e.message}`;
     stopAll(); // the panels stay as last drawn
   };
-  const { end, days, rows } = state;
+  const { from, to: end, rows } = state;
+  const days = rangeDays(from, end);
   const series = data.series;
   if (series) {
     stops.push(
@@ -306,7 +312,7 @@ form.addEventListener('submit', (e) => {
   history.pushState(null, '', stateQuery(state));
   void render(state);
 });
-for (const el of [f.event.el, f.cohort.el, f.counter.el, f.counterPeriod.el, f.live.el]) el.addEventListener('change', () => form.requestSubmit());
+for (const el of [f.event.el, f.granularity.el, f.cohort.el, f.counter.el, f.counterPeriod.el, f.live.el]) el.addEventListener('change', () => form.requestSubmit());
 
 keyForm.addEventListener('submit', (e) => {
   e.preventDefault();

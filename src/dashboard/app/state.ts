@@ -1,5 +1,7 @@
 // The page's state lives in the URL query string, so a link shows exactly the same numbers:
-// ?event=launch&end=2026-10-31&days=42&cohort=WEEK&rows=6&counter=launches&counterPeriod=MONTH (&live=on)
+// ?event=launch&from=2026-09-20&to=2026-10-31&granularity=DAY&cohort=WEEK&rows=6&counter=launches&counterPeriod=MONTH (&live=on)
+// A link from before the range (end=2026-10-31&days=42) still opens the same days: to = end,
+// from = end - days + 1.
 
 import type { Granularity } from '../generated/graphql.ts';
 
@@ -9,9 +11,12 @@ export const GRANULARITIES: readonly PanelGranularity[] = ['DAY', 'WEEK', 'MONTH
 export interface DashboardState {
   /** null: the first event the gateway lists. */
   readonly event: string | null;
-  /** Last day of the range, YYYY-MM-DD (default: today). */
-  readonly end: string;
-  readonly days: number;
+  /** First day of the range, YYYY-MM-DD (default: 30 days up to `to`); never after `to`. */
+  readonly from: string;
+  /** Last day of the range, YYYY-MM-DD (default: today); the cohort and counter panels end here too. */
+  readonly to: string;
+  /** One point per day, week or month of the range (the series panel and the breakdown panel). */
+  readonly granularity: PanelGranularity;
   readonly cohort: PanelGranularity;
   readonly rows: number;
   /** null: the first counter the gateway lists. */
@@ -21,8 +26,9 @@ export interface DashboardState {
   readonly live: boolean;
 }
 
-export const LIMITS = { days: { min: 1, max: 365 }, rows: { min: 1, max: 52 } } as const;
-export const DEFAULTS = { days: 30, cohort: 'WEEK', rows: 8, counterPeriod: 'MONTH' } as const;
+/** days: the range's length (an old link's `days`, and the longest range: ten years). */
+export const LIMITS = { days: { min: 1, max: 3653 }, rows: { min: 1, max: 52 } } as const;
+export const DEFAULTS = { days: 30, granularity: 'DAY', cohort: 'WEEK', rows: 8, counterPeriod: 'MONTH' } as const;
 
 /** Today in the browser's time zone, YYYY-MM-DD. */
 export function today(now = new Date()): string {
@@ -30,7 +36,12 @@ export function today(now = new Date()): string {
   return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
 }
 
-const isDate = (s: string): boolean => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`));
+const DAY_MS = 86_400_000;
+const isDate = (s: string): boolean => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
+/** The day `n` days after a YYYY-MM-DD day (calendar arithmetic, no time zone). */
+export const addDays = (day: string, n: number): string => new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
+/** Days from `from` to `to`, both counted (1 when they are the same day). */
+export const rangeDays = (from: string, to: string): number => Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS) + 1;
 
 function int(text: string | null, fallback: number, limits: { min: number; max: number }): number {
   const n = text === null || text.trim() === '' ? NaN : Number(text);
@@ -49,11 +60,20 @@ export function readState(search: string, todayIso = today()): DashboardState {
     const v = q.get(name)?.trim();
     return v ? v : null;
   };
-  const end = text('end');
+  const date = (name: string): string | null => {
+    const v = text(name);
+    return v !== null && isDate(v) ? v : null;
+  };
+  // `to`, else an old link's `end`; `from`, else `days` (or 30) days up to `to`.
+  const to = date('to') ?? date('end') ?? todayIso;
+  let from = date('from') ?? addDays(to, 1 - int(q.get('days'), DEFAULTS.days, LIMITS.days));
+  if (from > to) from = to;
+  if (rangeDays(from, to) > LIMITS.days.max) from = addDays(to, 1 - LIMITS.days.max);
   return {
     event: text('event'),
-    end: end !== null && isDate(end) ? end : todayIso,
-    days: int(q.get('days'), DEFAULTS.days, LIMITS.days),
+    from,
+    to,
+    granularity: granularity(q.get('granularity'), DEFAULTS.granularity),
     cohort: granularity(q.get('cohort'), DEFAULTS.cohort),
     rows: int(q.get('rows'), DEFAULTS.rows, LIMITS.rows),
     counter: text('counter'),
@@ -66,8 +86,9 @@ export function readState(search: string, todayIso = today()): DashboardState {
 export function stateQuery(s: DashboardState): string {
   const q = new URLSearchParams();
   if (s.event !== null) q.set('event', s.event);
-  q.set('end', s.end);
-  q.set('days', String(s.days));
+  q.set('from', s.from);
+  q.set('to', s.to);
+  q.set('granularity', s.granularity);
   q.set('cohort', s.cohort);
   q.set('rows', String(s.rows));
   if (s.counter !== null) q.set('counter', s.counter);
