@@ -3,27 +3,19 @@
 // reading a changed key are computed again, and the memory bound holds. Each on its own
 // redis-server (flushes and CLIENT KILL would disturb every other test sharing one).
 
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashKey } from '../../src/auth.ts';
 import { AnswerCache } from '../../src/bitmap/engines/answer-cache.ts';
 import type { AnswerGuard } from '../../src/bitmap/engines/answer-cache.ts';
 import { INVALIDATION_CLIENT_NAME } from '../../src/bitmap/engines/closed-cache.ts';
-import { RedisEngine } from '../../src/bitmap/engines/redis.ts';
-import { bitmapistLayout, counterPrefixFor } from '../../src/bitmap/keys.ts';
+import { counterPrefixFor } from '../../src/bitmap/keys.ts';
 import { outputSignatures } from '../../src/bitmap/program.ts';
 import type { OutputValue, Program } from '../../src/bitmap/program.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createGateway } from '../../src/gateway.ts';
-import type { Gateway } from '../../src/gateway.ts';
-import { startRedis } from '../global-setup.ts';
 import type { GqlResult } from '../helpers.ts';
 import { rng } from '../rng.ts';
+import { DaySets, cacheHarness, commandsDuring, day } from './cache-harness.ts';
+import type { CacheHarness } from './cache-harness.ts';
 
-const NOW = Date.parse('2026-11-22T09:05:00Z'); // the 20th and 21st have ended; the 22nd is open
-const KEY = `bmq_reuse_${randomBytes(8).toString('hex')}`;
-const day = (d: number) => `{ event: { name: "seen", period: { at: { granularity: DAY, date: "2026-11-${d}" } } } }`;
 /** Closed days, an open one, a members page and an id read: one answer each. */
 const QUERY = `{
   both: count(set: { and: [${day(20)}, ${day(21)}] })
@@ -42,66 +34,19 @@ const COUNTING = new Set(['EVALSHA', 'EVAL', 'BITCOUNT', 'BITOP', 'BITPOS', 'GET
 
 type Day = 20 | 21 | 22;
 
-interface Harness {
-  redis: Awaited<ReturnType<typeof startRedis>>;
-  raw: Redis;
-  engine: RedisEngine;
-  answers: AnswerCache;
-  gateway: Gateway;
-  prefix: string;
-  key(d: Day): string;
-  gql<T = Record<string, unknown>>(query: string): Promise<GqlResult<T>>;
-  close(): Promise<void>;
-}
+type Harness = CacheHarness & { answers: AnswerCache };
 
 async function harness(answerBytes = 1 << 20): Promise<Harness> {
-  const redis = await startRedis();
-  const raw = new Redis(redis.url, { maxRetriesPerRequest: 0, retryStrategy: () => 50 });
-  raw.on('error', () => {});
-  const prefix = `r${randomBytes(4).toString('hex')}_`;
-  const config = loadConfig({}, { keyPrefix: prefix, apiKeys: [{ name: 'reuse', sha256: hashKey(KEY), scopes: ['read', 'write'] }] });
-  const layout = bitmapistLayout(prefix);
-  const engine = await new RedisEngine({
-    url: redis.url,
-    tempPrefix: layout.tempPrefix,
-    idKeys: layout.idKeys,
-    cache: {
-      keyPrefix: prefix,
-      maxBytes: 64 << 20,
-      isClosed: (key) => key.startsWith(`${prefix}seen_2026-11-`) && Number(key.slice(-2)) < 22,
-    },
-    answerCacheBytes: answerBytes,
-  }).connect();
-  expect(engine.cache!.active).toBe(true);
-  const gateway = await createGateway(config, { engine, now: () => NOW });
-  return {
-    redis,
-    raw,
-    engine,
-    answers: engine.answers!,
-    gateway,
-    prefix,
-    key: (d) => `${prefix}seen_2026-11-${d}`,
-    async gql(query) {
-      const res = await gateway.yoga.fetch('http://yoga/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${KEY}` },
-        body: JSON.stringify({ query }),
-      });
-      return (await res.json()) as GqlResult<never>;
-    },
-    async close() {
-      await gateway.close();
-      await engine.close();
-      raw.disconnect();
-      await redis.stop();
-    },
-  };
+  const h = await cacheHarness({ answerBytes });
+  expect(h.engine.cache!.active).toBe(true);
+  return Object.assign(h, { answers: h.engine.answers! });
 }
 
 /** The three days' members in plain JS Sets, written to Redis from a client other than the gateway (as bitmapist would). */
-class Truth {
-  readonly days: Record<Day, Set<number>> = { 20: new Set(), 21: new Set(), 22: new Set() };
+class Truth extends DaySets<Day> {
+  constructor() {
+    super([20, 21, 22]);
+  }
   expected(): Record<string, unknown> {
     const [a, b, c] = [this.days[20], this.days[21], this.days[22]];
     const both = [...a].filter((x) => b.has(x)).length;
@@ -115,40 +60,9 @@ class Truth {
       has: b.has(3),
     };
   }
-  async set(h: Harness, d: Day, ids: readonly number[], bit: 0 | 1 = 1): Promise<void> {
-    const p = h.raw.pipeline();
-    for (const id of ids) {
-      p.setbit(h.key(d), id, bit);
-      if (bit) this.days[d].add(id);
-      else this.days[d].delete(id);
-    }
-    await p.exec();
-  }
-  clear(): void {
-    for (const s of Object.values(this.days)) s.clear();
-  }
 }
 
 const ids = (random: () => number, n: number): number[] => Array.from({ length: n }, () => Math.floor(random() * 3000));
-
-/** Every command Redis runs meanwhile, from any client (MONITOR). */
-async function watchCommands(h: Harness): Promise<{ seen: string[][]; stop(): Promise<string[][]> }> {
-  const base = h.raw.duplicate();
-  base.on('error', () => {});
-  const monitor = await base.monitor();
-  const seen: string[][] = [];
-  monitor.on('monitor', (_time: string, args: string[]) => seen.push([String(args[0]).toUpperCase(), ...args.slice(1).map(String)]));
-  await new Promise((r) => setTimeout(r, 50));
-  return {
-    seen,
-    async stop() {
-      await new Promise((r) => setTimeout(r, 100));
-      monitor.disconnect();
-      base.disconnect();
-      return seen;
-    },
-  };
-}
 
 /** Reads until a request is answered wholly from memory (exact each time). */
 async function warm(h: Harness, truth: Truth): Promise<void> {
@@ -175,9 +89,9 @@ describe('reused answers (redis engine)', () => {
   it('answers a repeated request with no counting: no script, no BITOP or BITCOUNT, no copy counted', async () => {
     expect((await h.gql(QUERY)).data).toEqual(truth.expected());
     const copyHits = h.engine.cache!.hits;
-    const m = await watchCommands(h);
-    for (let i = 0; i < 10; i++) expect((await h.gql(QUERY)).data).toEqual(truth.expected());
-    const commands = await m.stop();
+    const commands = await commandsDuring(h.raw, async () => {
+      for (let i = 0; i < 10; i++) expect((await h.gql(QUERY)).data).toEqual(truth.expected());
+    });
     expect(commands.filter(([c]) => COUNTING.has(c!))).toEqual([]);
     // Nothing read but the fence: a PING on the invalidation connection and the SWAPDB sentinel.
     expect(commands.filter(([c]) => c === 'GET').every(([, k]) => k!.endsWith(':cache:db'))).toBe(true);

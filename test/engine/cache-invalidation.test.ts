@@ -3,23 +3,14 @@
 // refuses tracking; and it never fetches a working set larger than its budget. Each on its own
 // redis-server (these commands would disturb every other test sharing one).
 
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashKey } from '../../src/auth.ts';
 import { INVALIDATION_CLIENT_NAME } from '../../src/bitmap/engines/closed-cache.ts';
-import { RedisEngine } from '../../src/bitmap/engines/redis.ts';
-import { bitmapistLayout } from '../../src/bitmap/keys.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createGateway } from '../../src/gateway.ts';
-import type { Gateway } from '../../src/gateway.ts';
 import { startRedis } from '../global-setup.ts';
-import type { GqlResult } from '../helpers.ts';
 import { rng } from '../rng.ts';
+import { DaySets, cacheHarness, commandsDuring, day } from './cache-harness.ts';
+import type { CacheHarness } from './cache-harness.ts';
 
-const NOW = Date.parse('2026-11-22T09:05:00Z'); // the 20th and 21st have ended: their bitmaps are cached
-const KEY = `bmq_inval_${randomBytes(8).toString('hex')}`;
-const day = (d: number) => `{ event: { name: "seen", period: { at: { granularity: DAY, date: "2026-11-${d}" } } } }`;
 const QUERY = `{
   both: count(set: { and: [${day(20)}, ${day(21)}] })
   either: count(set: { or: [${day(20)}, ${day(21)}] })
@@ -27,84 +18,19 @@ const QUERY = `{
   only20: members(set: { minus: { from: ${day(20)}, subtract: [${day(21)}] } }, first: 1000) { ids }
 }`;
 
-interface Harness {
-  redis: Awaited<ReturnType<typeof startRedis>>;
-  raw: Redis;
-  engine: RedisEngine;
-  gateway: Gateway;
-  status: string[];
-  /** The bitmapist key of a day, as bitmapist writes it. */
-  key(d: number): string;
-  gql<T = Record<string, unknown>>(query: string): Promise<GqlResult<T>>;
-  close(): Promise<void>;
-}
-
-async function harness(extraArgs: readonly string[] = [], maxBytes = 64 << 20): Promise<Harness> {
-  const redis = await startRedis(undefined, extraArgs);
-  const raw = new Redis(redis.url, { maxRetriesPerRequest: 0, retryStrategy: () => 50 });
-  raw.on('error', () => {});
-  const prefix = `c${randomBytes(4).toString('hex')}_`;
-  const config = loadConfig({}, { keyPrefix: prefix, apiKeys: [{ name: 'inval', sha256: hashKey(KEY), scopes: ['read', 'write'] }] });
-  const layout = bitmapistLayout(prefix);
-  const status: string[] = [];
-  const engine = await new RedisEngine({
-    url: redis.url,
-    tempPrefix: layout.tempPrefix,
-    idKeys: layout.idKeys,
-    cache: {
-      keyPrefix: prefix,
-      maxBytes,
-      isClosed: (key) => key.startsWith(`${prefix}seen_2026-11-`) && Number(key.slice(-2)) < 22, // the days that have ended at NOW
-      onStatus: (m) => status.push(m),
-    },
-  }).connect();
-  const gateway = await createGateway(config, { engine, now: () => NOW });
-  return {
-    redis,
-    raw,
-    engine,
-    gateway,
-    status,
-    key: (d) => `${prefix}seen_2026-11-${d}`,
-    async gql(query) {
-      const res = await gateway.yoga.fetch('http://yoga/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${KEY}` },
-        body: JSON.stringify({ query }),
-      });
-      return (await res.json()) as GqlResult<never>;
-    },
-    async close() {
-      await gateway.close();
-      await engine.close();
-      raw.disconnect();
-      await redis.stop();
-    },
-  };
-}
+type Harness = CacheHarness;
+const harness = (extraArgs: readonly string[] = [], cacheBytes = 64 << 20): Promise<Harness> => cacheHarness({ extraArgs, cacheBytes });
 
 /** The two days' members, kept in plain JS Sets alongside what is written to Redis. */
-class Truth {
-  readonly days = { 20: new Set<number>(), 21: new Set<number>() };
+class Truth extends DaySets<20 | 21> {
+  constructor() {
+    super([20, 21]);
+  }
   expected(): Record<string, unknown> {
     const [a, b] = [this.days[20], this.days[21]];
     const both = [...a].filter((x) => b.has(x)).length;
     const either = new Set([...a, ...b]).size;
     return { both, either, one: either - both, only20: { ids: [...a].filter((x) => !b.has(x)).sort((x, y) => x - y) } };
-  }
-  /** Writes bits as bitmapist does (plain SETBIT), from a client other than the gateway. */
-  async set(h: Harness, d: 20 | 21, ids: readonly number[], bit: 0 | 1 = 1): Promise<void> {
-    const p = h.raw.pipeline();
-    for (const id of ids) {
-      p.setbit(h.key(d), id, bit);
-      if (bit) this.days[d].add(id);
-      else this.days[d].delete(id);
-    }
-    await p.exec();
-  }
-  clear(): void {
-    this.days[20].clear();
-    this.days[21].clear();
   }
 }
 
@@ -307,20 +233,6 @@ async function bigDays(h: Harness, random: () => number, days: readonly number[]
 const andSize = (...sets: Set<number>[]): number => [...sets[0]!].filter((x) => sets.every((s) => s.has(x))).length;
 const orSize = (...sets: Set<number>[]): number => new Set(sets.flatMap((s) => [...s])).size;
 
-/** Every command Redis runs while `work` does, with its arguments (MONITOR, from another connection). */
-async function commandsDuring(h: Harness, work: () => Promise<void>): Promise<string[][]> {
-  const monitor = await h.raw.monitor();
-  monitor.on('error', () => {});
-  const seen: string[][] = [];
-  monitor.on('monitor', (_time: string, args: string[]) => seen.push(args.map(String)));
-  await new Promise((r) => setTimeout(r, 50));
-  const start = seen.length;
-  await work();
-  await new Promise((r) => setTimeout(r, 100));
-  monitor.disconnect();
-  return seen.slice(start);
-}
-
 const named = (commands: string[][], name: string): string[][] => commands.filter((c) => c[0]!.toUpperCase() === name);
 /** GETs of the days' bitmaps: fetches of copies (the cache's sentinel GET is not one). */
 const fetches = (h: Harness, commands: string[][]): string[][] => named(commands, 'GET').filter((c) => c[1]!.startsWith(h.key(1).slice(0, -1)));
@@ -336,7 +248,7 @@ describe('a working set larger than the cache', () => {
         any: count(set: { or: [${day(18)}, ${day(19)}, ${day(20)}] })
       }`;
       const expected = { all: andSize(a, b, c), any: orSize(a, b, c) };
-      const commands = await commandsDuring(h, async () => {
+      const commands = await commandsDuring(h.raw, async () => {
         for (let i = 0; i < 10; i++) expect((await h.gql(q)).data).toEqual(expected);
         await h.engine.cache!.idle();
         expect((await h.gql(q)).data).toEqual(expected);
@@ -368,7 +280,7 @@ describe('a working set larger than the cache', () => {
       const cache = h.engine.cache!;
       expect(cache.size).toBe(2);
       const hits = cache.hits;
-      const commands = await commandsDuring(h, async () => {
+      const commands = await commandsDuring(h.raw, async () => {
         for (let i = 0; i < 10; i++) expect((await h.gql(q)).data).toEqual(expected);
         await cache.idle();
       });
@@ -403,7 +315,7 @@ describe('a working set larger than the cache', () => {
         expect((await h.gql(second)).data).toEqual(expectSecond);
         await h.engine.cache!.idle();
       }
-      const commands = await commandsDuring(h, async () => {
+      const commands = await commandsDuring(h.raw, async () => {
         for (let i = 0; i < 10; i++) {
           expect((await h.gql(first)).data).toEqual(expectFirst);
           expect((await h.gql(second)).data).toEqual(expectSecond);
@@ -436,7 +348,7 @@ describe('a working set that fits', () => {
       expect((await h.gql(q)).data).toEqual(expected); // in Redis; fetches copies behind it
       await h.engine.cache!.idle();
       expect(h.engine.cache!.size).toBe(4);
-      const commands = await commandsDuring(h, async () => {
+      const commands = await commandsDuring(h.raw, async () => {
         for (let i = 0; i < 10; i++) expect((await h.gql(q)).data).toEqual(expected);
       });
       expect(named(commands, 'EVALSHA')).toEqual([]);
