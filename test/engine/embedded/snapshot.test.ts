@@ -35,8 +35,8 @@ const V1_CONTENTS = {
 };
 
 /** A whole snapshot file's bytes, as writeSnapshot writes them. */
-function snapshotBytes(store: Store): Buffer {
-  const body = Buffer.concat(serializeAll(store));
+function snapshotBytes(store: Store, now?: number): Buffer {
+  const body = Buffer.concat(serializeAll(store, now));
   const trailer = Buffer.alloc(4);
   trailer.writeUInt32LE(crc32(body), 0);
   return Buffer.concat([body, trailer]);
@@ -96,6 +96,24 @@ describe('snapshot', () => {
     const back = parseSnapshot(snapshotBytes(store), 'x');
     expect(plain(back)).toEqual(want);
     expect(back.ids.next).toBe(store.ids.next);
+  });
+
+  it('keeps the idempotency keys unexpired when the snapshot is taken, and only those', () => {
+    const store: Store = {
+      ...emptyStore(),
+      once: new Map([
+        ['live', { digest: 'd-live', expires: 2_000 }],
+        ['gone', { digest: 'd-gone', expires: 1_000 }],
+        ['édge', { digest: 'd-edge', expires: 1_001 }],
+      ]),
+    };
+    const back = parseSnapshot(snapshotBytes(store, 1_000), 'x');
+    expect([...(back.once ?? [])]).toEqual([
+      ['live', { digest: 'd-live', expires: 2_000 }],
+      ['édge', { digest: 'd-edge', expires: 1_001 }],
+    ]);
+    // None left: no section, the same bytes as a store that never had one.
+    expect(snapshotBytes(store, 2_000)).toEqual(snapshotBytes(emptyStore()));
   });
 
   it('an empty store: magic, a zero count and the CRC, and no sections', () => {

@@ -7,6 +7,9 @@
 //               fieldCount × (u32le fieldLength, field, f64le value))
 // Id section (present only when a string id was assigned): "IDS1" | u32le count | count ×
 //               (u32le externalLength, external id, u32le id)
+// Idempotency section (present only when an idempotency key has not expired): "ONC1" |
+//               u32le count | count × (u32le keyLength, key, u32le digestLength, digest,
+//               f64le expiry in ms since the epoch)
 
 import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,6 +25,7 @@ export type CompactionStep = 'log-switched' | 'snapshot-written' | 'snapshot-ren
 const SNAPSHOT_MAGIC = Buffer.from('BMQLSNP1', 'latin1');
 const COUNTER_SECTION = Buffer.from('CNT1', 'latin1');
 const ID_SECTION = Buffer.from('IDS1', 'latin1');
+const ONCE_SECTION = Buffer.from('ONC1', 'latin1');
 
 export function parseSnapshot(buf: Buffer, file: string): Store {
   if (buf.length < SNAPSHOT_MAGIC.length + 8 || !buf.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) {
@@ -72,16 +76,28 @@ function readBody(r: Reader): Store {
       assignId(ids, external, r.u32());
     }
   }
+  let once: Store['once'];
+  if (r.at(ONCE_SECTION)) {
+    r.pos += ONCE_SECTION.length;
+    once = new Map();
+    const onceCount = r.u32();
+    for (let i = 0; i < onceCount; i++) {
+      const key = r.string32();
+      const digest = r.string32();
+      once.set(key, { digest, expires: r.f64() });
+    }
+  }
   if (r.remaining !== 0) throw new Error('snapshot length does not match its contents');
-  return { bitmaps, counters, ids };
+  return once ? { bitmaps, counters, ids, once } : { bitmaps, counters, ids };
 }
 
 /**
  * The snapshot of `store` without its CRC trailer, as pieces: bitmaps are serialized now and
- * counters and ids copied out now (memory keeps changing while the pieces are written). A
- * bitmap's bytes stay a piece of their own, so a large one is not copied again.
+ * counters, ids and idempotency keys unexpired at `now` copied out now (memory keeps changing
+ * while the pieces are written). A bitmap's bytes stay a piece of their own, so a large one is
+ * not copied again.
  */
-export function serializeAll(store: Store): Buffer[] {
+export function serializeAll(store: Store, now = Date.now()): Buffer[] {
   const head = new Writer(SNAPSHOT_MAGIC.length + 4);
   head.bytes(SNAPSHOT_MAGIC);
   head.u32(0); // the count, once known
@@ -101,7 +117,22 @@ export function serializeAll(store: Store): Buffer[] {
   pieces[0]!.writeUInt32LE(count, SNAPSHOT_MAGIC.length);
   if (store.counters.size) pieces.push(serializeCounters(store.counters));
   if (store.ids.idOf.size) pieces.push(serializeIds(store.ids));
+  const once = [...(store.once ?? [])].filter(([, v]) => v.expires > now);
+  if (once.length) pieces.push(serializeOnce(once));
   return pieces;
+}
+
+/** The snapshot's idempotency section: a retry after a restart is recognised however old the log. */
+function serializeOnce(once: ReadonlyArray<readonly [string, { digest: string; expires: number }]>): Buffer {
+  const w = new Writer(64 * once.length);
+  w.bytes(ONCE_SECTION);
+  w.u32(once.length);
+  for (const [key, { digest, expires }] of once) {
+    w.string32(key);
+    w.string32(digest);
+    w.f64(expires);
+  }
+  return w.done();
 }
 
 /** The snapshot's counter section. */

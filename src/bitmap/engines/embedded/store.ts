@@ -11,8 +11,8 @@ export interface Store {
   readonly counters: Counters;
   readonly ids: IdMap;
   /**
-   * Idempotency keys of applied write records, with their batch digest and expiry (ms). Rebuilt
-   * from the log; a snapshot does not hold them (README "Counters": idempotency keys).
+   * Idempotency keys of applied write records, with their batch digest and expiry (ms): from the
+   * snapshot (the ones unexpired when it was taken) and the log after it.
    */
   once?: Map<string, { digest: string; expires: number }>;
 }
