@@ -21,6 +21,10 @@
 // answered from copies and nothing fetched meanwhile is kept. SWAPDB sends nothing (Redis 7.0):
 // a sentinel key holds a random token per database, and the same round trip that fences a
 // request reads it; another token (or none) means the data was swapped: everything is dropped.
+//
+// On a Redis Cluster the same cache holds copies of logical keys (every shard's bits in one
+// copy); cluster/tracking.ts hears the changes on every master and drives it through attach(),
+// lapse(), resume(), invalidate() and clear(), with a fetch and a fence of its own.
 
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -39,6 +43,16 @@ export interface ClosedCacheOptions {
   isClosed(key: string): boolean;
   /** Told when caching turns off or on, and why. */
   onStatus?(message: string): void;
+}
+
+/** Where copies come from, and how the cache knows it has heard every change (one Redis: start(); a cluster: attach()). */
+export interface CopySource {
+  /** The key's copy, and how many bytes of Redis strings were read for it. */
+  fetch(key: string): Promise<{ readonly bitmap: Bitmap; readonly stored: number }>;
+  /** How long each key's Redis string is (the sum of its shards' on a cluster); undefined where unknown. */
+  lengths(keys: readonly string[]): Promise<Array<number | undefined>>;
+  /** Resolves true once every change acknowledged before the call has been heard; false when that cannot be known. Never rejects. */
+  fence(): Promise<boolean>;
 }
 
 interface Entry {
@@ -84,6 +98,7 @@ export class ClosedPeriodCache {
   /** Bumped whenever tracking may have lapsed: work begun under an older epoch keeps nothing. */
   private epoch = 0;
   private client: Redis | null = null;
+  private source: CopySource | null = null;
   private subscriber: Redis | null = null;
   /** CLIENT ID of the subscriber's current connection once it is subscribed, else null. */
   private subscriberId: number | null = null;
@@ -130,6 +145,19 @@ export class ClosedPeriodCache {
    */
   async start(client: Redis): Promise<boolean> {
     this.client = client;
+    this.source = {
+      async fetch(key) {
+        const bytes = (await client.getBuffer(key)) ?? Buffer.alloc(0);
+        return { bitmap: await bitmapFromRedisBytesYielding(bytes), stored: bytes.length };
+      },
+      async lengths(keys) {
+        const p = client.pipeline();
+        for (const k of keys) p.strlen(k);
+        const replies = (await p.exec()) ?? [];
+        return keys.map((_, i) => (replies[i] && !replies[i][0] ? Number(replies[i][1]) : undefined));
+      },
+      fence: () => this.fenceRedis(client),
+    };
     const sub = client.duplicate({
       enableReadyCheck: false,
       lazyConnect: true,
@@ -243,7 +271,27 @@ export class ClosedPeriodCache {
     this.clear();
   }
 
-  private clear(): void {
+  /** A cluster's tracking (or another owner of the invalidations) supplies the copies and the fence. */
+  attach(source: CopySource): void {
+    this.source = source;
+  }
+
+  /** Invalidations may have been missed: nothing is answered or kept from copies until resume() with the token returned. */
+  lapse(): number {
+    this.goDark();
+    return this.epoch;
+  }
+
+  /** Invalidations flow again, with no lapse since the one that gave `token`: start again from empty. */
+  resume(token: number): boolean {
+    if (token !== this.epoch || this.refused) return false;
+    this.clear();
+    this.live = true;
+    return true;
+  }
+
+  /** Anything may have changed (a flush): every copy is dropped. */
+  clear(): void {
     this.entries.clear();
     this.bytes = 0;
     for (const fetches of this.inFlight.values()) for (const f of fetches) f.dirty = true;
@@ -277,14 +325,14 @@ export class ClosedPeriodCache {
    *   what the next request needs), and a copy that could not be kept is never fetched.
    * The cheapest outputs go first: the most outputs moved to copies for the bytes.
    */
-  place(client: Redis, program: Program): ReadonlySet<string> {
+  place(program: Program): ReadonlySet<string> {
     const outputs = closedKeysOfOutputs(program, (k) => this.options.isClosed(k));
     const read = new Set<string>();
     for (const keys of outputs) if (keys) for (const k of keys) read.add(k);
     this.age(read.size);
     const unknown: string[] = [];
     for (const k of read) if (this.note(k).bytes === undefined) unknown.push(k);
-    if (unknown.length) void this.measure(client, unknown);
+    if (unknown.length) void this.measure(unknown);
     const use = new Set<string>();
     const wanted: Wanted[] = [];
     for (const keys of outputs) {
@@ -309,12 +357,12 @@ export class ClosedPeriodCache {
       if (reads) wanted.push({ keys: missing, bytes, reads });
     }
     this.misses += read.size - use.size;
-    if (wanted.length) this.fetchLater(client, wanted, read);
+    if (wanted.length) this.fetchLater(wanted, read);
     return use;
   }
 
   /** Queues the missing keys of the outputs whose copies can be kept (see place), cheapest first. */
-  private fetchLater(client: Redis, wanted: Wanted[], inUse: ReadonlySet<string>): void {
+  private fetchLater(wanted: Wanted[], inUse: ReadonlySet<string>): void {
     let reserve = this.fetchRoom(0);
     let free = this.options.maxBytes - this.bytes - this.queuedBytes - reserve;
     // Copies this request does not read, least read first (least recently used first among equals).
@@ -341,7 +389,7 @@ export class ClosedPeriodCache {
         this.queuedBytes += bytes;
       }
     }
-    if (this.queued.size && !this.draining) this.draining = this.drain(client).finally(() => (this.draining = null));
+    if (this.queued.size && !this.draining) this.draining = this.drain().finally(() => (this.draining = null));
   }
 
   /**
@@ -349,16 +397,15 @@ export class ClosedPeriodCache {
    * key did not change while it was out. One at a time: what a fetch holds besides the copies
    * (its reply, while it is converted) stays one Redis string, which fetchRoom sets aside.
    */
-  private async drain(client: Redis): Promise<void> {
+  private async drain(): Promise<void> {
     while (this.queued.size) {
       const key = this.queued.keys().next().value!;
       const epoch = this.epoch;
       const mark = this.watch(key);
       try {
-        if (!this.live) continue;
-        const bytes = (await client.getBuffer(key)) ?? Buffer.alloc(0);
-        const copy = await bitmapFromRedisBytesYielding(bytes);
-        this.learn(key, residentBytes(key, copy), bytes.length);
+        if (!this.live || !this.source) continue;
+        const { bitmap: copy, stored } = await this.source.fetch(key);
+        this.learn(key, residentBytes(key, copy), stored);
         if (!mark.dirty && epoch === this.epoch && this.live) this.keep(key, copy);
       } catch {
         // Redis away, or not a string: a later request may queue it again.
@@ -415,14 +462,12 @@ export class ClosedPeriodCache {
   }
 
   /** Learns keys' Redis lengths from STRLEN: a roaring copy takes at most that plus CONTAINER_BYTES and a few more a 64K-bit container. */
-  private async measure(client: Redis, keys: readonly string[]): Promise<void> {
+  private async measure(keys: readonly string[]): Promise<void> {
     try {
-      const p = client.pipeline();
-      for (const k of keys) p.strlen(k);
-      const replies = (await p.exec()) ?? [];
+      const lengths = (await this.source?.lengths(keys)) ?? [];
       keys.forEach((k, i) => {
-        const [err, n] = replies[i] ?? [new Error('no reply')];
-        if (!err) this.learn(k, Number(n) + (8 + CONTAINER_BYTES) * Math.ceil(Number(n) / 8192) + 16 + k.length, Number(n));
+        const n = lengths[i];
+        if (n !== undefined) this.learn(k, n + (8 + CONTAINER_BYTES) * Math.ceil(n / 8192) + 16 + k.length, n);
       });
     } catch {
       // Not known yet: the next request asks again.
@@ -450,7 +495,7 @@ export class ClosedPeriodCache {
    * was swapped, a key changed while the request was out, or a copy is gone; the caller then
    * runs those outputs in Redis.
    */
-  async use(client: Redis, keys: readonly string[]): Promise<Map<string, Bitmap> | null> {
+  async use(keys: readonly string[]): Promise<Map<string, Bitmap> | null> {
     const out = new Map<string, Bitmap>();
     for (const k of keys) {
       const b = this.get(k);
@@ -463,7 +508,7 @@ export class ClosedPeriodCache {
     const epoch = this.epoch;
     const marks = keys.map((k) => this.watch(k));
     try {
-      const fenced = await this.fence(client);
+      const fenced = await this.fence();
       if (!fenced || epoch !== this.epoch || marks.some((m) => m.dirty)) {
         this.misses += keys.length;
         return null;
@@ -475,13 +520,18 @@ export class ClosedPeriodCache {
     }
   }
 
+  /** Resolves true once every change acknowledged before the call has been heard (see CopySource); false without a source. Never rejects. */
+  fence(): Promise<boolean> {
+    return this.source ? this.source.fence() : Promise.resolve(false);
+  }
+
   /**
-   * Resolves true once both connections have answered a PING (the main one by the sentinel's
+   * One Redis: resolves true once both connections have answered a PING (the main one by the sentinel's
    * GET) and the database is still the one tracked: every change acknowledged before the call
    * has then been heard (see the top of this file). False when either fails or the data was
    * swapped (then everything is dropped). Never rejects.
    */
-  fence(client: Redis): Promise<boolean> {
+  private fenceRedis(client: Redis): Promise<boolean> {
     const epoch = this.epoch;
     const token = this.token;
     const sub = this.subscriber;

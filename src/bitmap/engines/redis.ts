@@ -116,7 +116,7 @@ export class RedisEngine implements Engine {
         ? new AnswerCache({
             maxBytes: answerBytes,
             isTracked: (key) => key.startsWith(tracked),
-            guard: { active: () => cache.active, fence: () => cache.fence(this.client) },
+            guard: { active: () => cache.active, fence: () => cache.fence() },
           })
         : null;
     if (this.answers) cache?.follow(this.answers);
@@ -169,12 +169,12 @@ export class RedisEngine implements Engine {
     if (cache?.active) {
       // Outputs whose every key has a held copy are counted on the copies, the rest in one
       // EVALSHA; the fence the copies need goes out alongside it (one round trip).
-      const held = cache.place(this.client, program);
+      const held = cache.place(program);
       if (held.size) {
         const split = splitProgram(program, (key) => held.has(key));
         const [local, remote] = await Promise.all([
           // Counted as soon as the fence answers, while Redis works on the rest.
-          cache.use(this.client, [...held]).then((bitmaps) => bitmaps && runOnBitmaps(split.local, { bitmap: (k) => bitmaps.get(k), hash: () => undefined })),
+          cache.use([...held]).then((bitmaps) => bitmaps && runOnBitmaps(split.local, { bitmap: (k) => bitmaps.get(k), hash: () => undefined })),
           split.remote.instructions.length ? this.runLua(split.remote) : [],
         ]);
         // Rare: a key changed or tracking lapsed while the request was out; Redis answers those outputs too.
