@@ -191,6 +191,11 @@ export const SETTINGS = {
     doc: 'time zone of period keys, for writes and reads',
   },
   trackHourly: { env: 'TRACK_HOURLY', schema: bool.default(false), doc: 'marks also write hour keys' },
+  trackMinutely: {
+    env: 'TRACK_MINUTELY',
+    schema: bool.default(false),
+    doc: 'marks also write minute keys (not bitmapist\'s: trackist_<event>_m<y>-<m>-<d>-<h>-<minute>), and counters keep per-minute hashes',
+  },
   idMapping: {
     env: 'ID_MAPPING',
     schema: bool.default(false),

@@ -6,7 +6,7 @@
 // writer) names changed keys; a question reading one is evaluated again, at most once per
 // LIVE_MIN_INTERVAL_MS however many writes arrive, and its subscribers get the new answer only
 // when it differs. Time is the other input: a question whose keys would differ after the next
-// hour, day, week or month boundary (a `current` period, `last: N`, a range to now) gets one
+// minute, hour, day, week or month boundary (a `current` period, `last: N`, a range to now) gets one
 // timer for that instant; a question over fixed dates gets none that matters (one check a month).
 
 import { BitmapError } from './bitmap/errors.ts';
@@ -32,7 +32,7 @@ export interface LiveOptions {
 export type Evaluate = (ctx: Context) => Promise<unknown>;
 
 /** Boundaries looked at, finest first; a YEAR ends at a month boundary. */
-const BOUNDARIES: readonly Granularity[] = ['HOUR', 'DAY', 'WEEK', 'MONTH'];
+const BOUNDARIES: readonly Granularity[] = ['MINUTE', 'HOUR', 'DAY', 'WEEK', 'MONTH'];
 /** setTimeout's longest delay is about 24.8 days: a later boundary is waited for in steps. */
 const MAX_DELAY_MS = 86_400_000;
 /** A failed evaluation is tried again after this long (or sooner, on the next change). */
@@ -289,7 +289,7 @@ export class LiveRegistry {
   }
 
   /**
-   * The first hour, day, week or month boundary after `now` past which the question reads other
+   * The first minute, hour, day, week or month boundary after `now` past which the question reads other
    * keys, with a timer for it; none within a month: a timer at the month's end only to look again.
    */
   private async nextBoundary(q: Question, services: Services, now: number): Promise<void> {

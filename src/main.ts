@@ -356,6 +356,8 @@ program
   .option('--force', 'write the marks of files the ledger says were imported again (counters are never counted twice)')
   .option('--hourly', 'also write hour keys (default: TRACK_HOURLY)')
   .option('--no-hourly', 'do not write hour keys')
+  .option('--minutely', 'also write minute keys and per-minute counter hashes (default: TRACK_MINUTELY)')
+  .option('--no-minutely', 'do not write minute keys')
   .option('--unique', 'also write the date-free unique keys (default: TRACK_UNIQUE)')
   .option('--no-unique', 'do not write unique keys')
   .option('--prefix <prefix>', 'key prefix (default: KEY_PREFIX)')

@@ -13,6 +13,8 @@ export type MarkEventInput = {
   name: string;
   /** Also write the hour key (default: the gateway setting). */
   trackHourly?: boolean | null | undefined;
+  /** Also write the minute key, `<prefix><name>_m<y>-<m>-<d>-<h>-<minute>` (not bitmapist’s; default: the gateway setting TRACK_MINUTELY). */
+  trackMinutely?: boolean | null | undefined;
   /** Also write the date-free unique key (default: the gateway setting). */
   trackUnique?: boolean | null | undefined;
   /** The user (or give externalId). */

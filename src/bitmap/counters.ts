@@ -5,7 +5,7 @@ import { BitmapError, LONE_SURROGATE_PROBLEM, assertEventName, hasLoneSurrogate 
 import { namesUnder } from './events.ts';
 import { parseSuffix } from './keys.ts';
 import type { KeyLayout } from './keys.ts';
-import { periodAt, periodOfHour } from './period.ts';
+import { periodAt, periodOfMinute } from './period.ts';
 import type { TimeZone } from './period.ts';
 
 export interface CounterHit {
@@ -37,15 +37,25 @@ export function assertCounterKey(key: string): string {
   return key;
 }
 
-/** One increment per stored period (hour, day, ISO week, month); a year is read as its months. */
-export function counterIncrements(layout: KeyLayout, tz: TimeZone, hits: readonly CounterHit[]): CounterIncrement[] {
-  return hits.flatMap((h) => counterKeysAtHour(layout, h.name, periodAt('HOUR', h.at, tz).index).map((key) => ({ key, field: h.key, by: h.by })));
+/**
+ * One increment per stored period (hour, day, ISO week, month, and the minute when `minutely`:
+ * TRACK_MINUTELY); a year is read as its months.
+ */
+export function counterIncrements(layout: KeyLayout, tz: TimeZone, hits: readonly CounterHit[], minutely = false): CounterIncrement[] {
+  return hits.flatMap((h) =>
+    counterKeysAtMinute(layout, h.name, periodAt('MINUTE', h.at, tz).index, minutely).map((key) => ({ key, field: h.key, by: h.by })),
+  );
 }
 
-/** The hashes a hit in the wall-clock hour `hour` (the index of its HOUR period in the zone) adds to. */
-export function counterKeysAtHour(layout: KeyLayout, name: string, hour: number): string[] {
-  return COUNTER_GRANULARITIES.flatMap((g) => layout.counterKeys(name, periodOfHour(g, hour)));
+/** The hashes a hit in the wall-clock minute `minute` (the index of its MINUTE period in the zone) adds to. */
+export function counterKeysAtMinute(layout: KeyLayout, name: string, minute: number, minutely: boolean): string[] {
+  const keys = COUNTER_GRANULARITIES.flatMap((g) => layout.counterKeys(name, periodOfMinute(g, minute)));
+  if (minutely) keys.push(...layout.counterKeys(name, periodOfMinute('MINUTE', minute)));
+  return keys;
 }
+
+/** The hashes a hit in the wall-clock hour `hour` adds to, minute hashes aside. */
+export const counterKeysAtHour = (layout: KeyLayout, name: string, hour: number): string[] => counterKeysAtMinute(layout, name, hour * 60, false);
 
 /**
  * The counter name of a hash key `<counter prefix><name>:<period suffix>`, or null for any other

@@ -2,7 +2,7 @@
 
 import type { BitWrite, Engine } from './engines/engine.ts';
 import type { KeyLayout } from './keys.ts';
-import { periodAt, periodOfHour } from './period.ts';
+import { periodAt, periodOfMinute } from './period.ts';
 import type { TimeZone } from './period.ts';
 
 export interface Mark {
@@ -11,21 +11,31 @@ export interface Mark {
   /** Instant of the event, ms since the epoch. */
   readonly at: number;
   readonly hourly: boolean;
+  /** Also the minute key (TRACK_MINUTELY; not bitmapist's: see periodSuffix). */
+  readonly minutely?: boolean;
   readonly unique: boolean;
 }
 
-/** bitmapist's mark_event: month, week and day keys, plus hour and unique when asked for. */
+/** bitmapist's mark_event: month, week and day keys, plus hour and unique when asked for (and our minute key). */
 export function markKeys(layout: KeyLayout, tz: TimeZone, mark: Mark): string[] {
-  return markKeysAtHour(layout, periodAt('HOUR', mark.at, tz).index, mark);
+  return markKeysAtMinute(layout, periodAt('MINUTE', mark.at, tz).index, mark);
 }
 
-/** The keys of markKeys for a mark in the wall-clock hour `hour` (the index of its HOUR period in the zone). */
-export function markKeysAtHour(layout: KeyLayout, hour: number, mark: Pick<Mark, 'name' | 'hourly' | 'unique'>): string[] {
-  const keys = (['MONTH', 'WEEK', 'DAY'] as const).flatMap((g) => layout.eventKeys(mark.name, periodOfHour(g, hour)));
-  if (mark.hourly) keys.push(...layout.eventKeys(mark.name, periodOfHour('HOUR', hour)));
+/**
+ * The keys of markKeys for a mark in the wall-clock minute `minute` (the index of its MINUTE
+ * period in the zone); without `minutely`, any minute of the hour gives the same keys.
+ */
+export function markKeysAtMinute(layout: KeyLayout, minute: number, mark: Pick<Mark, 'name' | 'hourly' | 'minutely' | 'unique'>): string[] {
+  const keys = (['MONTH', 'WEEK', 'DAY'] as const).flatMap((g) => layout.eventKeys(mark.name, periodOfMinute(g, minute)));
+  if (mark.hourly) keys.push(...layout.eventKeys(mark.name, periodOfMinute('HOUR', minute)));
+  if (mark.minutely) keys.push(...layout.eventKeys(mark.name, periodOfMinute('MINUTE', minute)));
   if (mark.unique) keys.push(layout.uniqueKey(mark.name));
   return keys;
 }
+
+/** markKeysAtMinute for a mark in the wall-clock hour `hour`, minute keys aside. */
+export const markKeysAtHour = (layout: KeyLayout, hour: number, mark: Pick<Mark, 'name' | 'hourly' | 'unique'>): string[] =>
+  markKeysAtMinute(layout, hour * 60, { ...mark, minutely: false });
 
 export function markWrites(layout: KeyLayout, tz: TimeZone, marks: readonly Mark[], bit: 0 | 1): BitWrite[] {
   // Marks of a batch mostly share their instant (now) and a few names: their keys are worked
@@ -33,7 +43,7 @@ export function markWrites(layout: KeyLayout, tz: TimeZone, marks: readonly Mark
   const keysOf = new Map<string, string[]>();
   const writes: BitWrite[] = [];
   for (const m of marks) {
-    const id = `${m.at} ${m.hourly ? 1 : 0}${m.unique ? 1 : 0} ${m.name}`;
+    const id = `${m.at} ${m.hourly ? 1 : 0}${m.minutely ? 1 : 0}${m.unique ? 1 : 0} ${m.name}`;
     let keys = keysOf.get(id);
     if (!keys) keysOf.set(id, (keys = markKeys(layout, tz, m)));
     for (const key of keys) writes.push({ key, offset: m.userId, bit });

@@ -32,10 +32,18 @@ export interface KeyLayout {
   readonly importsKey: string;
 }
 
-/** bitmapist: `trackist_<event>_<suffix>`, numbers not zero-padded, ISO week-year for weeks. */
+/**
+ * bitmapist: `trackist_<event>_<suffix>`, numbers not zero-padded, ISO week-year for weeks.
+ * MINUTE is ours, not bitmapist's (it has no minute keys): `m<y>-<m>-<d>-<h>-<minute>`, e.g.
+ * `m2026-11-22-9-5`. The leading `m` sets it apart at a glance and from any form bitmapist has
+ * or might add (a bare fifth number); no bitmapist suffix starts with `m`, and the suffix is
+ * what follows the key's last `_`, so no key can be read both ways.
+ */
 export function periodSuffix(p: Period): string {
   const c = periodStartCivil(p);
   switch (p.granularity) {
+    case 'MINUTE':
+      return `m${c.year}-${c.month}-${c.day}-${c.hour}-${c.minute}`;
     case 'HOUR':
       return `${c.year}-${c.month}-${c.day}-${c.hour}`;
     case 'DAY':
@@ -52,19 +60,26 @@ export function periodSuffix(p: Period): string {
 }
 
 // The week that holds 0000-01-01 belongs to ISO week-year -1 (W-1-52).
-const SUFFIX = /_(?:(u)|W(-?\d+)-(\d+)|(\d+)-(\d+)(?:-(\d+)(?:-(\d+))?)?)$/;
+const SUFFIX = /_(?:(u)|W(-?\d+)-(\d+)|(\d+)-(\d+)(?:-(\d+)(?:-(\d+))?)?|m(\d+)-(\d+)-(\d+)-(\d+)-(\d+))$/;
 
 export function parseSuffix(rest: string): KeyInfo | null {
   const m = SUFFIX.exec(rest);
   if (!m) return null;
   const name = rest.slice(0, m.index);
   if (!name) return null;
-  const [, u, wy, ww, y, mo, d, h] = m;
+  const [, u, wy, ww, by, bmo, bd, bh, my, mmo, md, mh, mmi] = m;
   if (u) return { name, unique: true };
   const num = Number;
+  const y = by ?? my;
+  const mo = bmo ?? mmo;
+  const d = bd ?? md;
+  const h = bh ?? mh;
   let granularity: Granularity;
   let index: number;
-  if (wy) {
+  if (mmi !== undefined) {
+    granularity = 'MINUTE';
+    index = (daysFromCivil(num(y), num(mo), num(d)) * 24 + num(h)) * 60 + num(mmi);
+  } else if (wy) {
     granularity = 'WEEK';
     index = weekIndexOfIso(num(wy), num(ww));
   } else if (h !== undefined) {
@@ -80,8 +95,8 @@ export function parseSuffix(rest: string): KeyInfo | null {
   const period = { granularity, index };
   // Reject names whose numbers do not round-trip (e.g. 2026-13 or 2026-02-31).
   if (granularity !== 'WEEK' && `_${periodSuffix(period)}` !== m[0]) return null;
-  if (granularity === 'DAY' || granularity === 'HOUR') {
-    const back = civilFromDays(Math.floor(index / (granularity === 'HOUR' ? 24 : 1)));
+  if (granularity === 'DAY' || granularity === 'HOUR' || granularity === 'MINUTE') {
+    const back = civilFromDays(Math.floor(index / (granularity === 'MINUTE' ? 1440 : granularity === 'HOUR' ? 24 : 1)));
     if (back.day !== num(d)) return null;
   }
   return { name, period };

@@ -1,4 +1,4 @@
-// Periods: HOUR, DAY, ISO WEEK, MONTH and YEAR as integer indexes in one configured time zone.
+// Periods: MINUTE, HOUR, DAY, ISO WEEK, MONTH and YEAR as integer indexes in one configured time zone.
 //
 // A period is (granularity, index). Indexes count wall-clock periods since 1970 in the zone,
 // so shifting is integer addition and no DST arithmetic is needed except when a period's
@@ -6,7 +6,7 @@
 
 import { BitmapError } from './errors.ts';
 
-export const GRANULARITIES = ['HOUR', 'DAY', 'WEEK', 'MONTH', 'YEAR'] as const;
+export const GRANULARITIES = ['MINUTE', 'HOUR', 'DAY', 'WEEK', 'MONTH', 'YEAR'] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
 
 export interface Period {
@@ -161,9 +161,12 @@ function civilToUtcMs(c: Civil): number {
   return (daysFromCivil(c.year, c.month, c.day) * 86400 + c.hour * 3600 + c.minute * 60 + c.second) * 1000 + c.ms;
 }
 
-export function periodOfCivil(granularity: Granularity, c: Pick<Civil, 'year' | 'month' | 'day' | 'hour'>): Period {
+/** The period holding a wall-clock time; `minute` (default 0) matters only to MINUTE. */
+export function periodOfCivil(granularity: Granularity, c: Pick<Civil, 'year' | 'month' | 'day' | 'hour'> & { readonly minute?: number }): Period {
   const days = daysFromCivil(c.year, c.month, c.day);
   switch (granularity) {
+    case 'MINUTE':
+      return { granularity, index: (days * 24 + c.hour) * 60 + (c.minute ?? 0) };
     case 'HOUR':
       return { granularity, index: days * 24 + c.hour };
     case 'DAY':
@@ -184,6 +187,7 @@ export function periodAt(granularity: Granularity, ms: number, tz: TimeZone): Pe
 /**
  * The period that holds the wall-clock hour with index `hour` (hours since 1970 in the zone):
  * for callers that already know an instant's hour, so the zone is asked once, not once a granularity.
+ * A MINUTE is the hour's first (periodOfMinute knows which minute).
  */
 export function periodOfHour(granularity: Granularity, hour: number): Period {
   if (granularity === 'HOUR') return { granularity, index: hour };
@@ -191,12 +195,18 @@ export function periodOfHour(granularity: Granularity, hour: number): Period {
   return periodOfCivil(granularity, { ...civilFromDays(days), hour: hour - days * 24 });
 }
 
+/** The period that holds the wall-clock minute with index `minute` (minutes since 1970 in the zone). */
+export function periodOfMinute(granularity: Granularity, minute: number): Period {
+  if (granularity === 'MINUTE') return { granularity, index: minute };
+  return periodOfHour(granularity, Math.floor(minute / 60));
+}
+
 /**
  * Periods are those that hold some wall-clock hour of the years 0000 to 9999 (the years a
  * DateTime can name): shifting past them would leave the dates a Date can print.
  */
 const FIRST_HOUR = { year: 0, month: 1, day: 1, hour: 0 };
-const LAST_HOUR = { year: 9999, month: 12, day: 31, hour: 23 };
+const LAST_HOUR = { year: 9999, month: 12, day: 31, hour: 23, minute: 59 };
 const PERIOD_BOUNDS = Object.fromEntries(
   GRANULARITIES.map((g) => [g, [periodOfCivil(g, FIRST_HOUR), periodOfCivil(g, LAST_HOUR)] as const]),
 ) as Record<Granularity, readonly [Period, Period]>;
@@ -218,8 +228,12 @@ export function shiftPeriod(p: Period, by: number): Period {
 
 /** Wall-clock start of a period. */
 export function periodStartCivil(p: Period): Civil {
-  const at = (days: number, hour = 0): Civil => ({ ...civilFromDays(days), hour, minute: 0, second: 0, ms: 0 });
+  const at = (days: number, hour = 0, minute = 0): Civil => ({ ...civilFromDays(days), hour, minute, second: 0, ms: 0 });
   switch (p.granularity) {
+    case 'MINUTE': {
+      const hour = Math.floor(p.index / 60);
+      return at(Math.floor(hour / 24), ((hour % 24) + 24) % 24, ((p.index % 60) + 60) % 60);
+    }
     case 'HOUR':
       return at(Math.floor(p.index / 24), ((p.index % 24) + 24) % 24);
     case 'DAY':
@@ -245,11 +259,13 @@ export const periodEnd = (p: Period, tz: TimeZone): number => periodStart({ gran
 export const yearText = (year: number): string =>
   year >= 0 && year <= 9999 ? String(year).padStart(4, '0') : `${year < 0 ? '-' : '+'}${String(Math.abs(year)).padStart(6, '0')}`;
 
-/** Human label: 2026-11-22T09, 2026-11-22, 2026-W47, 2026-11, 2026. */
+/** Human label: 2026-11-22T09:05, 2026-11-22T09, 2026-11-22, 2026-W47, 2026-11, 2026. */
 export function periodLabel(p: Period): string {
   const c = periodStartCivil(p);
   const pad = (n: number): string => String(n).padStart(2, '0');
   switch (p.granularity) {
+    case 'MINUTE':
+      return `${yearText(c.year)}-${pad(c.month)}-${pad(c.day)}T${pad(c.hour)}:${pad(c.minute)}`;
     case 'HOUR':
       return `${yearText(c.year)}-${pad(c.month)}-${pad(c.day)}T${pad(c.hour)}`;
     case 'DAY':
@@ -345,7 +361,7 @@ function parseTimeText(text: string): TimeInput {
   return Object.freeze({ utcMs: civilToUtcMs(civil) - offsetMin * 60_000 });
 }
 
-/** Labels coarser than a day, as periodLabel prints them (days and hours print as ISO dates already). */
+/** Labels coarser than a day, as periodLabel prints them (days, hours and minutes print as ISO dates already). */
 const LABEL = /^([+-]\d{6}|\d{4})(?:-(\d{2})|-W(\d{2}))?$/i;
 
 /**
@@ -360,7 +376,7 @@ export function parseDateTime(text: string): TimeInput {
     if (!ISO.test(text.trim())) {
       throw new BitmapError(
         'BAD_DATETIME',
-        `${JSON.stringify(text)} is neither an ISO-8601 date or date-time (e.g. 2026-11-22, 2026-11-22T09:05:00Z) nor a period label (2026, 2026-11, 2026-W47, 2026-11-22, 2026-11-22T09)`,
+        `${JSON.stringify(text)} is neither an ISO-8601 date or date-time (e.g. 2026-11-22, 2026-11-22T09:05:00Z) nor a period label (2026, 2026-11, 2026-W47, 2026-11-22, 2026-11-22T09, 2026-11-22T09:05)`,
       );
     }
     return parseTimeInput(text);

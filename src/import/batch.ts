@@ -1,19 +1,19 @@
 // One batch of an import as bit writes and counter increments: the keys markWrites and
-// counterIncrements give (src/bitmap's markKeysAtHour and counterKeysAtHour), asked once per
+// counterIncrements give (src/bitmap's markKeysAtMinute and counterKeysAtMinute), asked once per
 // (name, period) of the batch instead of once per line, with identical bit writes merged and
 // the increments of one (key, field) summed.
 
-import { counterKeysAtHour } from '../bitmap/counters.ts';
+import { counterKeysAtMinute } from '../bitmap/counters.ts';
 import type { BitWrite, CounterIncrement } from '../bitmap/engines/engine.ts';
-import { markKeysAtHour } from '../bitmap/events.ts';
+import { markKeysAtMinute } from '../bitmap/events.ts';
 import type { KeyLayout } from '../bitmap/keys.ts';
 import { RoaringBitmap32 } from '../bitmap/engines/roaring.ts';
 import type { Bitmap } from '../bitmap/engines/roaring.ts';
 
-/** An event name, with the ids marked under it in this batch by period (hour, or day). */
+/** An event name, with the ids marked under it in this batch by period (minute, hour, or day). */
 export interface MarkTarget {
   readonly name: string;
-  /** Period index (hour when hourly, else day) → ids, in this batch. */
+  /** Period index (minute when minutely, else hour when hourly, else day) → ids, in this batch. */
   readonly buckets: Map<number, number[]>;
   /** The bucket last written, for the common case of many lines in a row in one period. */
   current: number;
@@ -21,10 +21,10 @@ export interface MarkTarget {
   touched: boolean;
 }
 
-/** A counter name, with this batch's counts by hour and counted key. */
+/** A counter name, with this batch's counts by hour (minute when minutely) and counted key. */
 export interface CountTarget {
   readonly name: string;
-  /** Hour index → counted key → count, in this batch. */
+  /** Hour (minute when minutely) index → counted key → count, in this batch. */
   readonly buckets: Map<number, Map<string, number>>;
   current: number;
   currentCounts: Map<string, number> | null;
@@ -57,6 +57,8 @@ export class BatchBuilder {
     private readonly layout: KeyLayout,
     private readonly options: {
       readonly hourly: boolean;
+      /** Also minute keys and per-minute counter hashes (TRACK_MINUTELY). */
+      readonly minutely?: boolean;
       readonly unique: boolean;
       /**
        * Skip bits that an earlier batch of this builder already sent (setting a set bit changes
@@ -78,9 +80,10 @@ export class BatchBuilder {
     return t;
   }
 
-  /** Marks `id` under the target's name at the wall-clock hour `hour` (hours since 1970 in the zone). */
-  mark(t: MarkTarget, hour: number, id: number): void {
-    const p = this.options.hourly ? hour : Math.floor(hour / 24);
+  /** Marks `id` under the target's name at the wall-clock minute `minute` (minutes since 1970 in the zone). */
+  mark(t: MarkTarget, minute: number, id: number): void {
+    const { hourly, minutely } = this.options;
+    const p = minutely ? minute : hourly ? Math.floor(minute / 60) : Math.floor(minute / 1440);
     if (p !== t.current || !t.currentIds) {
       let ids = t.buckets.get(p);
       if (!ids) t.buckets.set(p, (ids = []));
@@ -94,12 +97,13 @@ export class BatchBuilder {
     t.currentIds.push(id);
   }
 
-  /** Adds 1 to the counter's `key` at the wall-clock hour `hour`. */
-  count(t: CountTarget, hour: number, key: string): void {
-    if (hour !== t.current || !t.currentCounts) {
-      let counts = t.buckets.get(hour);
-      if (!counts) t.buckets.set(hour, (counts = new Map()));
-      t.current = hour;
+  /** Adds 1 to the counter's `key` at the wall-clock minute `minute`. */
+  count(t: CountTarget, minute: number, key: string): void {
+    const p = this.options.minutely ? minute : Math.floor(minute / 60);
+    if (p !== t.current || !t.currentCounts) {
+      let counts = t.buckets.get(p);
+      if (!counts) t.buckets.set(p, (counts = new Map()));
+      t.current = p;
       t.currentCounts = counts;
       if (!t.touched) {
         t.touched = true;
@@ -121,9 +125,9 @@ export class BatchBuilder {
     };
     for (const t of this.touchedMarks) {
       for (const [p, ids] of t.buckets) {
-        // Not hourly, a bucket is a day: any hour of it has the same day, week and month keys.
-        const hour = options.hourly ? p : p * 24;
-        for (const k of markKeysAtHour(layout, hour, { name: t.name, hourly: options.hourly, unique: options.unique })) add(k, ids);
+        // Neither minutely nor hourly, a bucket is a day: any minute of it has the same day, week and month keys.
+        const minute = options.minutely ? p : options.hourly ? p * 60 : p * 1440;
+        for (const k of markKeysAtMinute(layout, minute, { name: t.name, hourly: options.hourly, minutely: options.minutely, unique: options.unique })) add(k, ids);
       }
       t.buckets.clear();
       t.current = NaN;
@@ -166,8 +170,8 @@ export class BatchBuilder {
 
     const sums = new Map<string, Map<string, number>>();
     for (const t of this.touchedCounts) {
-      for (const [hour, counts] of t.buckets) {
-        for (const k of counterKeysAtHour(layout, t.name, hour)) {
+      for (const [p, counts] of t.buckets) {
+        for (const k of counterKeysAtMinute(layout, t.name, options.minutely ? p : p * 60, options.minutely ?? false)) {
           let fields = sums.get(k);
           if (!fields) sums.set(k, (fields = new Map()));
           for (const [field, n] of counts) fields.set(field, (fields.get(field) ?? 0) + n);

@@ -19,6 +19,7 @@ export interface ImportFlags extends SpecFlags {
   batch?: string;
   force?: boolean;
   hourly?: boolean;
+  minutely?: boolean;
   unique?: boolean;
   prefix?: string;
 }
@@ -74,6 +75,7 @@ export async function runImport(files: string[], flags: ImportFlags, openStore: 
       batch,
       force: flags.force === true,
       hourly: flags.hourly ?? config.trackHourly,
+      minutely: flags.minutely ?? config.trackMinutely,
       unique: flags.unique ?? config.trackUnique,
       signal: controller.signal,
       onFile: (e) => {

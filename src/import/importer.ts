@@ -34,6 +34,8 @@ export { ledgerTemplates, readLedger } from './ledger.ts';
 export interface ImportOptions {
   /** Also write hour keys. */
   readonly hourly?: boolean;
+  /** Also write minute keys, and add to per-minute counter hashes. */
+  readonly minutely?: boolean;
   /** Also write the date-free unique keys. */
   readonly unique?: boolean;
   /** Lines per batch (one write each); default 10,000. */
@@ -172,8 +174,9 @@ export async function importFiles(
 
   const hourly = options.hourly ?? false;
   const unique = options.unique ?? false;
-  const templates = ledgerTemplates(spec, { timeZone: tz.name, hourly, unique });
-  const builder = new BatchBuilder(layout, { hourly, unique, acrossBatches: true });
+  const minutely = options.minutely ?? false;
+  const templates = ledgerTemplates(spec, { timeZone: tz.name, hourly, unique, minutely });
+  const builder = new BatchBuilder(layout, { hourly, minutely, unique, acrossBatches: true });
   const ids = new IdAssigner(engine, (n) => {
     summary.newIds += n;
   });

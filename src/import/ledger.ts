@@ -43,6 +43,8 @@ export interface WriteSettings {
   readonly timeZone: string;
   readonly hourly: boolean;
   readonly unique: boolean;
+  /** Minute keys: part of a mark's identity only when on, so the entries of imports made before minutes existed stay theirs. */
+  readonly minutely?: boolean;
 }
 
 /**
@@ -57,8 +59,10 @@ export function templateIdentity(spec: ImportSpec, kind: 'mark' | 'count', text:
   if (kind === 'count') return JSON.stringify(['count', name, t.normalised]);
   const maps = [...new Set(t.mapNames.filter((m): m is string => m !== undefined))].sort().map((m) => [m, [...spec.maps![m]!].sort()]);
   const where = Object.entries(spec.where).sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  const { timeZone, hourly, unique } = settings;
-  return JSON.stringify(['mark', t.normalised, maps, spec.timestamp, spec.id, spec.numericIds, where, timeZone, hourly, unique]);
+  const { timeZone, hourly, unique, minutely } = settings;
+  const identity: unknown[] = ['mark', t.normalised, maps, spec.timestamp, spec.id, spec.numericIds, where, timeZone, hourly, unique];
+  if (minutely) identity.push('minutely');
+  return JSON.stringify(identity);
 }
 
 /** The spec's templates in the parser's order: marks, then counters. */

@@ -15,7 +15,7 @@ import type { LineClock } from './time.ts';
 
 /**
  * A batch of lines, parsed. Per line with a time and an id: its line number, its wall-clock hour
- * (the index of its HOUR period in the zone), its id, its mark targets (marksPerLine a line) and
+ * and minute (the indexes of its HOUR and MINUTE periods in the zone), its id, its mark targets (marksPerLine a line) and
  * counted keys (countsPerLine a line), null where the template misses the line.
  */
 export interface ParsedBatch {
@@ -24,6 +24,7 @@ export interface ParsedBatch {
   readonly skips: Array<[string, number]>;
   readonly lines: number[];
   readonly hours: number[];
+  readonly minutes: number[];
   /** A string id not resolved yet stays a string until the batch's ids are. */
   readonly ids: Array<string | number>;
   readonly lineMarks: Array<MarkTarget | null>;
@@ -175,6 +176,7 @@ export class LineParser {
     const skips: Array<[string, number]> = [];
     const lineNumbers: number[] = [];
     const hours: number[] = [];
+    const minutes: number[] = [];
     const ids: Array<string | number> = [];
     const lineMarks: Array<MarkTarget | null> = [];
     const lineCounts: Array<string | null> = [];
@@ -258,11 +260,13 @@ export class LineParser {
         lineCounts.push(k ?? null);
       }
       lineNumbers.push(firstLine + i);
-      hours.push(clock.localHour(ms));
+      const minute = clock.localMinute(ms);
+      minutes.push(minute);
+      hours.push(Math.floor(minute / 60));
       // A line no template can be filled from needs no id: a new string id would be assigned for nothing.
       ids.push(filled > 0 ? id : NO_ID);
     }
-    return { batch: b, skips, lines: lineNumbers, hours, ids, lineMarks, lineCounts, misses, fields: [...fields], wherePresent };
+    return { batch: b, skips, lines: lineNumbers, hours, minutes, ids, lineMarks, lineCounts, misses, fields: [...fields], wherePresent };
   }
 
   /** The resolver of template `t` (marks, then counters). */

@@ -131,7 +131,7 @@ export class ImportPipeline {
     const C = parser.countsPerLine;
     const T = M + C;
     const counters = parser.counters;
-    const { hours, lineMarks, lineCounts, misses } = p;
+    const { minutes, lineMarks, lineCounts, misses } = p;
     const { firstLine } = p.batch;
     const lastLine = firstLine + p.batch.lines.length - 1;
     const wrote = new Array<number>(T).fill(0);
@@ -143,22 +143,22 @@ export class ImportPipeline {
     for (const [reason, line] of p.skips) for (let t = 0; t < T; t++) if (line >= from[t]!) stats.skip(t, reason);
     let imported = 0;
     let mi = 0;
-    for (let i = 0; i < hours.length; i++) {
+    for (let i = 0; i < minutes.length; i++) {
       const line = p.lines[i]!;
-      const hour = hours[i]!;
+      const minute = minutes[i]!;
       const id = ids.dense(p.ids[i]!);
       let any = false;
       for (let m = 0; m < M; m++) {
         const target = lineMarks[i * M + m]!;
         if (target === null || !(whole ? from[m]! <= firstLine : line >= from[m]!)) continue;
-        builder.mark(target, hour, id);
+        builder.mark(target, minute, id);
         wrote[m]!++;
         any = true;
       }
       for (let c = 0; c < C; c++) {
         const key = lineCounts[i * C + c]!;
         if (key === null || !(whole ? from[M + c]! <= firstLine : line >= from[M + c]!)) continue;
-        builder.count(counters[c]!, hour, key);
+        builder.count(counters[c]!, minute, key);
         wrote[M + c]!++;
         any = true;
       }

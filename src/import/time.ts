@@ -6,6 +6,7 @@ import { parseTimeInput, resolveTime } from '../bitmap/period.ts';
 import type { TimeZone } from '../bitmap/period.ts';
 
 const HOUR = 3_600_000;
+const MINUTE = 60_000;
 /** Instants a Date can hold. */
 const MAX_MS = 8.64e15;
 
@@ -87,8 +88,18 @@ export class LineClock {
 
   /** Hours since 1970-01-01T00 of the wall clock in the zone at `ms` (the index of its HOUR period). */
   localHour(ms: number): number {
+    return Math.floor(this.localMs(ms) / HOUR);
+  }
+
+  /** Minutes since 1970-01-01T00:00 of the wall clock in the zone at `ms` (the index of its MINUTE period). */
+  localMinute(ms: number): number {
+    return Math.floor(this.localMs(ms) / MINUTE);
+  }
+
+  /** The wall clock in the zone at `ms`, as ms since 1970-01-01T00:00 of that clock. */
+  private localMs(ms: number): number {
+    if (this.utc) return ms;
     const utcHour = Math.floor(ms / HOUR);
-    if (this.utc) return utcHour;
     let offset: number;
     if (utcHour === this.lastUtcHour) offset = this.lastOffset;
     else {
@@ -106,6 +117,6 @@ export class LineClock {
     }
     // The zone changes its offset within this hour: ask it for this very instant.
     if (Number.isNaN(offset)) offset = this.tz.offsetAt(ms);
-    return Math.floor((ms + offset) / HOUR);
+    return ms + offset;
   }
 }

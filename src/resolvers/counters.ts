@@ -67,7 +67,7 @@ export async function incrementCounters(
     }
   });
   const once = idempotencyKey == null ? undefined : { key: assertIdempotencyKey(idempotencyKey), digest: batchDigest(inputs) };
-  const { replayed } = await engine.increment(counterIncrements(layout, tz, hits), once);
+  const { replayed } = await engine.increment(counterIncrements(layout, tz, hits, config.trackMinutely), once);
   if (!replayed) ctx.services.tally.counterIncrements(hits.length);
   return { incremented: hits.length, replayed };
 }

@@ -16,6 +16,7 @@ export interface MarkEventArgs {
   readonly externalId?: string | null;
   readonly at?: TimeInput | null;
   readonly trackHourly?: boolean | null;
+  readonly trackMinutely?: boolean | null;
   readonly trackUnique?: boolean | null;
 }
 
@@ -36,6 +37,7 @@ function toMarks(ctx: Context, inputs: readonly MarkEventArgs[], where: (i: numb
         user: userRef(m.userId, m.externalId, config.idMapping),
         at: m.at ? resolveTime(m.at, tz) : ctx.setContext.now,
         hourly: m.trackHourly ?? config.trackHourly,
+        minutely: m.trackMinutely ?? config.trackMinutely,
         unique: m.trackUnique ?? config.trackUnique,
       };
     } catch (e) {

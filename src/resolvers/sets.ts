@@ -10,7 +10,7 @@ import { resolveSet } from '../bitmap/sets.ts';
 import type { SetSpec } from '../bitmap/sets.ts';
 import type { Answer, Query } from '../bitmap/plan.ts';
 import type { Context } from '../context.ts';
-import { PAGE_PER_UNIT, setShapeCost } from '../limits.ts';
+import { PAGE_PER_UNIT, granularityOf, setShapeCost } from '../limits.ts';
 import { userIds } from './ids.ts';
 import { namesVariable } from '../schema/literal.ts';
 
@@ -32,11 +32,33 @@ interface FieldSet {
   within(cost: number): Expr;
 }
 
-/** A set resolved for a field of a parsed document, and the wall-clock hour of `now` it was resolved in. */
+/**
+ * A set resolved for a field of a parsed document, and the wall-clock hour of `now` it was
+ * resolved in (and its minute, for a set that names a MINUTE period: that moves within the hour).
+ */
 interface Resolved {
   readonly hour: number;
+  readonly minute?: number;
   readonly cost: number;
   readonly expr: Expr;
+}
+
+/** True when some leaf of the set names MINUTE periods (its `current` or `ago` minute is not a function of the hour). */
+function namesMinutes(spec: SetSpec): boolean {
+  const stack: SetSpec[] = [spec];
+  while (stack.length) {
+    const s = stack.pop()!;
+    if (s.event) {
+      if (granularityOf(s.event.period) === 'MINUTE') return true;
+    } else if (s.range) {
+      if (s.range.granularity === 'MINUTE') return true;
+    } else {
+      if (s.not) stack.push(s.not);
+      if (s.minus) stack.push(s.minus.from, ...s.minus.subtract);
+      for (const list of [s.and, s.or, s.xor]) if (list) stack.push(...list);
+    }
+  }
+  return false;
 }
 
 /**
@@ -53,18 +75,21 @@ const resolvedSets = new WeakMap<Context['services'], WeakMap<FieldNode, Resolve
  * else resolved (and kept, when written without variables). Exact: a set as written names
  * periods from its own dates, and from `now` (current, ago, a range's default end) only through
  * the zone's wall-clock hour that holds it, of which every DAY, WEEK, MONTH and YEAR is a
- * function. A field without its node (a live evaluation) or with a bound period resolves anew.
+ * function; a set naming MINUTE periods, through the minute. A field without its node (a live
+ * evaluation) or with a bound period resolves anew.
  */
 function fieldSet(ctx: Context, set: SetSpec, node: FieldNode | undefined): FieldSet {
   let nodes: WeakMap<FieldNode, Resolved | null> | undefined;
   let hour = 0;
+  let minute = 0;
   let seen: Resolved | null | undefined;
   if (node && !ctx.setContext.bound) {
     nodes = resolvedSets.get(ctx.services);
     if (!nodes) resolvedSets.set(ctx.services, (nodes = new WeakMap()));
-    hour = periodAt('HOUR', ctx.setContext.now, ctx.setContext.tz).index;
+    minute = periodAt('MINUTE', ctx.setContext.now, ctx.setContext.tz).index;
+    hour = Math.floor(minute / 60);
     seen = nodes.get(node);
-    if (seen && seen.hour === hour) {
+    if (seen && seen.hour === hour && (seen.minute === undefined || seen.minute === minute)) {
       const { expr } = seen;
       return {
         cost: seen.cost,
@@ -82,7 +107,7 @@ function fieldSet(ctx: Context, set: SetSpec, node: FieldNode | undefined): Fiel
       const expr = resolveWithin(ctx, set, total);
       if (nodes && node && seen !== null) {
         if (seen === undefined && namesVariable(node)) nodes.set(node, null);
-        else nodes.set(node, { hour, cost, expr });
+        else nodes.set(node, namesMinutes(set) ? { hour, minute, cost, expr } : { hour, cost, expr });
       }
       return expr;
     },

@@ -17,6 +17,9 @@ const MarkEventInput = builder.inputType('MarkEventInput', {
     }),
     at: t.field({ type: 'DateTime', description: 'When it happened (default: now).' }),
     trackHourly: t.boolean({ description: 'Also write the hour key (default: the gateway setting).' }),
+    trackMinutely: t.boolean({
+      description: 'Also write the minute key, `<prefix><name>_m<y>-<m>-<d>-<h>-<minute>` (not bitmapist’s; default: the gateway setting TRACK_MINUTELY).',
+    }),
     trackUnique: t.boolean({ description: 'Also write the date-free unique key (default: the gateway setting).' }),
   }),
 });
@@ -45,7 +48,7 @@ builder.queryField('events', (t) =>
 builder.mutationFields((t) => ({
   markEvent: t.field({
     type: MarkResult,
-    description: "Records that a user had an event: writes the month, ISO week and day keys (and hour/unique when asked).",
+    description: "Records that a user had an event: writes the month, ISO week and day keys (and hour/minute/unique when asked).",
     args: { input: t.arg({ type: MarkEventInput, required: true }) },
     resolve: (_, { input }, ctx) => markEvents(ctx, [input], 1, () => 'input'),
   }),
@@ -58,7 +61,7 @@ builder.mutationFields((t) => ({
   unmarkEvent: t.field({
     type: MarkResult,
     description:
-      'Clears the bits markEvent would set for `at`: the day, ISO week and month keys (and hour/unique when asked), as bitmapist’s unmark_event. The user leaves that week and month even if marked on other days of them.',
+      'Clears the bits markEvent would set for `at`: the day, ISO week and month keys (and hour/minute/unique when asked), as bitmapist’s unmark_event. The user leaves that week and month even if marked on other days of them.',
     args: { input: t.arg({ type: MarkEventInput, required: true }) },
     resolve: (_, { input }, ctx) => markEvents(ctx, [input], 0, () => 'input'),
   }),

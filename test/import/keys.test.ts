@@ -11,7 +11,7 @@ import type { CounterHit } from '../../src/bitmap/counters.ts';
 import { markWrites } from '../../src/bitmap/events.ts';
 import type { Mark } from '../../src/bitmap/events.ts';
 import { bitmapistLayout } from '../../src/bitmap/keys.ts';
-import { TimeZone, parseTimeInput, resolveTime } from '../../src/bitmap/period.ts';
+import { TimeZone, parseTimeInput, periodAt, resolveTime } from '../../src/bitmap/period.ts';
 import { BatchBuilder } from '../../src/import/batch.ts';
 import { LineReader } from '../../src/import/reader.ts';
 import { readMappingFile, resolveSpec } from '../../src/import/spec.ts';
@@ -45,13 +45,15 @@ function instants(random: () => number): number[] {
 
 describe('a batch writes the keys markWrites and counterIncrements give', () => {
   for (const zone of ZONES) {
-    it(`in ${zone}, with hour and unique keys and without`, () => {
+    it(`in ${zone}, with hour, minute and unique keys and without`, () => {
       const tz = new TimeZone(zone);
       const random = rng(zone.length * 101);
       for (const options of [
         { hourly: false, unique: false },
         { hourly: true, unique: true },
+        { hourly: false, minutely: true, unique: false },
       ]) {
+        const minutely = options.minutely ?? false;
         // acrossBatches: the union over batches is what counts, so split into several batches.
         const builder = new BatchBuilder(layout, { ...options, acrossBatches: true });
         const clock = new LineClock(tz);
@@ -65,11 +67,13 @@ describe('a batch writes the keys markWrites and counterIncrements give', () => 
           const name = ['a', 'b:c', 'ünï'][i % 3]!;
           const userId = Math.floor(random() * 50);
           const key = ['k1', 'k 2', ''][i % 3]!;
-          marks.push({ name, userId, at, hourly: options.hourly, unique: options.unique });
+          marks.push({ name, userId, at, hourly: options.hourly, minutely, unique: options.unique });
           hits.push({ name: 'n', key, by: 1, at });
-          const hour = clock.localHour(at);
-          builder.mark(builder.markTarget(name), hour, userId);
-          builder.count(builder.countTarget('n'), hour, key);
+          const minute = clock.localMinute(at);
+          expect(minute).toBe(periodAt('MINUTE', at, tz).index);
+          expect(clock.localHour(at)).toBe(periodAt('HOUR', at, tz).index);
+          builder.mark(builder.markTarget(name), minute, userId);
+          builder.count(builder.countTarget('n'), minute, key);
           if (i % 97 === 96 || i === all.length - 1) {
             const out = builder.take();
             for (const w of out.writes) {
@@ -83,7 +87,8 @@ describe('a batch writes the keys markWrites and counterIncrements give', () => 
         const wantBits = new Set(markWrites(layout, tz, marks, 1).map((w) => `${w.key} ${w.offset} ${w.bit}`));
         expect([...gotBits].sort()).toEqual([...wantBits].sort());
         const wantCounts = new Map<string, number>();
-        for (const c of counterIncrements(layout, tz, hits)) wantCounts.set(`${c.key} ${c.field}`, (wantCounts.get(`${c.key} ${c.field}`) ?? 0) + c.by);
+        if (minutely) expect([...wantBits].some((b) => b.startsWith('kt_a_m'))).toBe(true);
+        for (const c of counterIncrements(layout, tz, hits, minutely)) wantCounts.set(`${c.key} ${c.field}`, (wantCounts.get(`${c.key} ${c.field}`) ?? 0) + c.by);
         expect(Object.fromEntries([...gotCounts].sort())).toEqual(Object.fromEntries([...wantCounts].sort()));
       }
     });
@@ -92,7 +97,7 @@ describe('a batch writes the keys markWrites and counterIncrements give', () => 
   it('without acrossBatches, each batch carries all its bits (deduplicated within the batch)', () => {
     const builder = new BatchBuilder(layout, { hourly: false, unique: false });
     const t = builder.markTarget('x');
-    const at = new LineClock(new TimeZone('UTC')).localHour(Date.parse('2026-10-05T10:00:00Z'));
+    const at = new LineClock(new TimeZone('UTC')).localMinute(Date.parse('2026-10-05T10:00:00Z'));
     for (const id of [3, 1, 3, 2]) builder.mark(t, at, id);
     const first = builder.take().writes.map((w) => `${w.key}:${w.offset}`);
     expect(first).toEqual(['kt_x_2026-10', 'kt_x_W2026-41', 'kt_x_2026-10-5'].flatMap((k) => [1, 2, 3].map((id) => `${k}:${id}`)));

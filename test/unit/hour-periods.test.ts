@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { counterIncrements, counterKeysAtHour } from '../../src/bitmap/counters.ts';
 import { markKeys, markKeysAtHour } from '../../src/bitmap/events.ts';
 import { bitmapistLayout } from '../../src/bitmap/keys.ts';
-import { GRANULARITIES, TimeZone, periodAt, periodLabel, periodOfHour } from '../../src/bitmap/period.ts';
+import { GRANULARITIES, TimeZone, periodAt, periodLabel, periodOfHour, periodOfMinute } from '../../src/bitmap/period.ts';
 import { rng } from '../rng.ts';
 
 const HOUR = 3_600_000;
@@ -45,7 +45,12 @@ describe('periodOfHour', () => {
       for (let k = 0; k < 300; k++) {
         const ms = Date.UTC(2019, 0, 1) + Math.floor(random() * 8 * 365 * 86_400_000);
         const hour = periodAt('HOUR', ms, tz).index;
-        for (const g of GRANULARITIES) expect(periodOfHour(g, hour), `${zone} ${new Date(ms).toISOString()} ${g}`).toEqual(periodAt(g, ms, tz));
+        const minute = periodAt('MINUTE', ms, tz).index;
+        expect(Math.floor(minute / 60)).toBe(hour);
+        for (const g of GRANULARITIES) {
+          if (g !== 'MINUTE') expect(periodOfHour(g, hour), `${zone} ${new Date(ms).toISOString()} ${g}`).toEqual(periodAt(g, ms, tz));
+          expect(periodOfMinute(g, minute), `${zone} ${new Date(ms).toISOString()} ${g}`).toEqual(periodAt(g, ms, tz));
+        }
       }
     }
   });

@@ -8,6 +8,7 @@ import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 export type Granularity =
   | 'DAY'
   | 'HOUR'
+  | 'MINUTE'
   | 'MONTH'
   | 'WEEK'
   | 'YEAR';
