@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import type { ChainableCommander, RedisOptions } from 'ioredis';
 import { BitmapError } from '../errors.ts';
 import { assertPairsAgree } from '../ids.ts';
-import { isOutput, readKeys, splitProgram } from '../program.ts';
+import { isOutput, splitProgram } from '../program.ts';
 import type { Instruction, OutputValue, Program, Ref } from '../program.ts';
 import { AnswerCache } from './answer-cache.ts';
 import { ClosedPeriodCache } from './closed-cache.ts';
@@ -15,6 +15,7 @@ import { RedisChanges } from './redis-changes.ts';
 import { ONCE_TTL_SECONDS, decodeBits, joinSlices, onceConflict } from './engine.ts';
 import type { BitWrite, ByteSlice, ChangeListener, CounterIncrement, Engine, EngineDescription, Once, OnceOutcome } from './engine.ts';
 import { runOnBitmaps } from './roaring.ts';
+import { encodeProgram, programArgs, unpackBits } from './program-encoding.ts';
 
 /**
  * `lua`: one EVALSHA per program (the fast path).
@@ -185,26 +186,9 @@ export class RedisEngine implements Engine {
   }
 
   private async runLua(program: Program): Promise<OutputValue[]> {
-    const keys: string[] = [];
-    const keyIndex = new Map<string, number>();
-    const temps = this.tempKeys(program.registers);
-    for (const i of program.instructions) {
-      for (const key of readKeys(i)) {
-        if (!keyIndex.has(key)) {
-          keys.push(key);
-          keyIndex.set(key, keys.length);
-        }
-      }
-    }
-    const base = keys.length; // temporary keys follow the input keys
-    const ref = (r: Ref): number => ('key' in r ? keyIndex.get(r.key)! : base + r.reg + 1);
-    // Offset lists of `bits` go first, each once however many sets are read at it.
-    const lists = new Map<readonly number[], number>();
-    for (const i of program.instructions) if (i.op === 'bits' && !lists.has(i.offsets)) lists.set(i.offsets, 3 + lists.size);
-    const args: Array<string | number | Buffer> = [...keys, ...temps, program.registers, lists.size];
-    for (const offsets of lists.keys()) args.push(packOffsets(offsets));
-    for (const i of program.instructions) encodeLua(i, ref, args, lists);
-    const reply = await this.client.bitmapqlProgramBuffer(keys.length + temps.length, args).catch(unavailable);
+    const encoded = encodeProgram(program);
+    const { numKeys, args } = programArgs(encoded, encoded.keys, this.tempKeys(program.registers));
+    const reply = await this.client.bitmapqlProgramBuffer(numKeys, args).catch(unavailable);
     let slot = 0;
     return program.instructions.filter(isOutput).map((i) => {
       const v = reply[slot++];
@@ -505,13 +489,6 @@ const BITOP_SOURCES = 1000;
 /** Pipeline mode reads up to this many bits of one set by GETBIT, more by one GET of the set. */
 const PIPELINE_GETBITS = 32;
 
-/** Offsets as 4 bytes each, big-endian: an id list of 10,000 is 40 KB in one argument. */
-function packOffsets(offsets: readonly number[]): Buffer {
-  const out = Buffer.allocUnsafe(offsets.length * 4);
-  offsets.forEach((x, j) => out.writeUInt32BE(x, j * 4));
-  return out;
-}
-
 /**
  * The reply to one output, as either runner takes it apart: a number (count, getbit, any, hget,
  * hsum); a bitmap's bytes from byte `firstByte` on (scan, and bits read from the whole set); the
@@ -555,54 +532,6 @@ function decodeOutput(i: Instruction, reply: OutputReply): OutputValue {
     }
     default:
       throw new Error(`not an output: ${i.op}`);
-  }
-}
-
-/** program.lua's reply to `P`: one bit per offset, the first in the top bit of byte 0. */
-function unpackBits(bytes: Buffer, n: number): Uint8Array {
-  return Uint8Array.from({ length: n }, (_, j) => ((bytes[j >> 3] ?? 0) >> (7 - (j & 7))) & 1);
-}
-
-function encodeLua(
-  i: Instruction,
-  ref: (r: Ref) => number,
-  argv: Array<string | number | Buffer>,
-  lists: ReadonlyMap<readonly number[], number>,
-): void {
-  switch (i.op) {
-    case 'and':
-    case 'or':
-    case 'xor':
-      argv.push(i.op === 'and' ? 'A' : i.op === 'or' ? 'O' : 'X', ref({ reg: i.dest }), i.args.length);
-      for (const a of i.args) argv.push(ref(a));
-      return;
-    case 'diff':
-      argv.push('D', ref({ reg: i.dest }), ref(i.from), ref(i.minus));
-      return;
-    case 'bits':
-      argv.push('P', ref(i.src), lists.get(i.offsets)!);
-      return;
-    case 'count':
-      argv.push('C', ref(i.src));
-      return;
-    case 'any':
-      argv.push('Y', ref(i.src));
-      return;
-    case 'getbit':
-      argv.push('B', ref(i.src), i.offset);
-      return;
-    case 'scan':
-      argv.push('S', ref(i.src), i.after, i.limit);
-      return;
-    case 'hget':
-      argv.push('H', ref({ key: i.key }), i.field);
-      return;
-    case 'hgetall':
-      argv.push('G', ref({ key: i.key }));
-      return;
-    case 'hsum':
-      argv.push('U', ref({ key: i.key }));
-      return;
   }
 }
 
