@@ -263,6 +263,17 @@ export const SETTINGS = {
   introspection: { env: 'INTROSPECTION', schema: bool.default(true), doc: 'answer introspection queries (__schema, __type)' },
   graphiql: { env: 'GRAPHIQL', schema: bool.default(true), doc: 'serve GraphiQL on GET /graphql' },
   dashboard: { env: 'DASHBOARD', schema: bool.default(true), doc: 'serve the dashboard page on GET /' },
+  dashboardEntity: {
+    env: 'DASHBOARD_ENTITY',
+    schema: z
+      .string()
+      .trim()
+      .min(1)
+      .max(40)
+      .regex(/^[\p{L}\p{N} '_-]+$/u, 'letters, digits, spaces, hyphens, apostrophes and underscores')
+      .default('users'),
+    doc: 'what the ids are, plural, for the dashboard\'s wording ("Daily active repositories"); a link\'s &entity= overrides it',
+  },
   persistedOperations: {
     env: 'PERSISTED_OPERATIONS',
     schema: z.string().min(1).optional(),

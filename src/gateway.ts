@@ -97,7 +97,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         storageFull: (ms) => observability.storageFull(ms),
       }),
       ...(config.dashboard
-        ? [dashboard({ persisted: Boolean(config.persistedOperations), apiKeys: config.apiKeys.length > 0, log: options.log })] // GET / and /dashboard/*
+        ? [dashboard({ persisted: Boolean(config.persistedOperations), apiKeys: config.apiKeys.length > 0, entity: config.dashboardEntity, log: options.log })] // GET / and /dashboard/*
         : []),
       ...accessPlugins(config), // INTROSPECTION=false, PERSISTED_OPERATIONS
       ...(config.introspection ? [] : [hideSuggestions()]),

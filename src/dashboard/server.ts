@@ -88,12 +88,17 @@ export interface DashboardOptions {
   readonly persisted: boolean;
   /** API keys are configured: the page shows its API key field. */
   readonly apiKeys: boolean;
+  /** What the ids are, plural (DASHBOARD_ENTITY): the page's wording, "Daily active repositories". */
+  readonly entity?: string;
   readonly log?: (fields: Record<string, unknown>) => void;
 }
 
-export function dashboardHtml(b: DashboardBundle, o: Pick<DashboardOptions, 'persisted' | 'apiKeys'>): string {
+/** Text for a double-quoted HTML attribute. */
+const attribute = (s: string): string => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export function dashboardHtml(b: DashboardBundle, o: Pick<DashboardOptions, 'persisted' | 'apiKeys' | 'entity'>): string {
   return `<!doctype html>
-<html lang="en" data-persisted="${o.persisted}" data-api-keys="${o.apiKeys}">
+<html lang="en" data-persisted="${o.persisted}" data-api-keys="${o.apiKeys}" data-entity="${attribute(o.entity ?? 'users')}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

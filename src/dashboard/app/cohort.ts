@@ -62,7 +62,8 @@ function cell(value: number | null, kind: 'cell' | 'average'): HTMLTableCellElem
   return td;
 }
 
-export function renderCohort(body: HTMLElement, data: CohortData): void {
+/** `noun`: what the ids are, plural ("users", "repositories"): the size column's heading. */
+export function renderCohort(body: HTMLElement, data: CohortData, noun = 'users'): void {
   const columns = data.average.length;
   const offsets = Array.from({ length: columns }, (_, k) => h('th', { class: 'offset', scope: 'col' }, String(k)));
   const table = h(
@@ -71,7 +72,7 @@ export function renderCohort(body: HTMLElement, data: CohortData): void {
     h(
       'thead',
       {},
-      h('tr', {}, h('th', { rowspan: 2, scope: 'col', class: 'label' }, 'Cohort'), h('th', { rowspan: 2, scope: 'col', class: 'size' }, 'Users'), h('th', { colspan: columns, class: 'unit' }, `${UNIT[data.granularity]} later`)),
+      h('tr', {}, h('th', { rowspan: 2, scope: 'col', class: 'label' }, 'Cohort'), h('th', { rowspan: 2, scope: 'col', class: 'size' }, noun.charAt(0).toUpperCase() + noun.slice(1)), h('th', { colspan: columns, class: 'unit' }, `${UNIT[data.granularity]} later`)),
       h('tr', {}, ...offsets),
     ),
     h(

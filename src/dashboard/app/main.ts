@@ -12,9 +12,10 @@ import type { CohortData } from './cohort.ts';
 import { followCounters, loadCounters, renderCounters } from './counters.ts';
 import type { CountersData } from './counters.ts';
 import { h } from './dom.ts';
+import { nearestNames } from './nearest.ts';
 import { followSeries, loadSeries, renderSeries } from './series.ts';
 import type { SeriesData } from './series.ts';
-import { GRANULARITIES, LIMITS, rangeDays, readState, stateQuery } from './state.ts';
+import { GRANULARITIES, LIMITS, entityName, readState, stateQuery } from './state.ts';
 import type { DashboardState } from './state.ts';
 
 export interface DashboardData {
@@ -36,6 +37,9 @@ declare global {
 }
 
 const keysConfigured = document.documentElement.dataset.apiKeys === 'true';
+/** What the ids are, plural (DASHBOARD_ENTITY, announced on <html data-entity>); a link's &entity= wins. */
+const gatewayEntity = entityName(document.documentElement.dataset.entity) ?? 'users';
+const ADJECTIVE = { DAY: 'Daily', WEEK: 'Weekly', MONTH: 'Monthly' } as const;
 
 // ---- layout -------------------------------------------------------------------------------------
 
@@ -132,6 +136,22 @@ function note(body: HTMLElement, text: string): void {
   body.replaceChildren(h('p', { class: 'note' }, text));
 }
 
+/** "No data for lanch": the event has none; the nearest names that have some, each a link to the page with it. */
+function noData(p: { body: HTMLElement; stats: HTMLElement }, name: string, names: readonly string[], link: (name: string) => string): void {
+  const nearest = nearestNames(name, names);
+  p.stats.replaceChildren();
+  p.body.replaceChildren(
+    h(
+      'div',
+      { class: 'no-data', role: 'status', 'data-name': name, 'data-nearest': nearest.join('\n') },
+      h('p', {}, 'No data for ', h('b', {}, name), '.'),
+      nearest.length
+        ? h('p', {}, nearest.length > 1 ? 'Nearest names: ' : 'Nearest name: ', ...nearest.flatMap((n, i) => [i ? ', ' : '', h('a', { href: link(n) }, n)]))
+        : h('p', {}, 'No event has data yet: record some with the markEvent mutation.'),
+    ),
+  );
+}
+
 function fillSelect(el: HTMLSelectElement, names: readonly string[], selected: string | null): void {
   const all = selected !== null && !names.includes(selected) ? [selected, ...names] : names;
   el.replaceChildren(...all.map((n) => h('option', { value: n }, n)));
@@ -187,22 +207,25 @@ async function render(requested: DashboardState): Promise<void> {
   fillSelect(f.event.el, events, state.event);
   fillSelect(f.counter.el, meta.counterNames, state.counter);
 
-  const { event, from, to, rows, cohort, counter, counterPeriod } = state;
+  const { event, from, to, granularity, rows, cohort, counter, counterPeriod } = state;
   const end = to;
-  const days = rangeDays(from, to);
-  panels.series.title.textContent = event ? `Daily users · ${event}` : 'Daily users';
+  const noun = state.entity ?? gatewayEntity;
+  const seriesTitle = `${ADJECTIVE[granularity]} active ${noun}`;
+  panels.series.title.textContent = event ? `${seriesTitle} · ${event}` : seriesTitle;
+  // A name without data (misspelt, or from an old link) is not asked for: it would draw flat zeros.
+  const missing = event !== null && !events.includes(event);
   panels.cohort.title.textContent = event ? `Retention · ${event} by ${cohort.toLowerCase()}` : 'Retention';
   panels.counters.title.textContent = counter ? `Top ${counter}` : 'Top counts';
 
   const tasks: Array<Promise<void>> = [
-    run('series', panels.series, event === null ? null : () => loadSeries(event, end, days), 'No events yet: record some with the markEvent mutation.', (d) => {
+    run('series', panels.series, event === null || missing ? null : () => loadSeries({ event, from, to, granularity }), 'No events yet: record some with the markEvent mutation.', (d) => {
       data.series = d;
-      renderSeries(panels.series.body, panels.series.stats, d);
+      renderSeries(panels.series.body, panels.series.stats, d, noun);
     }),
     run('cohort', panels.cohort, event === null ? null : () => loadCohort(event, cohort, end, rows), 'No events yet.', (d) => {
       data.cohort = d;
       panels.cohort.stats.replaceChildren(h('span', {}, `${d.rows.length} cohorts · cells: % of the cohort with ${d.event} again`));
-      renderCohort(panels.cohort.body, d);
+      renderCohort(panels.cohort.body, d, noun);
     }),
     run('counters', panels.counters, counter === null ? null : () => loadCounters(counter, counterPeriod, end), 'No counters yet: record some with the incrementCounters mutation.', (d) => {
       data.counters = d;
@@ -237,6 +260,7 @@ async function render(requested: DashboardState): Promise<void> {
     }
   }
 
+  if (missing) noData(panels.series, event, events, (name) => stateQuery({ ...state, event: name }));
   await Promise.all(tasks);
   if (!current()) return;
   window.dashboard = data;
@@ -261,14 +285,14 @@ function follow(state: DashboardState, data: DashboardData): () => void {
     liveStatus.textContent = `not live: ${e.message}`;
     stopAll(); // the panels stay as last drawn
   };
-  const { from, to: end, rows } = state;
-  const days = rangeDays(from, end);
+  const { to: end, rows } = state;
+  const noun = state.entity ?? gatewayEntity;
   const series = data.series;
   if (series) {
     stops.push(
-      followSeries(series.event, end, days, (d) => {
+      followSeries(series, (d) => {
         data.series = d;
-        renderSeries(panels.series.body, panels.series.stats, d);
+        renderSeries(panels.series.body, panels.series.stats, d, noun);
         updated();
       }, failed('series')),
     );
@@ -278,7 +302,7 @@ function follow(state: DashboardState, data: DashboardData): () => void {
     stops.push(
       followCohort(cohort.event, cohort.granularity, end, rows, (d) => {
         data.cohort = d;
-        renderCohort(panels.cohort.body, d);
+        renderCohort(panels.cohort.body, d, noun);
         updated();
       }, failed('cohort')),
     );

@@ -1,4 +1,6 @@
-// Panel 1: an event's daily counts over the range and their rolling average, drawn by uPlot.
+// Panel 1: an event's counts per day, week or month over the range and their rolling average,
+// drawn by uPlot. The period not over yet (today, this week, this month) is drawn dashed from the
+// last complete point and left out of the averages (partial.ts); periods not begun are not drawn.
 
 import uPlot from 'uplot';
 import { EventSeriesDocument, LiveEventSeriesDocument } from '../generated/graphql.ts';
@@ -6,68 +8,109 @@ import type { EventSeriesQuery } from '../generated/graphql.ts';
 import { request, subscribe } from './api.ts';
 import type { RequestError } from './api.ts';
 import { append, fmtDec, fmtInt, h } from './dom.ts';
+import { PARTIAL_DASH, UNIT, WINDOWS, completeMean, hasBegun, isPartial, periodX, splitPartial } from './partial.ts';
+import type { PanelGranularity } from './state.ts';
 
-export const WINDOW = 7;
 const HEIGHT = 280;
 
-export interface SeriesData {
+export interface SeriesRange {
   readonly event: string;
+  /** First and last day of the range, YYYY-MM-DD. */
+  readonly from: string;
+  readonly to: string;
+  readonly granularity: PanelGranularity;
+}
+
+export interface SeriesPoint {
+  /** The period's label (2026-10-31, 2026-W44, 2026-10). */
+  readonly label: string;
+  /** Its first instant, as the gateway writes it. */
+  readonly start: string;
+  readonly count: number;
+  /** Mean of the last `window` periods ending here; null for a partial period (left out). */
+  readonly average: number | null;
+  /** Not over yet: drawn dashed, left out of the averages. */
+  readonly partial: boolean;
+}
+
+export interface SeriesData extends SeriesRange {
   readonly window: number;
-  /** One point per day, oldest first: the day (YYYY-MM-DD), users that day, and the mean of the last `window` days. */
-  readonly points: ReadonlyArray<{ readonly label: string; readonly count: number; readonly average: number | null }>;
+  /** One point per period that has begun, oldest first. */
+  readonly points: readonly SeriesPoint[];
+  /** The mean of the complete periods' counts (the stats line); null when none is complete. */
+  readonly mean: number | null;
 }
 
-// window - 1 more days than shown, so every shown day has its average.
-const variables = (event: string, end: string, days: number) => ({ event, to: end, last: days + WINDOW - 1, window: WINDOW });
+const variables = (r: SeriesRange) => ({ event: r.event, granularity: r.granularity, from: r.from, to: r.to, window: WINDOWS[r.granularity] });
 
-function seriesData(event: string, days: number, series: EventSeriesQuery['series']): SeriesData {
-  const points = series.slice(-days).map((p) => ({ label: p.period.label, count: p.count, average: p.average }));
-  return { event, window: WINDOW, points };
+function seriesData(r: SeriesRange, series: EventSeriesQuery['series'], now = Date.now()): SeriesData {
+  const points = series
+    .filter((p) => hasBegun(p.period, now))
+    .map((p) => {
+      const partial = isPartial(p.period, now);
+      return { label: p.period.label, start: p.period.start, count: p.count, average: partial ? null : p.average, partial };
+    });
+  const mean = completeMean(
+    points.map((p) => p.count),
+    points.map((p) => p.partial),
+  );
+  return { ...r, window: WINDOWS[r.granularity], points, mean };
 }
 
-export async function loadSeries(event: string, end: string, days: number): Promise<SeriesData> {
-  const { series } = await request(EventSeriesDocument, variables(event, end, days));
-  return seriesData(event, days, series);
+export async function loadSeries(r: SeriesRange): Promise<SeriesData> {
+  const { series } = await request(EventSeriesDocument, variables(r));
+  return seriesData(r, series);
 }
 
 /** The same series, sent again as writes change it (the Live toggle); returns the function that stops it. */
-export function followSeries(event: string, end: string, days: number, next: (d: SeriesData) => void, error: (e: RequestError) => void): () => void {
-  return subscribe(LiveEventSeriesDocument, variables(event, end, days), { next: ({ series }) => next(seriesData(event, days, series)), error });
+export function followSeries(r: SeriesRange, next: (d: SeriesData) => void, error: (e: RequestError) => void): () => void {
+  return subscribe(LiveEventSeriesDocument, variables(r), { next: ({ series }) => next(seriesData(r, series)), error });
 }
-
-/** Seconds since the epoch of a YYYY-MM-DD label, at UTC midnight (the axis is drawn in UTC, so it shows the labels' days). */
-const dayStart = (label: string): number => Date.parse(`${label}T00:00:00Z`) / 1000;
 
 let plot: uPlot | undefined;
 let observer: ResizeObserver | undefined;
 
-export function renderSeries(body: HTMLElement, stats: HTMLElement, data: SeriesData): void {
+/** `noun`: what the counts are of, plural ("users", "repositories"). */
+export function renderSeries(body: HTMLElement, stats: HTMLElement, data: SeriesData, noun: string): void {
   plot?.destroy();
   observer?.disconnect();
   body.replaceChildren();
   stats.replaceChildren();
   const counts = data.points.map((p) => p.count);
-  const total = counts.reduce((a, b) => a + b, 0);
-  // The hovered day (the last one while the cursor is elsewhere).
+  const partial = data.points.map((p) => p.partial);
+  const unit = UNIT[data.granularity];
+  const averageName = `${data.window}-${unit} avg`;
+  // The hovered period (the last one while the cursor is elsewhere).
   const readout = h('span', { class: 'readout' });
   const show = (i: number | null | undefined): void => {
     const p = data.points[i ?? data.points.length - 1];
-    readout.replaceChildren(
-      ...(p
-        ? [p.label, ' · users ', h('b', {}, fmtInt(p.count)), ` · ${data.window}-day avg `, h('b', {}, p.average === null ? '–' : fmtDec(p.average))]
-        : []),
-    );
+    readout.replaceChildren();
+    if (!p) return;
+    append(readout, p.label, ` · ${noun} `, h('b', {}, fmtInt(p.count)));
+    if (p.partial) append(readout, h('span', { class: 'partial-tag' }, ` so far: this ${unit} is not over`));
+    else append(readout, ` · ${averageName} `, h('b', {}, p.average === null ? '–' : fmtDec(p.average)));
   };
   show(null);
+  const completeCounts = counts.filter((_, i) => !partial[i]);
   append(
     stats,
-    h('span', {}, 'peak ', h('b', {}, fmtInt(Math.max(0, ...counts)))),
-    h('span', {}, 'mean ', h('b', {}, fmtDec(counts.length ? total / counts.length : 0))),
+    h('span', {}, 'peak ', h('b', {}, fmtInt(Math.max(0, ...completeCounts)))),
+    h('span', { class: 'mean' }, `mean per ${unit} `, h('b', {}, data.mean === null ? '–' : fmtDec(data.mean))),
     readout,
   );
-  const chart = h('div', { class: 'chart', 'data-points': data.points.length });
+  const last = data.points.at(-1);
+  const chart = h('div', { class: 'chart', 'data-points': data.points.length, 'data-partial': last?.partial ? last.label : '' });
   body.append(chart);
-  const width = (): number => Math.max(320, chart.clientWidth);
+  if (counts.every((c) => c === 0)) {
+    body.prepend(h('p', { class: 'no-data', role: 'status', 'data-name': data.event }, 'No data for ', h('b', {}, data.event), ` from ${data.from} to ${data.to}.`));
+  }
+  if (last?.partial) {
+    body.append(
+      h('p', { class: 'partial-note' }, h('span', { class: 'dash', 'aria-hidden': 'true' }), `${last.label} is not over: drawn dashed, left out of the mean and the ${data.window}-${unit} average.`),
+    );
+  }
+  const width = (): number => Math.max(280, chart.clientWidth);
+  const { solid, dashed } = splitPartial(counts, partial);
   const options: uPlot.Options = {
     width: width(),
     height: HEIGHT,
@@ -76,14 +119,22 @@ export function renderSeries(body: HTMLElement, stats: HTMLElement, data: Series
     series: [
       {},
       {
-        label: 'users',
+        label: noun,
         stroke: '#2563eb',
         width: 1.5,
         fill: 'rgba(37, 99, 235, 0.10)',
         points: { show: data.points.length <= 45, size: 4 },
       },
       {
-        label: `${data.window}-day average`,
+        label: `${noun} so far`,
+        stroke: '#2563eb',
+        width: 1.5,
+        dash: [...PARTIAL_DASH],
+        // A hollow dot on each partial point only (not on the complete point the dash starts from).
+        points: { show: true, size: 7, width: 1.5, fill: '#fff', filter: () => partial.flatMap((x, i) => (x ? [i] : [])) },
+      },
+      {
+        label: `${data.window}-${unit} average`,
         stroke: '#ea580c',
         width: 2.25,
         points: { show: false },
@@ -97,7 +148,7 @@ export function renderSeries(body: HTMLElement, stats: HTMLElement, data: Series
     cursor: { drag: { x: false, y: false } },
     hooks: { setCursor: [(u) => show(u.cursor.idx)] },
   };
-  plot = new uPlot(options, [data.points.map((p) => dayStart(p.label)), counts, data.points.map((p) => p.average)], chart);
+  plot = new uPlot(options, [data.points.map((p) => periodX(p)), solid, dashed, data.points.map((p) => p.average)], chart);
   const p = plot;
   observer = new ResizeObserver(() => {
     const w = width();

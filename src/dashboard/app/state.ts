@@ -24,6 +24,8 @@ export interface DashboardState {
   readonly counterPeriod: PanelGranularity;
   /** The panels follow writes as they arrive (subscriptions); off by default. */
   readonly live: boolean;
+  /** What the ids are, plural ("repositories"): &entity=; null: the gateway's DASHBOARD_ENTITY. */
+  readonly entity: string | null;
 }
 
 /** days: the range's length (an old link's `days`, and the longest range: ten years). */
@@ -53,6 +55,12 @@ function granularity(text: string | null, fallback: PanelGranularity): PanelGran
   return GRANULARITIES.find((x) => x === g) ?? fallback;
 }
 
+/** An entity noun as given (spaces collapsed, at most 40 characters), or null when empty. */
+export function entityName(text: string | null | undefined): string | null {
+  const v = text?.trim().replace(/\s+/g, ' ').slice(0, 40).trim();
+  return v ? v : null;
+}
+
 /** The state a query string asks for; anything missing or invalid takes its default. */
 export function readState(search: string, todayIso = today()): DashboardState {
   const q = new URLSearchParams(search);
@@ -79,6 +87,7 @@ export function readState(search: string, todayIso = today()): DashboardState {
     counter: text('counter'),
     counterPeriod: granularity(q.get('counterPeriod'), DEFAULTS.counterPeriod),
     live: ['on', 'true', '1'].includes(q.get('live')?.trim().toLowerCase() ?? ''),
+    entity: entityName(q.get('entity')),
   };
 }
 
@@ -94,5 +103,6 @@ export function stateQuery(s: DashboardState): string {
   if (s.counter !== null) q.set('counter', s.counter);
   q.set('counterPeriod', s.counterPeriod);
   if (s.live) q.set('live', 'on'); // off is the default: a link made before the toggle stays as it was
+  if (s.entity !== null) q.set('entity', s.entity);
   return `?${q.toString()}`;
 }

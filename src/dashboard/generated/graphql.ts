@@ -20,13 +20,14 @@ export type DashboardMetaQuery = { counterNames: Array<string>, events: Array<{ 
 
 export type EventSeriesQueryVariables = Exact<{
   event: string;
+  granularity: Granularity;
+  from: string;
   to: string;
-  last: number;
   window: number;
 }>;
 
 
-export type EventSeriesQuery = { series: Array<{ count: number, average: number | null, period: { label: string } }> };
+export type EventSeriesQuery = { series: Array<{ count: number, average: number | null, period: { label: string, start: string, end: string } }> };
 
 export type EventCohortQueryVariables = Exact<{
   event: string;
@@ -50,13 +51,14 @@ export type TopCountersQuery = { period: { label: string }, counters: Array<{ ke
 
 export type LiveEventSeriesSubscriptionVariables = Exact<{
   event: string;
+  granularity: Granularity;
+  from: string;
   to: string;
-  last: number;
   window: number;
 }>;
 
 
-export type LiveEventSeriesSubscription = { series: Array<{ count: number, average: number | null, period: { label: string } }> };
+export type LiveEventSeriesSubscription = { series: Array<{ count: number, average: number | null, period: { label: string, start: string, end: string } }> };
 
 export type LiveEventCohortSubscriptionVariables = Exact<{
   event: string;
@@ -106,22 +108,24 @@ export const DashboardMetaDocument = new TypedDocumentString(`
 }
     `, {"hash":"sha256:7700e442d566c94a8b1f4d7da3a332896eeade9178b545211934bf2d5adfecab"}) as unknown as TypedDocumentString<DashboardMetaQuery, DashboardMetaQueryVariables>;
 export const EventSeriesDocument = new TypedDocumentString(`
-    query EventSeries($event: String!, $to: DateTime!, $last: Int!, $window: Int!) {
+    query EventSeries($event: String!, $granularity: Granularity!, $from: DateTime!, $to: DateTime!, $window: Int!) {
   series(
     set: {event: {name: $event}}
-    granularity: DAY
+    granularity: $granularity
+    from: $from
     to: $to
-    last: $last
     rollingAverage: $window
   ) {
     period {
       label
+      start
+      end
     }
     count
     average
   }
 }
-    `, {"hash":"sha256:ff5ec52fbb7beb62c5964d75cee45aa116a5467971ef56ea58293a5d1772a1a1"}) as unknown as TypedDocumentString<EventSeriesQuery, EventSeriesQueryVariables>;
+    `, {"hash":"sha256:096280fd345aa4bd337a557b25d823994270fdf94fd5e024e9688ff002814b62"}) as unknown as TypedDocumentString<EventSeriesQuery, EventSeriesQueryVariables>;
 export const EventCohortDocument = new TypedDocumentString(`
     query EventCohort($event: String!, $granularity: Granularity!, $to: DateTime!, $rows: Int!) {
   cohort(
@@ -159,22 +163,24 @@ export const TopCountersDocument = new TypedDocumentString(`
 }
     `, {"hash":"sha256:ce16878f684e91b6f32dc13bc95400807a6bffbfff774041a3633a61f5465f50"}) as unknown as TypedDocumentString<TopCountersQuery, TopCountersQueryVariables>;
 export const LiveEventSeriesDocument = new TypedDocumentString(`
-    subscription LiveEventSeries($event: String!, $to: DateTime!, $last: Int!, $window: Int!) {
+    subscription LiveEventSeries($event: String!, $granularity: Granularity!, $from: DateTime!, $to: DateTime!, $window: Int!) {
   series(
     set: {event: {name: $event}}
-    granularity: DAY
+    granularity: $granularity
+    from: $from
     to: $to
-    last: $last
     rollingAverage: $window
   ) {
     period {
       label
+      start
+      end
     }
     count
     average
   }
 }
-    `, {"hash":"sha256:08843b87a2d83cc0f17324f6c00960e85ae732c020fdb2306cc692b43271b30a"}) as unknown as TypedDocumentString<LiveEventSeriesSubscription, LiveEventSeriesSubscriptionVariables>;
+    `, {"hash":"sha256:8ba605e3b963bfe6202910013e5f528ad7e5a0c382120055e180b43971d39103"}) as unknown as TypedDocumentString<LiveEventSeriesSubscription, LiveEventSeriesSubscriptionVariables>;
 export const LiveEventCohortDocument = new TypedDocumentString(`
     subscription LiveEventCohort($event: String!, $granularity: Granularity!, $to: DateTime!, $rows: Int!) {
   cohort(
