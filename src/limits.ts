@@ -20,7 +20,8 @@ import { subExpressions } from './bitmap/expr.ts';
 import type { Expr } from './bitmap/expr.ts';
 import type { Granularity } from './bitmap/period.ts';
 import type { Query } from './bitmap/plan.ts';
-import { checkPeriods, rangeSpan, tooComplex } from './bitmap/sets.ts';
+import { checkPeriods, namingZone, rangeSpan, tooComplex } from './bitmap/sets.ts';
+import { sameZone, zonedRunCost } from './bitmap/zones.ts';
 import type { PeriodSpec, SetContext, SetLimits, SetSpec } from './bitmap/sets.ts';
 
 /** Ids of an `ids` literal that cost as much as reading one key. */
@@ -72,8 +73,10 @@ export const granularityOf = (p: PeriodSpec | null | undefined): Granularity | u
  * take (a series point's, a cohort row's). Throws the resolver's own TOO_COMPLEX for more nodes
  * than MAX_EXPR_NODES or a leaf over MAX_PERIODS_PER_LEAF, and its BAD_INPUT for a malformed range.
  */
-export function setShapeCost(spec: SetSpec, ctx: Pick<SetContext, 'tz' | 'now' | 'limits'>, bound?: Granularity): number {
+export function setShapeCost(spec: SetSpec, ctx: Pick<SetContext, 'tz' | 'now' | 'limits' | 'zone'>, bound?: Granularity): number {
   const { limits } = ctx;
+  // Another zone than the storage zone: a period costs at most its covering keys and hour checks.
+  const zoned = !sameZone(ctx.zone, ctx.tz);
   let cost = 0;
   let nodes = 1;
   const stack: SetSpec[] = [spec];
@@ -81,14 +84,14 @@ export function setShapeCost(spec: SetSpec, ctx: Pick<SetContext, 'tz' | 'now' |
     const s = stack.pop()!;
     if (s.event) {
       const g = granularityOf(s.event.period) ?? bound;
-      cost += g ? keysPerPeriod(g) : 1; // no period at all: the resolver refuses it (MISSING_PERIOD)
+      cost += g ? (zoned ? zonedRunCost(g, 1) : keysPerPeriod(g)) : 1; // no period at all: the resolver refuses it (MISSING_PERIOD)
     } else if (s.unique != null) cost += 1;
     else if (s.range) {
-      const { n } = rangeSpan(s.range, ctx);
+      const { n } = rangeSpan(s.range, zoned ? { tz: namingZone(ctx), now: ctx.now } : ctx);
       checkPeriods(n, limits.maxPeriodsPerLeaf);
       const keys = n * keysPerPeriod(s.range.granularity);
       checkPeriods(keys, limits.maxPeriodsPerLeaf);
-      cost += keys;
+      cost += zoned ? zonedRunCost(s.range.granularity, n) : keys;
     } else if (s.ids) cost += Math.ceil(s.ids.length / IDS_PER_UNIT);
     else {
       if (s.not) nodes = pushCounted(stack, s.not, nodes, limits);

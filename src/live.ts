@@ -12,7 +12,8 @@
 import { BitmapError } from './bitmap/errors.ts';
 import type { ChangeListener, Engine } from './bitmap/engines/engine.ts';
 import { periodAt, periodEnd } from './bitmap/period.ts';
-import type { Granularity } from './bitmap/period.ts';
+import type { Granularity, TimeZone } from './bitmap/period.ts';
+import { zoneNamed } from './bitmap/zones.ts';
 import { readKeys } from './bitmap/program.ts';
 import type { Program } from './bitmap/program.ts';
 import { createContext } from './context.ts';
@@ -70,6 +71,8 @@ interface Question {
   lastStart: number;
   /** Coalescing or retry timer. */
   timer: NodeJS.Timeout | null;
+  /** The zone its periods are named in when its arguments name one (`timeZone`): its period ends are boundaries too. */
+  readonly zone: TimeZone | null;
   /** The next period boundary (the gateway's clock) and whether the keys differ after it. */
   boundary: { at: number; rebinds: boolean; timer: NodeJS.Timeout | null } | null;
   disposed: boolean;
@@ -87,6 +90,12 @@ const canonical = (value: unknown): unknown => {
   }
   return value;
 };
+
+/** The zone a question's arguments name (`timeZone` of series, cohort and funnel), or null. */
+function zoneOfArgs(args: unknown): TimeZone | null {
+  const name = args && typeof args === 'object' ? (args as { timeZone?: unknown }).timeZone : undefined;
+  return typeof name === 'string' ? zoneNamed(name) : null;
+}
 
 /** The id two subscriptions share an evaluation by: the field and its arguments, canonical (key order and nulls do not matter). */
 export const questionId = (field: string, args: unknown): string => `${field} ${JSON.stringify(canonical(args))}`;
@@ -144,7 +153,7 @@ export class LiveRegistry {
     let q = this.questions.get(id);
     const fresh = !q;
     if (!q) {
-      q = this.question(id, evaluate);
+      q = this.question(id, evaluate, zoneOfArgs(args));
       this.questions.set(id, q);
     }
     const question = q;
@@ -171,10 +180,11 @@ export class LiveRegistry {
     this.unwatch = null;
   }
 
-  private question(id: string, evaluate: Evaluate): Question {
+  private question(id: string, evaluate: Evaluate, zone: TimeZone | null): Question {
     return {
       id,
       evaluate,
+      zone,
       sinks: new Set(),
       first: Promise.resolve(),
       keys: new Set(),
@@ -293,8 +303,9 @@ export class LiveRegistry {
    * keys, with a timer for it; none within a month: a timer at the month's end only to look again.
    */
   private async nextBoundary(q: Question, services: Services, now: number): Promise<void> {
-    const { tz } = services;
-    const ends = [...new Set(BOUNDARIES.map((g) => periodEnd(periodAt(g, now, tz), tz)))].sort((a, b) => a - b);
+    // A question in another zone moves on at that zone's period ends (src/bitmap/zones.ts), which need not be the storage zone's.
+    const zones = q.zone ? [services.tz, q.zone] : [services.tz];
+    const ends = [...new Set(zones.flatMap((tz) => BOUNDARIES.map((g) => periodEnd(periodAt(g, now, tz), tz))))].sort((a, b) => a - b);
     let found: { at: number; rebinds: boolean } = { at: ends[ends.length - 1]!, rebinds: false };
     for (const at of ends) {
       const keys = await this.keysAt(q, services, at);

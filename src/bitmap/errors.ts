@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'BAD_INPUT'
   | 'UNBOUNDED_NOT'
   | 'MISSING_PERIOD'
+  | 'HOURS_NOT_TRACKED'
+  | 'TIME_ZONE_UNALIGNED'
   | 'TOO_COMPLEX'
   | 'TOO_LARGE'
   | 'TOO_MANY_SUBSCRIPTIONS'

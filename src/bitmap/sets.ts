@@ -6,6 +6,7 @@ import type { Expr, RawExpr } from './expr.ts';
 import type { KeyLayout } from './keys.ts';
 import { periodAt, resolveTime, shiftPeriod } from './period.ts';
 import type { Granularity, Period, TimeInput, TimeZone } from './period.ts';
+import { coverKeys, sameZone } from './zones.ts';
 
 /**
  * Inputs below are GraphQL @oneOf objects: exactly one field is set. They are flat records
@@ -67,6 +68,33 @@ export interface SetContext {
   readonly limits: SetLimits;
   /** The period that event leaves without one of their own are bound to (series and cohort). */
   readonly bound?: Period;
+  /**
+   * The request's time zone (`timeZone` of series, cohort, funnel), when it is not the storage
+   * zone `tz`: periods are named on its wall clock and read as the storage keys that cover them
+   * (src/bitmap/zones.ts); the storage days whose hour keys that reads are recorded in `hourDays`.
+   */
+  readonly zone?: TimeZone;
+  /** Storage days whose hour keys the sets read, by event (`<name>\n<day index>`): checked for untracked hours. */
+  readonly hourDays?: Map<string, { readonly name: string; readonly day: number }>;
+}
+
+/** The zone periods are named in: the request's, else the storage zone. */
+export const namingZone = (ctx: Pick<SetContext, 'tz' | 'zone'>): TimeZone => ctx.zone ?? ctx.tz;
+
+/**
+ * The keys of an event over the periods first..last of one granularity (consecutive): the stored
+ * keys of each in the storage zone, else the storage keys covering their instants.
+ */
+export function periodsKeys(ctx: SetContext, name: string, first: Period, last: Period): string[] {
+  if (sameZone(ctx.zone, ctx.tz)) {
+    if (first.index === last.index) return ctx.layout.eventKeys(name, first);
+    const keys: string[] = [];
+    for (let i = first.index; i <= last.index; i++) keys.push(...ctx.layout.eventKeys(name, { granularity: first.granularity, index: i }));
+    return keys;
+  }
+  const cover = coverKeys(ctx.layout, name, first, last, ctx.tz, ctx.zone!);
+  for (const day of cover.hourDays) ctx.hourDays?.set(`${name}\n${day}`, { name, day });
+  return cover.keys;
 }
 
 export function resolvePeriod(spec: PeriodSpec, tz: TimeZone, now: number): Period {
@@ -181,7 +209,7 @@ function toRaw(spec: SetSpec, ctx: SetContext, depth: number, seen: { nodes: num
     const { name, period, shift } = spec.event;
     assertEventName(name, 'event.name');
     let p: Period;
-    if (period) p = resolvePeriod(period, ctx.tz, ctx.now);
+    if (period) p = resolvePeriod(period, namingZone(ctx), ctx.now);
     else if (ctx.bound) p = ctx.bound;
     else {
       throw new BitmapError(
@@ -190,17 +218,17 @@ function toRaw(spec: SetSpec, ctx: SetContext, depth: number, seen: { nodes: num
       );
     }
     if (shift) p = shiftPeriod(p, shift);
-    return orOfKeys(ctx.layout.eventKeys(name, p));
+    return orOfKeys(periodsKeys(ctx, name, p, p));
   }
   if (spec.unique != null) return { op: 'key', key: ctx.layout.uniqueKey(assertEventName(spec.unique, 'unique')) };
   if (spec.range) {
     const { name } = spec.range;
     assertEventName(name, 'range.name');
     const max = ctx.limits.maxPeriodsPerLeaf;
-    const periods = rangePeriods(spec.range, ctx, max);
+    const periods = rangePeriods(spec.range, { tz: namingZone(ctx), now: ctx.now }, max);
     // A YEAR is read as its 12 months: refused before thousands of month keys are named.
     if (spec.range.granularity === 'YEAR') checkPeriods(periods.length * 12, max);
-    return orOfKeys(periods.flatMap((p) => ctx.layout.eventKeys(name, p)));
+    return orOfKeys(periodsKeys(ctx, name, periods[0]!, periods[periods.length - 1]!));
   }
   if (spec.ids) {
     if (spec.ids.length > limits.maxIds) throw tooComplex('ids in one list', limits.maxIds, 'page through them');

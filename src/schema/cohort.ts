@@ -5,7 +5,7 @@ import type { CohortResult } from '../resolvers/analytics.ts';
 import type { CohortRowData, FunnelStepData } from '../bitmap/analytics.ts';
 import type { Period } from '../bitmap/period.ts';
 import { builder } from './builder.ts';
-import { GranularityEnum, PeriodType } from './periods.ts';
+import { GranularityEnum, PeriodType, timeZoneArg } from './periods.ts';
 import { SetExpr } from './sets.ts';
 import type { ArgBuilder } from './series.ts';
 
@@ -46,6 +46,7 @@ export const cohortArgs = (t: ArgBuilder) => ({
   from: t.arg({ type: 'DateTime' }),
   to: t.arg({ type: 'DateTime' }),
   asPercent: t.arg.boolean({ description: 'Cells as percent of the row size (default: counts).' }),
+  timeZone: timeZoneArg(t),
 });
 
 builder.queryField('cohort', (t) =>
@@ -71,7 +72,7 @@ builder.queryField('funnel', (t) =>
     type: [FunnelStep],
     description:
       'Step k counts the users in steps 1..k (an AND). Bitmaps record whether, not when within a period: a funnel over sets of one period cannot tell the order of events inside it; give later steps later periods to enforce order.',
-    args: { steps: t.arg({ type: [SetExpr], required: true }) },
-    resolve: (_, { steps }, ctx) => funnel(ctx, steps),
+    args: { steps: t.arg({ type: [SetExpr], required: true }), timeZone: timeZoneArg(t) },
+    resolve: (_, { steps, timeZone }, ctx) => funnel(ctx, steps, timeZone),
   }),
 );

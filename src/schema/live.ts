@@ -8,7 +8,7 @@ import { countSet, hasMembers } from '../resolvers/sets.ts';
 import { builder } from './builder.ts';
 import { CohortTable, FunnelStep, cohortArgs } from './cohort.ts';
 import { CounterValue } from './counters.ts';
-import { PeriodInput } from './periods.ts';
+import { PeriodInput, timeZoneArg } from './periods.ts';
 import { SeriesPoint, periodRangeArgs } from './series.ts';
 import { SetExpr } from './sets.ts';
 
@@ -41,7 +41,7 @@ builder.subscriptionFields((t) => {
     series: t.field({
       type: [SeriesPoint],
       description: 'The query `series`, live: the current period’s point as writes arrive, and a new point when a period ends (without `to`).',
-      args: { set: t.arg({ type: SetExpr, required: true }), ...range },
+      args: { set: t.arg({ type: SetExpr, required: true }), ...range, timeZone: timeZoneArg(t) },
       subscribe: (_, args, ctx) =>
         live(ctx, 'series', args, (c) => {
           const { set, rollingAverage, ...r } = args;
@@ -59,8 +59,8 @@ builder.subscriptionFields((t) => {
     funnel: t.field({
       type: [FunnelStep],
       description: 'The query `funnel`, live.',
-      args: { steps: t.arg({ type: [SetExpr], required: true }) },
-      subscribe: (_, args, ctx) => live(ctx, 'funnel', args, (c) => funnel(c, args.steps)),
+      args: { steps: t.arg({ type: [SetExpr], required: true }), timeZone: timeZoneArg(t) },
+      subscribe: (_, args, ctx) => live(ctx, 'funnel', args, (c) => funnel(c, args.steps, args.timeZone)),
       resolve: same,
     }),
     counters: t.field({

@@ -3,7 +3,7 @@
 import { series } from '../resolvers/analytics.ts';
 import type { SeriesPointData } from '../resolvers/analytics.ts';
 import { builder } from './builder.ts';
-import { GranularityEnum, PeriodType } from './periods.ts';
+import { GranularityEnum, PeriodType, timeZoneArg } from './periods.ts';
 import { SetExpr } from './sets.ts';
 
 export const SeriesPoint = builder.objectRef<SeriesPointData>('SeriesPoint').implement({
@@ -37,7 +37,7 @@ builder.queryField('series', (t) =>
     type: [SeriesPoint],
     description:
       'One count per period. Event leaves of `set` without a period are bound to each point’s period (`shift: -1`: the period before it).',
-    args: { set: t.arg({ type: SetExpr, required: true }), ...periodRangeArgs(t) },
+    args: { set: t.arg({ type: SetExpr, required: true }), ...periodRangeArgs(t), timeZone: timeZoneArg(t) },
     resolve: (_, { set, rollingAverage, ...range }, ctx) => series(ctx, set, range, rollingAverage),
   }),
 );
