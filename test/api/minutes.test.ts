@@ -205,6 +205,15 @@ describe.each(ENGINES)('MINUTE granularity (%s)', (engine) => {
       for (const s of d.series) expect(s.points.map((p) => p.count)).toEqual([0, 1, 2, 3, 4].map((i) => users(idx, `tap:${s.value}`, FIRST + i).size));
     });
 
+    it('deleteEvent deletes an event’s minute keys with the rest, and no other event’s', async () => {
+      const before = await t.keys();
+      const of = (name: string) => before.filter((k) => k.startsWith(`${t.prefix}${name}_`));
+      expect(of('signup').some((k) => /_m\d/.test(k))).toBe(true);
+      const d = ok(await t.gql<{ deleteEvent: { deleted: number } }>('mutation { deleteEvent(name: "signup") { deleted } }'));
+      expect(d.deleteEvent.deleted).toBe(of('signup').length);
+      expect(await t.keys()).toEqual(before.filter((k) => !of('signup').includes(k)));
+    });
+
     it('counters keep per-minute hashes: counterSeries and counters over minutes are plain sums', async () => {
       const random = rng(99);
       const hits = Array.from({ length: 400 }, () => ({ key: ['a', 'b', 'c'][Math.floor(random() * 3)]!, by: 1 + Math.floor(random() * 5), ms: FIRST_MS + Math.floor(random() * 20 * 60_000) }));
