@@ -123,6 +123,28 @@ describe('closed-period cache invalidation (client-side caching)', () => {
     }
   });
 
+  it('keeps no copy fetched while another database was swapped in, even when it is swapped back before any request checks', async () => {
+    await warm(h, truth);
+    const other = new DaySets<20 | 21>([20, 21]);
+    const db1 = new Redis(h.redis.url, { db: 1 });
+    const both = `{ both: count(set: { and: [${day(20)}, ${day(21)}] }) }`;
+    try {
+      await other.set({ raw: db1, key: h.key }, 20, ids(random, 300));
+      await other.set({ raw: db1, key: h.key }, 21, ids(random, 300));
+      await truth.set(h, 20, ids(random, 3)); // the 20th's copy is dropped: the next reads run in Redis and fetch it again
+      await h.raw.call('SWAPDB', '0', '1');
+      // Read twice with no copy to check against (so no fence runs), which queues a fetch of the 20th from the other database.
+      for (let i = 0; i < 2; i++) expect((await h.gql(both)).data).toEqual({ both: andSize(other.days[20], other.days[21]) });
+      await h.engine.cache!.idle();
+      await h.raw.call('SWAPDB', '0', '1'); // and back, before any request looked
+      for (let i = 0; i < 5; i++) expect((await h.gql(both)).data).toEqual({ both: andSize(truth.days[20], truth.days[21]) });
+      await warm(h, truth);
+    } finally {
+      await db1.flushdb();
+      db1.disconnect();
+    }
+  });
+
   it('gives no stale answer in 300 reads right after its invalidation connection is killed, interleaved with external writes', async () => {
     await warm(h, truth);
     const list = String(await h.raw.call('CLIENT', 'LIST'));

@@ -20,7 +20,8 @@
 // either connection closes until tracking and the subscription are both back, nothing is
 // answered from copies and nothing fetched meanwhile is kept. SWAPDB sends nothing (Redis 7.0):
 // a sentinel key holds a random token per database, and the same round trip that fences a
-// request reads it; another token (or none) means the data was swapped: everything is dropped.
+// request reads it, as does each background fetch (in one MULTI with the key); another token (or
+// none) means the data was swapped: everything is dropped.
 //
 // On a Redis Cluster the same cache holds copies of logical keys (every shard's bits in one
 // copy); cluster/tracking.ts hears the changes on every master and drives it through attach(),
@@ -146,8 +147,18 @@ export class ClosedPeriodCache {
   async start(client: Redis): Promise<boolean> {
     this.client = client;
     this.source = {
-      async fetch(key) {
-        const bytes = (await client.getBuffer(key)) ?? Buffer.alloc(0);
+      fetch: async (key) => {
+        // The sentinel read in the same transaction: a copy fetched while another database was
+        // swapped in would otherwise be kept if it were swapped back before any request's fence.
+        const epoch = this.epoch;
+        const token = this.token;
+        const replies = (await client.multi().get(this.sentinelKey).getBuffer(key).exec()) ?? [];
+        for (const [e] of replies) if (e) throw e;
+        if (replies[0]?.[1] !== token) {
+          if (epoch === this.epoch) this.swapped();
+          throw new Error('the database was swapped');
+        }
+        const bytes = (replies[1]?.[1] as Buffer | null) ?? Buffer.alloc(0);
         return { bitmap: await bitmapFromRedisBytesYielding(bytes), stored: bytes.length };
       },
       async lengths(keys) {
