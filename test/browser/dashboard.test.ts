@@ -24,7 +24,7 @@ const ARTIFACTS = join(import.meta.dirname, 'artifacts');
 const EXAMPLES_MANIFEST = join(import.meta.dirname, '../../examples/generated/persisted-documents.json');
 const DASHBOARD_MANIFEST = join(import.meta.dirname, '../../src/dashboard/generated/persisted-documents.json');
 
-const STATE = { event: 'launch', from: addDays(DEMO.end, 1 - DEMO.days), to: DEMO.end, granularity: 'DAY', cohort: 'WEEK', rows: 6, counter: 'launches', counterPeriod: 'MONTH' } as const;
+const STATE = { event: 'launch', from: addDays(DEMO.end, 1 - DEMO.days), to: DEMO.end, granularity: 'DAY', prefix: 'launch:provider:', cohort: 'WEEK', rows: 6, counter: 'launches', counterPeriod: 'MONTH' } as const;
 const DAYS = DEMO.days;
 const QUERY = `?${new URLSearchParams(Object.entries(STATE).map(([k, v]) => [k, String(v)])).toString()}`;
 const WINDOW = 7;
@@ -140,7 +140,7 @@ describe('the dashboard page', () => {
       await settled(page);
       expect(await page.getAttribute('body', 'data-state'), JSON.stringify(await dashboardOf(page).catch(() => null))).toBe('ready');
       const d = await dashboardOf(page);
-      expect(d.state).toEqual({ ...STATE, live: false, entity: null });
+      expect(d.state).toEqual({ ...STATE, stacked: false, cohortEvent: null, activity: null, cells: 'percent', live: false, entity: null });
       expect(new URL(page.url()).search).toBe(QUERY);
       // The pickers list what the gateway has.
       expect(await page.$$eval('#f-event option', (o) => o.map((x) => (x as HTMLOptionElement).value))).toEqual(ref.eventNames);
@@ -219,7 +219,7 @@ describe('the dashboard page', () => {
       expect(bars).toEqual(top);
 
       // The page's operations were sent as query texts (persisted mode is off) with the key.
-      expect(posts.length).toBe(4);
+      expect(posts.length).toBe(5); // the pickers, then one request a panel
       for (const p of posts) expect(typeof p.query).toBe('string');
       expect(problems).toEqual([]);
 
@@ -236,7 +236,7 @@ describe('the dashboard page', () => {
       await settled(page);
       const d = await dashboardOf(page);
       const today = new Date().toISOString().slice(0, 10); // the browser runs in UTC
-      expect(d.state).toEqual({ event: ref.eventNames[0], from: addDays(today, -29), to: today, granularity: 'DAY', cohort: 'WEEK', rows: 8, counter: 'launches', counterPeriod: 'MONTH', live: false, entity: null });
+      expect(d.state).toEqual({ event: ref.eventNames[0], from: addDays(today, -29), to: today, granularity: 'DAY', prefix: 'launch:provider:', stacked: false, cohort: 'WEEK', rows: 8, cohortEvent: null, activity: null, cells: 'percent', counter: 'launches', counterPeriod: 'MONTH', live: false, entity: null });
       expect(d.series!.points).toHaveLength(30);
       expect(d.cohort!.rows).toHaveLength(8);
       expect(new URL(page.url()).searchParams.get('to')).toBe(today);
@@ -364,7 +364,7 @@ describe('the dashboard with PERSISTED_OPERATIONS', () => {
     try {
       await settled(page);
       expect(await page.getAttribute('body', 'data-state')).toBe('ready');
-      expect(posts.length).toBe(4);
+      expect(posts.length).toBe(5); // the pickers, then one request a panel
       for (const p of posts) {
         expect(p.query).toBeUndefined();
         expect(p.documentId).toMatch(/^sha256:[0-9a-f]{64}$/);

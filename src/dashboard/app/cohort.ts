@@ -1,45 +1,60 @@
-// Panel 2: bitmapist's cohort table for an event: row p = users with the event in period p,
-// cell k = the share of them with the event again k periods later; cells shaded by that share.
+// Panel 2: bitmapist's cohort table for a pair of events: row p = users with the cohort event in
+// period p, cell k = those of them with the activity event k periods later (the same event:
+// retention), as a percent of the row or as counts; cells shaded by that share.
 
 import { EventCohortDocument, LiveEventCohortDocument } from '../generated/graphql.ts';
 import type { EventCohortQuery } from '../generated/graphql.ts';
 import { request, subscribe } from './api.ts';
 import type { RequestError } from './api.ts';
 import { fmtInt, fmtPct, h } from './dom.ts';
+import { tablePng } from './export.ts';
+import type { CsvCell, PngCell } from './export.ts';
 import type { PanelGranularity } from './state.ts';
 
 export interface CohortData {
+  /** The cohort event: who is in row p. */
   readonly event: string;
+  /** The activity event: what cell k counts k periods later. */
+  readonly activity: string;
   readonly granularity: PanelGranularity;
-  /** Oldest first; cells in percent of size, null where there is nothing to show (empty cohort, or no data in that period). */
+  /** Cells in percent of the row's size (true) or as counts of users (false). */
+  readonly percent: boolean;
+  /** Oldest first; cells in percent of size or counts, null where there is nothing to show (empty cohort, or no data in that period). */
   readonly rows: ReadonlyArray<{ readonly label: string; readonly size: number; readonly cells: ReadonlyArray<number | null> }>;
   readonly average: ReadonlyArray<number | null>;
 }
 
-function cohortData(event: string, granularity: PanelGranularity, cohort: EventCohortQuery['cohort']): CohortData {
+/** Which cohort: the two events, the period, the last row's day, how many rows, percent or counts. */
+export interface CohortQuery {
+  readonly event: string;
+  readonly activity: string;
+  readonly granularity: PanelGranularity;
+  readonly to: string;
+  readonly rows: number;
+  readonly percent: boolean;
+}
+
+const variables = (q: CohortQuery) => ({ event: q.event, activity: q.activity, granularity: q.granularity, to: q.to, rows: q.rows, asPercent: q.percent });
+
+function cohortData(q: CohortQuery, cohort: EventCohortQuery['cohort']): CohortData {
   return {
-    event,
-    granularity,
+    event: q.event,
+    activity: q.activity,
+    granularity: q.granularity,
+    percent: q.percent,
     rows: cohort.rows.map((r) => ({ label: r.period.label, size: r.size, cells: r.cells })),
     average: cohort.average,
   };
 }
 
-export async function loadCohort(event: string, granularity: PanelGranularity, end: string, rows: number): Promise<CohortData> {
-  const { cohort } = await request(EventCohortDocument, { event, granularity, to: end, rows });
-  return cohortData(event, granularity, cohort);
+export async function loadCohort(q: CohortQuery): Promise<CohortData> {
+  const { cohort } = await request(EventCohortDocument, variables(q));
+  return cohortData(q, cohort);
 }
 
 /** The same table, sent again as writes change it (the Live toggle); returns the function that stops it. */
-export function followCohort(
-  event: string,
-  granularity: PanelGranularity,
-  end: string,
-  rows: number,
-  next: (d: CohortData) => void,
-  error: (e: RequestError) => void,
-): () => void {
-  return subscribe(LiveEventCohortDocument, { event, granularity, to: end, rows }, { next: ({ cohort }) => next(cohortData(event, granularity, cohort)), error });
+export function followCohort(q: CohortQuery, next: (d: CohortData) => void, error: (e: RequestError) => void): () => void {
+  return subscribe(LiveEventCohortDocument, variables(q), { next: ({ cohort }) => next(cohortData(q, cohort)), error });
 }
 
 const UNIT: Record<PanelGranularity, string> = { DAY: 'days', WEEK: 'weeks', MONTH: 'months' };
@@ -51,11 +66,22 @@ function shade(pct: number): { background: string; color: string } {
   return { background: `hsl(217 85% ${lightness.toFixed(1)}%)`, color: lightness < 58 ? '#fff' : '#1e293b' };
 }
 
-function cell(value: number | null, kind: 'cell' | 'average'): HTMLTableCellElement {
+/** The share (0..100) a cell is shaded by: its percent, or its count over the row's size. */
+const shareOf = (value: number, size: number, percent: boolean): number => (percent ? value : size > 0 ? (value / size) * 100 : 0);
+
+const cellText = (value: number, percent: boolean): string => (percent ? fmtPct(value) : fmtInt(value));
+
+/** The average row's counts are shaded against the mean size of the rows that have cells. */
+function meanSize(data: CohortData): number {
+  const sized = data.rows.filter((r) => r.size > 0);
+  return sized.length ? sized.reduce((a, r) => a + r.size, 0) / sized.length : 0;
+}
+
+function cell(value: number | null, kind: 'cell' | 'average', size: number, percent: boolean): HTMLTableCellElement {
   const td = h('td', { class: value === null ? `${kind} empty` : kind, 'data-value': value === null ? '' : String(value) });
   if (value !== null) {
-    td.textContent = fmtPct(value);
-    const { background, color } = shade(value);
+    td.textContent = cellText(value, percent);
+    const { background, color } = shade(shareOf(value, size, percent));
     td.style.background = background;
     td.style.color = color;
   }
@@ -68,7 +94,7 @@ export function renderCohort(body: HTMLElement, data: CohortData, noun = 'users'
   const offsets = Array.from({ length: columns }, (_, k) => h('th', { class: 'offset', scope: 'col' }, String(k)));
   const table = h(
     'table',
-    { class: 'cohort', 'data-granularity': data.granularity },
+    { class: 'cohort', 'data-granularity': data.granularity, 'data-cells': data.percent ? 'percent' : 'counts' },
     h(
       'thead',
       {},
@@ -84,11 +110,43 @@ export function renderCohort(body: HTMLElement, data: CohortData, noun = 'users'
           { 'data-period': r.label, 'data-size': r.size },
           h('th', { scope: 'row', class: 'label' }, r.label),
           h('td', { class: 'size' }, fmtInt(r.size)),
-          ...r.cells.map((c) => cell(c, 'cell')),
+          ...r.cells.map((c) => cell(c, 'cell', r.size, data.percent)),
         ),
       ),
     ),
-    h('tfoot', {}, h('tr', {}, h('th', { scope: 'row', class: 'label' }, 'Average'), h('td', { class: 'size' }), ...data.average.map((a) => cell(a, 'average')))),
+    h('tfoot', {}, h('tr', {}, h('th', { scope: 'row', class: 'label' }, 'Average'), h('td', { class: 'size' }), ...data.average.map((a) => cell(a, 'average', meanSize(data), data.percent)))),
   );
   body.replaceChildren(h('div', { class: 'table-scroll' }, table));
+}
+
+// ---- export -------------------------------------------------------------------------------------
+
+/** The CSV rows: cohort, users, one column per offset (percent or counts, as shown), then the average row. */
+export function cohortCsv(data: CohortData): CsvCell[][] {
+  const offsets = data.average.map((_, k) => `+${k}`);
+  return [
+    ['cohort', 'users', ...offsets],
+    ...data.rows.map((r) => [r.label, r.size, ...r.cells]),
+    ['average', null, ...data.average],
+  ];
+}
+
+/** The table as shown (cells shaded alike) drawn onto a canvas: a PNG of a table needs one of its own. */
+export function cohortPng(title: string, data: CohortData): HTMLCanvasElement {
+  const head: PngCell[] = [
+    { text: 'Cohort', align: 'left', color: '#6b7280', bold: true },
+    { text: 'Users', color: '#6b7280', bold: true },
+    ...data.average.map((_, k) => ({ text: `+${k}`, color: '#6b7280', bold: true })),
+  ];
+  const valueCell = (v: number | null, size: number): PngCell => {
+    if (v === null) return { text: '', background: '#fafafa' };
+    const { background, color } = shade(shareOf(v, size, data.percent));
+    return { text: cellText(v, data.percent), background, color };
+  };
+  const rows: PngCell[][] = [
+    head,
+    ...data.rows.map((r) => [{ text: r.label, align: 'left' as const, bold: true }, { text: fmtInt(r.size), color: '#6b7280' }, ...r.cells.map((c) => valueCell(c, r.size))]),
+    [{ text: 'Average', align: 'left', bold: true }, { text: '' }, ...data.average.map((a) => ({ ...valueCell(a, meanSize(data)), bold: true }))],
+  ];
+  return tablePng(title, rows, [80, 56, ...data.average.map(() => 52)]);
 }

@@ -4,6 +4,8 @@ import { LiveTopCountersDocument, TopCountersDocument } from '../generated/graph
 import { request, subscribe } from './api.ts';
 import type { RequestError } from './api.ts';
 import { fmtInt, h } from './dom.ts';
+import { tablePng } from './export.ts';
+import type { CsvCell, PngCell } from './export.ts';
 import type { PanelGranularity } from './state.ts';
 
 export const TOP = 10;
@@ -54,4 +56,18 @@ export function renderCounters(body: HTMLElement, data: CountersData): void {
     }),
   );
   body.replaceChildren(list);
+}
+
+// ---- export -------------------------------------------------------------------------------------
+
+/** The CSV rows: key and value, highest first, as drawn. */
+export function countersCsv(data: CountersData): CsvCell[][] {
+  return [['key', 'value'], ...data.top.map((c) => [c.key, c.value])];
+}
+
+/** The bars as shown, drawn onto a canvas (the panel is HTML, not a chart). */
+export function countersPng(title: string, data: CountersData): HTMLCanvasElement {
+  const max = Math.max(0, ...data.top.map((c) => c.value));
+  const rows: PngCell[][] = data.top.map((c) => [{ text: c.key, align: 'left' }, { text: '', bar: max > 0 ? c.value / max : 0 }, { text: fmtInt(c.value), bold: true }]);
+  return tablePng(`${title} · ${data.period}`, rows.length ? rows : [[{ text: `No counts of ${data.name} in ${data.period}.`, align: 'left' }]], [80, 240, 56]);
 }

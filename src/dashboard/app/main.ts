@@ -7,9 +7,13 @@ import './style.css';
 import { DashboardMetaDocument } from '../generated/graphql.ts';
 import { RequestError, apiKey, request } from './api.ts';
 import type { GraphQLErrorItem } from './api.ts';
-import { followCohort, loadCohort, renderCohort } from './cohort.ts';
+import { MEAN_WINDOW, breakdownCsv, breakdownPng, loadBreakdown, prefixesOf, renderBreakdown, suggestPrefix } from './breakdown.ts';
+import type { BreakdownData, BreakdownDrawn } from './breakdown.ts';
+import { cohortCsv, cohortPng, followCohort, loadCohort, renderCohort } from './cohort.ts';
 import type { CohortData } from './cohort.ts';
-import { followCounters, loadCounters, renderCounters } from './counters.ts';
+import { countersCsv, countersPng, followCounters, loadCounters, renderCounters } from './counters.ts';
+import { exportButtons, fileName, seriesCsv, seriesPng } from './export.ts';
+import type { PanelExport } from './export.ts';
 import type { CountersData } from './counters.ts';
 import { h } from './dom.ts';
 import { nearestNames } from './nearest.ts';
@@ -22,6 +26,8 @@ export interface DashboardData {
   /** The state the panels were drawn for, defaults filled in. */
   state: DashboardState | null;
   series: SeriesData | null;
+  /** The breakdown panel's series, and what its chart drew (lines, or the stacked running sums). */
+  breakdown: (BreakdownData & { drawn: BreakdownDrawn }) | null;
   cohort: CohortData | null;
   counters: CountersData | null;
   /** Every error shown, by panel ('meta': the pickers' query). */
@@ -67,6 +73,40 @@ const f = {
     return { wrap: h('label', { class: 'field live', for: 'f-live', title: 'Draw the panels again as writes arrive' }, h('span', {}, 'Live'), el), el };
   })(),
 };
+/** Controls drawn in a panel's header, part of the form all the same (form="controls"). */
+function radios(name: string, label: string, choices: ReadonlyArray<readonly [value: string, text: string]>): { wrap: HTMLElement; els: HTMLInputElement[] } {
+  const els = choices.map(([value]) => h('input', { type: 'radio', name, value, form: 'controls', id: `f-${name}-${value}` }));
+  const wrap = h(
+    'span',
+    { class: 'switch', role: 'radiogroup', 'aria-label': label },
+    ...choices.map(([value, text], i) => h('label', { for: `f-${name}-${value}` }, els[i]!, h('span', {}, text))),
+  );
+  return { wrap, els };
+}
+const pf = {
+  prefix: ((): { wrap: HTMLLabelElement; el: HTMLInputElement; list: HTMLDataListElement } => {
+    const list = h('datalist', { id: 'prefixes' });
+    const el = h('input', { name: 'prefix', id: 'f-prefix', form: 'controls', list: 'prefixes', placeholder: 'launch:provider:', spellcheck: 'false', autocomplete: 'off' });
+    return { wrap: h('label', { class: 'inline', for: 'f-prefix' }, h('span', {}, 'Prefix'), el, list), el, list };
+  })(),
+  stacked: radios('stacked', 'Breakdown view', [
+    ['off', 'Lines'],
+    ['on', 'Stacked'],
+  ]),
+  cohortEvent: ((): { wrap: HTMLLabelElement; el: HTMLSelectElement } => {
+    const el = h('select', { name: 'cohortEvent', id: 'f-cohortEvent', form: 'controls' });
+    return { wrap: h('label', { class: 'inline', for: 'f-cohortEvent' }, h('span', {}, 'Did'), el), el };
+  })(),
+  activity: ((): { wrap: HTMLLabelElement; el: HTMLSelectElement } => {
+    const el = h('select', { name: 'activity', id: 'f-activity', form: 'controls' });
+    return { wrap: h('label', { class: 'inline', for: 'f-activity' }, h('span', {}, 'then'), el), el };
+  })(),
+  cells: radios('cells', 'Cohort cells', [
+    ['percent', '%'],
+    ['counts', 'Counts'],
+  ]),
+};
+
 /** What Live is doing: streaming, or why it stopped. */
 const liveStatus = h('span', { class: 'live-status', id: 'live-status', role: 'status' });
 
@@ -89,16 +129,18 @@ const form = h(
 const keyInput = h('input', { type: 'password', id: 'api-key', placeholder: 'API key', autocomplete: 'off', spellcheck: 'false', 'aria-label': 'API key' });
 const keyForm = h('form', { class: 'key', id: 'key-form', hidden: !keysConfigured }, keyInput, h('button', { type: 'submit' }, 'Use key'));
 
-function panel(id: string, title: string): { root: HTMLElement; title: HTMLElement; stats: HTMLElement; body: HTMLElement } {
+function panel(id: string, title: string): { root: HTMLElement; title: HTMLElement; stats: HTMLElement; tools: HTMLElement; body: HTMLElement } {
   const t = h('h2', {}, title);
   const stats = h('div', { class: 'stats' });
+  const tools = h('div', { class: 'tools' });
   const body = h('div', { class: 'panel-body' });
-  const root = h('section', { class: 'panel', id, 'data-state': 'loading' }, h('header', {}, t, stats), body);
-  return { root, title: t, stats, body };
+  const root = h('section', { class: 'panel', id, 'data-state': 'loading' }, h('header', {}, t, tools, stats), body);
+  return { root, title: t, stats, tools, body };
 }
 
 const panels = {
   series: panel('series', 'Daily users'),
+  breakdown: panel('breakdown', 'Breakdown'),
   cohort: panel('cohort', 'Retention'),
   counters: panel('counters', 'Top counts'),
 };
@@ -112,12 +154,49 @@ document.body.append(
     h('nav', {}, h('a', { href: '/graphql' }, 'GraphiQL')),
   ),
   h('div', { class: 'toolbar' }, form),
-  h('main', { class: 'grid' }, panels.series.root, panels.cohort.root, panels.counters.root),
+  h('main', { class: 'grid' }, panels.series.root, panels.breakdown.root, panels.cohort.root, panels.counters.root),
 );
+
+/** Each panel's CSV (the numbers drawn) and PNG (the chart, or the table drawn onto a canvas), from what it shows now. */
+const exports: Record<keyof typeof panels, PanelExport> = {
+  series: {
+    name: () => {
+      const s = window.dashboard.state;
+      return window.dashboard.series && s ? fileName('series', window.dashboard.series.event, s.from, s.to, s.granularity) : null;
+    },
+    csv: () => (window.dashboard.series ? seriesCsv(window.dashboard.series) : null),
+    png: () => (window.dashboard.series ? seriesPng(panels.series.title.textContent ?? '', panels.series.body, window.dashboard.series) : null),
+  },
+  breakdown: {
+    name: () => {
+      const d = window.dashboard.breakdown;
+      const s = window.dashboard.state;
+      return d && s ? fileName('breakdown', d.prefix, s.from, s.to, d.granularity, d.drawn.stacked ? 'stacked' : 'lines') : null;
+    },
+    csv: () => (window.dashboard.breakdown ? breakdownCsv(window.dashboard.breakdown, window.dashboard.breakdown.drawn.stacked) : null),
+    png: () => (window.dashboard.breakdown ? breakdownPng(panels.breakdown.title.textContent ?? '', panels.breakdown.body, window.dashboard.breakdown) : null),
+  },
+  cohort: {
+    name: () => {
+      const d = window.dashboard.cohort;
+      return d && window.dashboard.state ? fileName('cohort', d.event, d.activity, d.granularity, window.dashboard.state.to, d.percent ? 'percent' : 'counts') : null;
+    },
+    csv: () => (window.dashboard.cohort ? cohortCsv(window.dashboard.cohort) : null),
+    png: () => (window.dashboard.cohort ? cohortPng(panels.cohort.title.textContent ?? '', window.dashboard.cohort) : null),
+  },
+  counters: {
+    name: () => (window.dashboard.counters ? fileName('counters', window.dashboard.counters.name, window.dashboard.counters.period) : null),
+    csv: () => (window.dashboard.counters ? countersCsv(window.dashboard.counters) : null),
+    png: () => (window.dashboard.counters ? countersPng(panels.counters.title.textContent ?? '', window.dashboard.counters) : null),
+  },
+};
+panels.breakdown.tools.append(pf.prefix.wrap, pf.stacked.wrap);
+panels.cohort.tools.append(pf.cohortEvent.wrap, pf.activity.wrap, pf.cells.wrap);
+for (const [name, p] of Object.entries(panels)) p.tools.append(exportButtons(name, exports[name as keyof typeof panels]));
 
 // ---- rendering ----------------------------------------------------------------------------------
 
-window.dashboard = { state: null, series: null, cohort: null, counters: null, errors: [], live: null };
+window.dashboard = { state: null, series: null, breakdown: null, cohort: null, counters: null, errors: [], live: null };
 
 function showError(body: HTMLElement, err: unknown): readonly GraphQLErrorItem[] {
   const errors: readonly GraphQLErrorItem[] = err instanceof RequestError ? err.errors : [{ message: (err as Error)?.message ?? String(err) }];
@@ -152,6 +231,13 @@ function noData(p: { body: HTMLElement; stats: HTMLElement }, name: string, name
   );
 }
 
+/** A cohort picker: first "the same" (value "", which follows the other field), then the events. */
+function fillPair(el: HTMLSelectElement, names: readonly string[], selected: string | null, same: string): void {
+  const all = selected !== null && !names.includes(selected) ? [selected, ...names] : names;
+  el.replaceChildren(h('option', { value: '' }, same), ...all.map((n) => h('option', { value: n }, n)));
+  el.value = selected ?? '';
+}
+
 function fillSelect(el: HTMLSelectElement, names: readonly string[], selected: string | null): void {
   const all = selected !== null && !names.includes(selected) ? [selected, ...names] : names;
   el.replaceChildren(...all.map((n) => h('option', { value: n }, n)));
@@ -178,7 +264,10 @@ async function render(requested: DashboardState): Promise<void> {
   f.rows.el.value = String(requested.rows);
   f.counterPeriod.el.value = requested.counterPeriod;
   f.live.el.checked = requested.live;
-  const data: DashboardData = { state: null, series: null, cohort: null, counters: null, errors: [], live: null };
+  pf.prefix.el.value = requested.prefix ?? '';
+  for (const el of pf.stacked.els) el.checked = el.value === (requested.stacked ? 'on' : 'off');
+  for (const el of pf.cells.els) el.checked = el.value === requested.cells;
+  const data: DashboardData = { state: null, series: null, breakdown: null, cohort: null, counters: null, errors: [], live: null };
 
   let meta;
   try {
@@ -201,11 +290,16 @@ async function render(requested: DashboardState): Promise<void> {
     ...requested,
     event: requested.event ?? events[0] ?? null,
     counter: requested.counter ?? meta.counterNames[0] ?? null,
+    prefix: requested.prefix ?? suggestPrefix(events),
   };
   data.state = state;
   history.replaceState(history.state, '', stateQuery(state)); // the link shows what is drawn, defaults included
   fillSelect(f.event.el, events, state.event);
   fillSelect(f.counter.el, meta.counterNames, state.counter);
+  pf.prefix.el.value = state.prefix ?? '';
+  pf.prefix.list.replaceChildren(...prefixesOf(events).map((p) => h('option', { value: p })));
+  fillPair(pf.cohortEvent.el, events, state.cohortEvent, `= ${state.event ?? 'event'}`);
+  fillPair(pf.activity.el, events, state.activity, '= the same');
 
   const { event, from, to, granularity, rows, cohort, counter, counterPeriod } = state;
   const end = to;
@@ -214,7 +308,11 @@ async function render(requested: DashboardState): Promise<void> {
   panels.series.title.textContent = event ? `${seriesTitle} · ${event}` : seriesTitle;
   // A name without data (misspelt, or from an old link) is not asked for: it would draw flat zeros.
   const missing = event !== null && !events.includes(event);
-  panels.cohort.title.textContent = event ? `Retention · ${event} by ${cohort.toLowerCase()}` : 'Retention';
+  const cohortEvent = state.cohortEvent ?? event;
+  const activity = state.activity ?? cohortEvent;
+  const pair = cohortEvent === activity ? cohortEvent : `${cohortEvent} → ${activity}`;
+  panels.cohort.title.textContent = event ? `Retention · ${pair} by ${cohort.toLowerCase()}` : 'Retention';
+  panels.breakdown.title.textContent = state.prefix ? `Breakdown · ${state.prefix}` : 'Breakdown';
   panels.counters.title.textContent = counter ? `Top ${counter}` : 'Top counts';
 
   const tasks: Array<Promise<void>> = [
@@ -222,9 +320,12 @@ async function render(requested: DashboardState): Promise<void> {
       data.series = d;
       renderSeries(panels.series.body, panels.series.stats, d, noun);
     }),
-    run('cohort', panels.cohort, event === null ? null : () => loadCohort(event, cohort, end, rows), 'No events yet.', (d) => {
+    run('breakdown', panels.breakdown, state.prefix === null ? null : loadBreakdownFor(state, state.prefix), 'No event names with a prefix yet (such as launch:provider:gh): type one above.', (d) => {
+      data.breakdown = { ...d, drawn: renderBreakdown(panels.breakdown.body, panels.breakdown.stats, d, state.stacked) };
+    }),
+    run('cohort', panels.cohort, cohortEvent === null || activity === null ? null : () => loadCohort({ event: cohortEvent, activity, granularity: cohort, to: end, rows, percent: state.cells === 'percent' }), 'No events yet.', (d) => {
       data.cohort = d;
-      panels.cohort.stats.replaceChildren(h('span', {}, `${d.rows.length} cohorts · cells: % of the cohort with ${d.event} again`));
+      panels.cohort.stats.replaceChildren(h('span', {}, cohortStats(d)));
       renderCohort(panels.cohort.body, d, noun);
     }),
     run('counters', panels.counters, counter === null ? null : () => loadCounters(counter, counterPeriod, end), 'No counters yet: record some with the incrementCounters mutation.', (d) => {
@@ -268,6 +369,17 @@ async function render(requested: DashboardState): Promise<void> {
   if (state.live) stopLive = follow(state, data);
 }
 
+/** The breakdown panel's request for the page's range (one seriesBreakdown). */
+function loadBreakdownFor(state: DashboardState, prefix: string): () => Promise<BreakdownData> {
+  return () => loadBreakdown(prefix, { from: state.from, to: state.to, granularity: state.granularity, window: MEAN_WINDOW[state.granularity] });
+}
+
+/** The cohort panel's line above its table: what the rows and cells are. */
+function cohortStats(d: CohortData): string {
+  const cells = d.percent ? '% of the cohort' : 'users of the cohort';
+  return d.event === d.activity ? `${d.rows.length} cohorts · cells: ${cells} with ${d.event} again` : `${d.rows.length} cohorts of ${d.event} · cells: ${cells} with ${d.activity} later`;
+}
+
 /** Live: one subscription per drawn panel, each answer drawn into it (the first repeats what is shown). */
 function follow(state: DashboardState, data: DashboardData): () => void {
   const live: NonNullable<DashboardData['live']> = { updates: 0, errors: [] };
@@ -300,7 +412,7 @@ function follow(state: DashboardState, data: DashboardData): () => void {
   const cohort = data.cohort;
   if (cohort) {
     stops.push(
-      followCohort(cohort.event, cohort.granularity, end, rows, (d) => {
+      followCohort({ event: cohort.event, activity: cohort.activity, granularity: cohort.granularity, to: end, rows, percent: cohort.percent }, (d) => {
         data.cohort = d;
         renderCohort(panels.cohort.body, d, noun);
         updated();
@@ -336,6 +448,7 @@ form.addEventListener('submit', (e) => {
   history.pushState(null, '', stateQuery(state));
   void render(state);
 });
+for (const el of [pf.prefix.el, pf.cohortEvent.el, pf.activity.el, ...pf.stacked.els, ...pf.cells.els]) el.addEventListener('change', () => form.requestSubmit());
 for (const el of [f.event.el, f.granularity.el, f.cohort.el, f.counter.el, f.counterPeriod.el, f.live.el]) el.addEventListener('change', () => form.requestSubmit());
 
 keyForm.addEventListener('submit', (e) => {

@@ -1,12 +1,14 @@
 // The page's state lives in the URL query string, so a link shows exactly the same numbers:
 // ?event=launch&from=2026-09-20&to=2026-10-31&granularity=DAY&cohort=WEEK&rows=6&counter=launches&counterPeriod=MONTH (&live=on)
 // A link from before the range (end=2026-10-31&days=42) still opens the same days: to = end,
-// from = end - days + 1.
+// from = end - days + 1. The breakdown panel adds &prefix=launch:provider: (&stacked=on), the
+// cohort (&cohortEvent=…&activity=…) when its events differ from `event`, and &cells=counts.
 
 import type { Granularity } from '../generated/graphql.ts';
 
 export type PanelGranularity = Extract<Granularity, 'DAY' | 'WEEK' | 'MONTH'>;
 export const GRANULARITIES: readonly PanelGranularity[] = ['DAY', 'WEEK', 'MONTH'];
+export type CohortCells = 'percent' | 'counts';
 
 export interface DashboardState {
   /** null: the first event the gateway lists. */
@@ -17,8 +19,18 @@ export interface DashboardState {
   readonly to: string;
   /** One point per day, week or month of the range (the series panel and the breakdown panel). */
   readonly granularity: PanelGranularity;
+  /** The breakdown panel's name prefix (launch:provider:); null: the prefix most event names share. */
+  readonly prefix: string | null;
+  /** The breakdown panel as a stacked area rather than lines. */
+  readonly stacked: boolean;
   readonly cohort: PanelGranularity;
   readonly rows: number;
+  /** The cohort event (who is in a row); null: `event`. */
+  readonly cohortEvent: string | null;
+  /** The cohort's activity event (what a cell counts later); null: the cohort event (retention). */
+  readonly activity: string | null;
+  /** Cohort cells in percent of the row, or as counts. */
+  readonly cells: CohortCells;
   /** null: the first counter the gateway lists. */
   readonly counter: string | null;
   readonly counterPeriod: PanelGranularity;
@@ -30,7 +42,7 @@ export interface DashboardState {
 
 /** days: the range's length (an old link's `days`, and the longest range: ten years). */
 export const LIMITS = { days: { min: 1, max: 3653 }, rows: { min: 1, max: 52 } } as const;
-export const DEFAULTS = { days: 30, granularity: 'DAY', cohort: 'WEEK', rows: 8, counterPeriod: 'MONTH' } as const;
+export const DEFAULTS = { days: 30, granularity: 'DAY', cohort: 'WEEK', rows: 8, cells: 'percent', counterPeriod: 'MONTH' } as const;
 
 /** Today in the browser's time zone, YYYY-MM-DD. */
 export function today(now = new Date()): string {
@@ -54,6 +66,8 @@ function granularity(text: string | null, fallback: PanelGranularity): PanelGran
   const g = text?.toUpperCase();
   return GRANULARITIES.find((x) => x === g) ?? fallback;
 }
+
+const on = (text: string | null): boolean => ['on', 'true', '1'].includes(text?.trim().toLowerCase() ?? '');
 
 /** An entity noun as given (spaces collapsed, at most 40 characters), or null when empty. */
 export function entityName(text: string | null | undefined): string | null {
@@ -82,11 +96,16 @@ export function readState(search: string, todayIso = today()): DashboardState {
     from,
     to,
     granularity: granularity(q.get('granularity'), DEFAULTS.granularity),
+    prefix: text('prefix'),
+    stacked: on(q.get('stacked')),
     cohort: granularity(q.get('cohort'), DEFAULTS.cohort),
     rows: int(q.get('rows'), DEFAULTS.rows, LIMITS.rows),
+    cohortEvent: text('cohortEvent'),
+    activity: text('activity'),
+    cells: q.get('cells')?.trim().toLowerCase() === 'counts' ? 'counts' : DEFAULTS.cells,
     counter: text('counter'),
     counterPeriod: granularity(q.get('counterPeriod'), DEFAULTS.counterPeriod),
-    live: ['on', 'true', '1'].includes(q.get('live')?.trim().toLowerCase() ?? ''),
+    live: on(q.get('live')),
     entity: entityName(q.get('entity')),
   };
 }
@@ -98,8 +117,14 @@ export function stateQuery(s: DashboardState): string {
   q.set('from', s.from);
   q.set('to', s.to);
   q.set('granularity', s.granularity);
+  if (s.prefix !== null) q.set('prefix', s.prefix);
+  if (s.stacked) q.set('stacked', 'on');
   q.set('cohort', s.cohort);
   q.set('rows', String(s.rows));
+  // Absent unless chosen, as before the pair: a link names them only when they differ from `event`.
+  if (s.cohortEvent !== null) q.set('cohortEvent', s.cohortEvent);
+  if (s.activity !== null) q.set('activity', s.activity);
+  if (s.cells !== DEFAULTS.cells) q.set('cells', s.cells);
   if (s.counter !== null) q.set('counter', s.counter);
   q.set('counterPeriod', s.counterPeriod);
   if (s.live) q.set('live', 'on'); // off is the default: a link made before the toggle stays as it was

@@ -31,9 +31,11 @@ export type EventSeriesQuery = { series: Array<{ count: number, average: number 
 
 export type EventCohortQueryVariables = Exact<{
   event: string;
+  activity: string;
   granularity: Granularity;
   to: string;
   rows: number;
+  asPercent: boolean;
 }>;
 
 
@@ -49,6 +51,17 @@ export type TopCountersQueryVariables = Exact<{
 
 export type TopCountersQuery = { period: { label: string }, counters: Array<{ key: string, value: number }> };
 
+export type EventBreakdownQueryVariables = Exact<{
+  prefix: string;
+  granularity: Granularity;
+  from: string;
+  to: string;
+  window: number;
+}>;
+
+
+export type EventBreakdownQuery = { seriesBreakdown: Array<{ value: string, total: number, points: Array<{ count: number, average: number | null, period: { label: string } }> }> };
+
 export type LiveEventSeriesSubscriptionVariables = Exact<{
   event: string;
   granularity: Granularity;
@@ -62,9 +75,11 @@ export type LiveEventSeriesSubscription = { series: Array<{ count: number, avera
 
 export type LiveEventCohortSubscriptionVariables = Exact<{
   event: string;
+  activity: string;
   granularity: Granularity;
   to: string;
   rows: number;
+  asPercent: boolean;
 }>;
 
 
@@ -127,14 +142,14 @@ export const EventSeriesDocument = new TypedDocumentString(`
 }
     `, {"hash":"sha256:096280fd345aa4bd337a557b25d823994270fdf94fd5e024e9688ff002814b62"}) as unknown as TypedDocumentString<EventSeriesQuery, EventSeriesQueryVariables>;
 export const EventCohortDocument = new TypedDocumentString(`
-    query EventCohort($event: String!, $granularity: Granularity!, $to: DateTime!, $rows: Int!) {
+    query EventCohort($event: String!, $activity: String!, $granularity: Granularity!, $to: DateTime!, $rows: Int!, $asPercent: Boolean!) {
   cohort(
     cohort: {event: {name: $event}}
-    activity: {event: {name: $event}}
+    activity: {event: {name: $activity}}
     granularity: $granularity
     to: $to
     rows: $rows
-    asPercent: true
+    asPercent: $asPercent
   ) {
     rows {
       period {
@@ -146,7 +161,7 @@ export const EventCohortDocument = new TypedDocumentString(`
     average
   }
 }
-    `, {"hash":"sha256:b4491b9a287f367d61500cce661a6ddf00a2a0ba418137ec0b5462234d9cd793"}) as unknown as TypedDocumentString<EventCohortQuery, EventCohortQueryVariables>;
+    `, {"hash":"sha256:968e291530c36306369b9c1b8d7aaacf134b6e1dfb401c8c90caf5686fec5ad6"}) as unknown as TypedDocumentString<EventCohortQuery, EventCohortQueryVariables>;
 export const TopCountersDocument = new TypedDocumentString(`
     query TopCounters($name: String!, $granularity: Granularity!, $at: DateTime!, $top: Int!) {
   period(granularity: $granularity, at: $at) {
@@ -162,6 +177,27 @@ export const TopCountersDocument = new TypedDocumentString(`
   }
 }
     `, {"hash":"sha256:ce16878f684e91b6f32dc13bc95400807a6bffbfff774041a3633a61f5465f50"}) as unknown as TypedDocumentString<TopCountersQuery, TopCountersQueryVariables>;
+export const EventBreakdownDocument = new TypedDocumentString(`
+    query EventBreakdown($prefix: String!, $granularity: Granularity!, $from: DateTime!, $to: DateTime!, $window: Int!) {
+  seriesBreakdown(
+    prefix: $prefix
+    granularity: $granularity
+    from: $from
+    to: $to
+    rollingAverage: $window
+  ) {
+    value
+    total
+    points {
+      period {
+        label
+      }
+      count
+      average
+    }
+  }
+}
+    `, {"hash":"sha256:76d81e0e296b48d12bee0a6137cade5869c2ca85498eb93b03e98af7c9285162"}) as unknown as TypedDocumentString<EventBreakdownQuery, EventBreakdownQueryVariables>;
 export const LiveEventSeriesDocument = new TypedDocumentString(`
     subscription LiveEventSeries($event: String!, $granularity: Granularity!, $from: DateTime!, $to: DateTime!, $window: Int!) {
   series(
@@ -182,14 +218,14 @@ export const LiveEventSeriesDocument = new TypedDocumentString(`
 }
     `, {"hash":"sha256:8ba605e3b963bfe6202910013e5f528ad7e5a0c382120055e180b43971d39103"}) as unknown as TypedDocumentString<LiveEventSeriesSubscription, LiveEventSeriesSubscriptionVariables>;
 export const LiveEventCohortDocument = new TypedDocumentString(`
-    subscription LiveEventCohort($event: String!, $granularity: Granularity!, $to: DateTime!, $rows: Int!) {
+    subscription LiveEventCohort($event: String!, $activity: String!, $granularity: Granularity!, $to: DateTime!, $rows: Int!, $asPercent: Boolean!) {
   cohort(
     cohort: {event: {name: $event}}
-    activity: {event: {name: $event}}
+    activity: {event: {name: $activity}}
     granularity: $granularity
     to: $to
     rows: $rows
-    asPercent: true
+    asPercent: $asPercent
   ) {
     rows {
       period {
@@ -201,7 +237,7 @@ export const LiveEventCohortDocument = new TypedDocumentString(`
     average
   }
 }
-    `, {"hash":"sha256:3862b1cecbb56c842325a6662acae24d444e99aaedd47e7c1abde33ebd42e28e"}) as unknown as TypedDocumentString<LiveEventCohortSubscription, LiveEventCohortSubscriptionVariables>;
+    `, {"hash":"sha256:3683f10bad31abdd146ecff79fb71a1473d1da531259dbd2fd937c869b9d84ae"}) as unknown as TypedDocumentString<LiveEventCohortSubscription, LiveEventCohortSubscriptionVariables>;
 export const LiveTopCountersDocument = new TypedDocumentString(`
     subscription LiveTopCounters($name: String!, $granularity: Granularity!, $at: DateTime!, $top: Int!) {
   counters(
