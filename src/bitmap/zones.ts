@@ -111,6 +111,19 @@ const COVERED = new Set<Granularity>(['HOUR', 'DAY', 'WEEK', 'MONTH', 'YEAR']);
 
 /** The storage keys of an event over the request-zone periods `first`..`last` (one run of instants). */
 export function coverKeys(layout: KeyLayout, name: string, first: Period, last: Period, storage: TimeZone, zone: TimeZone): Cover {
+  const { periods, hourDays } = coverStorage(first, last, storage, zone);
+  return { keys: periods.flatMap((p) => layout.eventKeys(name, p)), hourDays };
+}
+
+/**
+ * The counter hashes of a counter over the request-zone periods `first`..`last`: the same storage
+ * periods' hashes, summed. Counters always write per-hour hashes, so no hours can be missing.
+ */
+export const coverCounterKeys = (layout: KeyLayout, name: string, first: Period, last: Period, storage: TimeZone, zone: TimeZone): string[] =>
+  coverStorage(first, last, storage, zone).periods.flatMap((p) => layout.counterKeys(name, p));
+
+/** Storage periods covering the request-zone periods `first`..`last` exactly (one run of instants). */
+export function coverStorage(first: Period, last: Period, storage: TimeZone, zone: TimeZone): { periods: Period[]; hourDays: number[] } {
   if (!COVERED.has(first.granularity)) {
     throw new BitmapError('TIME_ZONE_UNALIGNED', `${first.granularity} periods are asked in the storage time zone ${storage.name} only, not in ${zone.name}`, {
       timeZone: zone.name,
@@ -118,8 +131,7 @@ export function coverKeys(layout: KeyLayout, name: string, first: Period, last: 
       reason: 'granularity',
     });
   }
-  const { periods, hourDays } = coverPeriods(periodStart(first, zone), periodEnd(last, zone), storage, zone);
-  return { keys: periods.flatMap((p) => layout.eventKeys(name, p)), hourDays };
+  return coverPeriods(periodStart(first, zone), periodEnd(last, zone), storage, zone);
 }
 
 /** At most how many storage hours one request-zone period spans (a day has 23 to 25). */
@@ -132,10 +144,13 @@ const maxHours = (g: Granularity): number => (g === 'DAY' ? 25 : g === 'WEEK' ? 
  * whole storage days are at most D keys, and at most 32 + ceil(D / 28): whole months, and before
  * and after them a run shorter than a month (at most 4 weeks and 12 days).
  */
-export function zonedRunCost(g: Granularity, n: number): number {
+export const zonedRunCost = (g: Granularity, n: number): number => zonedRunKeys(g, n) + 2 * HOUR_CHECK_COST;
+
+/** At most how many storage keys `n` consecutive request-zone periods are read as (zonedRunCost without the checks: counters). */
+export function zonedRunKeys(g: Granularity, n: number): number {
   const hours = n * maxHours(g);
   const days = Math.ceil(hours / 24) + 1;
-  return Math.min(hours, Math.min(days, 32 + Math.ceil(days / 28)) + 46) + 2 * HOUR_CHECK_COST;
+  return Math.min(hours, Math.min(days, 32 + Math.ceil(days / 28)) + 46);
 }
 
 /** What checking one storage day for untracked hours reads: the day key and its 24 hour keys. */

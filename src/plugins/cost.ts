@@ -31,7 +31,7 @@ const FIELD_COSTS: Record<string, (ctx: Context, args: any) => number> = {
   series: (ctx, a) => seriesCost(ctx, a.set, a),
   cohort: (ctx, a) => cohortCost(ctx, a as CohortArgs),
   funnel: (ctx, a) => funnelCost(ctx, a.steps, a.timeZone),
-  counters: (ctx, a) => topCountersCost(ctx, a.period, a.top),
+  counters: (ctx, a) => topCountersCost(ctx, a.period, a.top, a.timeZone),
   counterSeries: (ctx, a) => counterSeriesCost(ctx, a),
   // Priced as MAX_BREAKDOWN_VALUES values: how many match is known only after the scan.
   countBreakdown: (ctx, a) => countBreakdownCost(ctx, a),

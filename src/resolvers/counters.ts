@@ -9,10 +9,12 @@ import type { CounterEntries } from '../bitmap/program.ts';
 import { resolvePeriod } from '../bitmap/sets.ts';
 import type { PeriodRange, PeriodSpec } from '../bitmap/sets.ts';
 import { resolveTime } from '../bitmap/period.ts';
-import type { TimeInput } from '../bitmap/period.ts';
+import type { Granularity, Period, TimeInput } from '../bitmap/period.ts';
+import type { SetContext } from '../bitmap/sets.ts';
+import { coverCounterKeys, zonedRunKeys } from '../bitmap/zones.ts';
 import type { Context } from '../context.ts';
 import { PAGE_PER_UNIT, granularityOf, keysPerPeriod } from '../limits.ts';
-import { averageWindow, periodsBefore, seriesPeriods, seriesReads, withAverages } from './analytics.ts';
+import { averageWindow, inZone, periodsBefore, seriesPeriods, seriesReads, withAverages, zonedContext } from './analytics.ts';
 import type { SeriesPointData, SeriesRange } from './analytics.ts';
 
 export interface IncrementArgs {
@@ -82,42 +84,54 @@ function topSize(ctx: Context, top: number | null | undefined): number {
   return limit;
 }
 
+/** Hashes one period is read as: its own (a YEAR its 12 months), or in another zone at most its covering ones. */
+const hashesPerPeriod = (sc: SetContext, g: Granularity): number => (sc.zone ? zonedRunKeys(g, 1) : keysPerPeriod(g));
+
+/** A counter's hashes in a period: the stored ones, or in another zone the storage periods' covering it (src/bitmap/zones.ts). */
+const counterKeysIn = (sc: SetContext, name: string, p: Period): string[] =>
+  sc.zone ? coverCounterKeys(sc.layout, name, p, p, sc.tz, sc.zone) : sc.layout.counterKeys(name, p);
+
 /** Cost of a counters top from its shape: the hashes of its period (a YEAR 12) plus its size by the hundred. */
-export const topCountersCost = (ctx: Context, period: PeriodSpec, top: number | null | undefined): number =>
-  keysPerPeriod(granularityOf(period) ?? 'DAY') + Math.ceil(topSize(ctx, top) / PAGE_PER_UNIT);
+export const topCountersCost = (ctx: Context, period: PeriodSpec, top: number | null | undefined, timeZone?: string | null): number =>
+  hashesPerPeriod(zonedContext(ctx, timeZone), granularityOf(period) ?? 'DAY') + Math.ceil(topSize(ctx, top) / PAGE_PER_UNIT);
 
 export async function topCounters(
   ctx: Context,
   name: string,
   period: PeriodSpec,
   top: number | null | undefined,
+  timeZone?: string | null,
 ): Promise<Array<{ key: string; value: number }>> {
   const limit = topSize(ctx, top);
-  ctx.cost.assertRoomFor(topCountersCost(ctx, period, top));
-  const keys = ctx.services.layout.counterKeys(assertEventName(name), resolvePeriod(period, ctx.services.tz, ctx.setContext.now));
+  ctx.cost.assertRoomFor(topCountersCost(ctx, period, top, timeZone));
+  const sc = zonedContext(ctx, timeZone);
+  const keys = counterKeysIn(sc, assertEventName(name), resolvePeriod(period, sc.zone ?? sc.tz, sc.now));
   const [entries] = (await ctx.ask([{ kind: 'counterTop', keys, top: limit }])) as [CounterEntries];
   return entries.map(([key, value]) => ({ key, value }));
 }
 
 /** Cost of a counter series from its shape: the points it reads (its own and its average's earlier ones) × the hashes of one point (a YEAR 12). */
-export const counterSeriesCost = (ctx: Context, range: SeriesRange): number => seriesReads(ctx, range) * keysPerPeriod(range.granularity);
+export function counterSeriesCost(ctx: Context, range: SeriesRange): number {
+  const sc = zonedContext(ctx, range.timeZone);
+  return seriesReads(ctx, range, sc) * hashesPerPeriod(sc, range.granularity);
+}
 
 export async function counterSeries(
   ctx: Context,
   name: string,
   key: string | null | undefined,
-  range: PeriodRange,
+  range: PeriodRange & { readonly timeZone?: string | null },
   rollingAverage: number | null | undefined,
 ): Promise<SeriesPointData[]> {
   assertEventName(name);
   if (key != null) assertCounterKey(key);
   const window = averageWindow(ctx, rollingAverage);
   ctx.cost.assertRoomFor(counterSeriesCost(ctx, { ...range, rollingAverage: window }));
-  const periods = seriesPeriods(ctx, range);
+  const sc = zonedContext(ctx, range.timeZone);
+  const periods = seriesPeriods(ctx, range, sc);
   const before = periodsBefore(periods[0]!, window);
-  const { layout } = ctx.services;
-  const values = await ctx.ask([...before, ...periods].map((p) => ({ kind: 'counter', keys: layout.counterKeys(name, p), field: key ?? null })));
-  return withAverages(periods, values as number[], window, before.length);
+  const values = await ctx.ask([...before, ...periods].map((p) => ({ kind: 'counter', keys: counterKeysIn(sc, name, p), field: key ?? null })));
+  return withAverages(sc.zone ? periods.map((p) => inZone(p, sc)) : periods, values as number[], window, before.length);
 }
 
 /** Counters that have data, by name (optionally those starting with `prefix`). */

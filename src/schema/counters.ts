@@ -2,7 +2,7 @@
 
 import { counterNames, counterSeries, incrementCounters, topCounters } from '../resolvers/counters.ts';
 import { builder } from './builder.ts';
-import { PeriodInput } from './periods.ts';
+import { PeriodInput, timeZoneArg } from './periods.ts';
 import { SeriesPoint, periodRangeArgs } from './series.ts';
 
 const CounterIncrementInput = builder.inputType('CounterIncrementInput', {
@@ -70,13 +70,14 @@ builder.queryFields((t) => ({
       name: t.arg.string({ required: true }),
       period: t.arg({ type: PeriodInput, required: true }),
       top: t.arg.int(),
+      timeZone: timeZoneArg(t),
     },
-    resolve: (_, { name, period, top }, ctx) => topCounters(ctx, name, period, top),
+    resolve: (_, { name, period, top, timeZone }, ctx) => topCounters(ctx, name, period, top, timeZone),
   }),
   counterSeries: t.field({
     type: [SeriesPoint],
     description: 'One value per period: the count of `key`, or with no key the total of all keys.',
-    args: { name: t.arg.string({ required: true }), key: t.arg.string(), ...periodRangeArgs(t) },
+    args: { name: t.arg.string({ required: true }), key: t.arg.string(), ...periodRangeArgs(t), timeZone: timeZoneArg(t) },
     resolve: (_, { name, key, rollingAverage, ...range }, ctx) => counterSeries(ctx, name, key, range, rollingAverage),
   }),
 }));

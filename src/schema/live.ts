@@ -70,14 +70,15 @@ builder.subscriptionFields((t) => {
         name: t.arg.string({ required: true }),
         period: t.arg({ type: PeriodInput, required: true }),
         top: t.arg.int(),
+        timeZone: timeZoneArg(t),
       },
-      subscribe: (_, args, ctx) => live(ctx, 'counters', args, (c) => topCounters(c, args.name, args.period, args.top)),
+      subscribe: (_, args, ctx) => live(ctx, 'counters', args, (c) => topCounters(c, args.name, args.period, args.top, args.timeZone)),
       resolve: same,
     }),
     counterSeries: t.field({
       type: [SeriesPoint],
       description: 'The query `counterSeries`, live.',
-      args: { name: t.arg.string({ required: true }), key: t.arg.string(), ...range },
+      args: { name: t.arg.string({ required: true }), key: t.arg.string(), ...range, timeZone: timeZoneArg(t) },
       subscribe: (_, args, ctx) =>
         live(ctx, 'counterSeries', args, (c) => {
           const { name, key, rollingAverage, ...r } = args;

@@ -196,6 +196,30 @@ for (const engine of ENGINES) {
       expect(s1.size).toBeGreaterThan(0);
     });
 
+    it('counters in New York: counterSeries and counters sum the hashes covering each local period', async () => {
+      const r = rng(1101);
+      const hits = Array.from({ length: 400 }, () => {
+        const [a, b] = [Date.parse('2026-10-28T00:00:00Z'), Date.parse('2026-11-05T00:00:00Z')];
+        return { name: 'plays', key: `song-${Math.floor(r() * 5)}`, by: 1 + Math.floor(r() * 3), ms: Math.floor((a + r() * (b - a)) / 1000) * 1000 };
+      });
+      const input = hits.map((h) => ({ name: h.name, key: h.key, by: h.by, at: new Date(h.ms).toISOString() }));
+      ok(await g.gql('mutation($in: [CounterIncrementInput!]!) { incrementCounters(input: $in) { incremented } }', { in: input }));
+      const zone = 'America/New_York';
+      const sum = (label: string, key?: string): number =>
+        hits.filter((h) => localDay(h.ms, zone) === label && (key === undefined || h.key === key)).reduce((n, h) => n + h.by, 0);
+      type S = { counterSeries: Array<{ period: { label: string }; count: number }> };
+      for (const key of [null, 'song-2']) {
+        const points = ok(await g.gql<S>(`query($key: String) { counterSeries(name: "plays", key: $key, granularity: DAY, from: "2026-10-29", to: "2026-11-03", timeZone: "${zone}") { period { label } count } }`, { key })).counterSeries;
+        expect(points.map((p) => p.period.label)).toEqual(['2026-10-29', '2026-10-30', '2026-10-31', '2026-11-01', '2026-11-02', '2026-11-03']);
+        for (const p of points) expect(p.count, `${key} ${p.period.label}`).toBe(sum(p.period.label, key ?? undefined));
+      }
+      const top = ok(await g.gql<{ counters: Array<{ key: string; value: number }> }>(`{ counters(name: "plays", period: { at: { granularity: DAY, date: "2026-11-01" } }, top: 5, timeZone: "${zone}") { key value } }`)).counters;
+      const expected = new Map<string, number>();
+      for (const h of hits) if (localDay(h.ms, zone) === '2026-11-01') expected.set(h.key, (expected.get(h.key) ?? 0) + h.by);
+      expect(new Map(top.map((t) => [t.key, t.value]))).toEqual(expected);
+      expect(code(await g.gql(`{ counters(name: "plays", period: { current: DAY }, timeZone: "Asia/Kolkata") { key } }`))).toBe('TIME_ZONE_UNALIGNED');
+    });
+
     it('HOURS_NOT_TRACKED names the event and the storage day whose hours are missing', async () => {
       const r = await g.gql(SERIES, { g: 'DAY', from: '2026-03-07', to: '2026-03-09', tz: 'America/New_York', name: 'c' });
       expect(code(r)).toBe('HOURS_NOT_TRACKED');
