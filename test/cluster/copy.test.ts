@@ -128,6 +128,8 @@ describe('bitmapql copy: Redis in bitmapist\'s layout → cluster → Redis', ()
           const local = idsOf((await c.cluster.getBuffer(physical))!);
           expect([...local].sort((a, b) => a - b)).toEqual([...ids].filter((id) => Math.floor(id / 2 ** W) === k).map((id) => id - k * 2 ** W).sort((a, b) => a - b));
         }
+        // The key's shard set names exactly those shards.
+        expect(await c.keyShards(key)).toEqual([...shards].sort((x, y) => x - y));
         // A shard with no ids has no key.
         const empty = [...Array(1024).keys()].find((k) => !shards.has(k))!;
         expect(await c.cluster.exists(sharded.key(key, empty))).toBe(0);
@@ -202,6 +204,7 @@ describe('bitmapql copy: data folder → cluster → data folder', () => {
       // The far key: four shards, each id at its place in its shard.
       const sharded = shardedLayout(layout, W);
       for (const id of far) expect(await c.cluster.getbit(sharded.key(`${prefix}far_2026-11`, Math.floor(id / 2 ** W)), id % 2 ** W)).toBe(1);
+      expect(await c.keyShards(`${prefix}far_2026-11`)).toEqual(far.map((id) => Math.floor(id / 2 ** W)));
     } finally {
       await c.close();
     }

@@ -36,6 +36,13 @@ async function physicalKeys(engine: ClusterEngine, text: string): Promise<string
   return all.sort();
 }
 
+/** A bitmap with these bits set (bit 0 the top bit of byte 0), as SETBIT leaves it. */
+function bitmapOf(bits: readonly number[]): Buffer {
+  const out = Buffer.alloc(Math.floor(Math.max(...bits) / 8) + 1);
+  for (const b of bits) out[b >> 3]! |= 0x80 >> (b & 7);
+  return out;
+}
+
 /** Calls of scripts each master has run so far (INFO commandstats). */
 async function scriptCalls(masters: readonly Redis[]): Promise<number[]> {
   return Promise.all(
@@ -100,7 +107,11 @@ describe('the gateway on the cluster', () => {
       const k = Math.floor(id / 128);
       for (const suffix of ['2026-11', 'W2026-47', '2026-11-22']) expected.push(`{${shardTag(k)}}${t.prefix}login_${suffix}`);
     }
-    expect(await physicalKeys(engine, `${t.prefix}login_`)).toEqual(expected.sort());
+    // Beside them, each logical key's shard set, in the slot of the cluster-wide shard bitmap.
+    const shardsKey = `${t.prefix.replace(/_$/, '')}:cluster:shards`;
+    const sets = ['2026-11', 'W2026-47', '2026-11-22'].map((suffix) => `{${shardsKey}}${t.prefix}login_${suffix}`);
+    expect(await physicalKeys(engine, `${t.prefix}login_`)).toEqual([...expected, ...sets].sort());
+    for (const key of sets) expect(await engine.cluster.getBuffer(key)).toEqual(bitmapOf([0, 1, 546]));
     const node = engine.cluster.nodes('master')[0]!;
     for (const id of ids) {
       const k = Math.floor(id / 128);

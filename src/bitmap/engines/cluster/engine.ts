@@ -1,4 +1,4 @@
-// Cluster engine: a Program runs once per live shard (one program.lua call each, all masters at once) over the sharded layout on Redis Cluster.
+// Cluster engine: a Program runs on each shard its keys live in (program.lua over one master's shards in one call, all masters at once) over the sharded layout on Redis Cluster.
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -8,20 +8,21 @@ import { BitmapError } from '../../errors.ts';
 import { assertPairsAgree } from '../../ids.ts';
 import { metaPrefixFor } from '../../keys.ts';
 import type { KeyLayout } from '../../keys.ts';
-import { splitProgram } from '../../program.ts';
+import { readKeys, splitProgram } from '../../program.ts';
 import type { CounterEntries, Instruction, OutputValue, Program } from '../../program.ts';
 import { UsageError } from '../../../usage-error.ts';
 import { ONCE_TTL_SECONDS, onceConflict } from '../engine.ts';
 import type { BitWrite, ByteSlice, CounterIncrement, Engine, EngineDescription, Once, OnceOutcome } from '../engine.ts';
+import { runParts } from './calls.ts';
 import { fanOut } from './fan-out.ts';
+import { markShards, outputShards, readShardSets, shardSetKey, shardSetsReadyKey, shardsOf } from './key-shards.ts';
 import { shardedLayout } from './layout.ts';
 import type { ShardedLayout } from './layout.ts';
-import { decodeReply, encodeProgram } from './script.ts';
+import { SHARDS_LUA } from './script.ts';
 import { dumpShardSlices, restoreShardSlices } from './slices.ts';
 import { keySlot, slotTag } from './slots.ts';
 
 const lua = (name: string): string => readFileSync(new URL(`../${name}`, import.meta.url), 'utf8');
-const PROGRAM_LUA = lua('program.lua');
 const WRITE_LUA = lua('write.lua');
 const IDS_LUA = lua('ids.lua');
 const IDS_RESTORE_LUA = lua('ids-restore.lua');
@@ -43,7 +44,7 @@ export interface ClusterEngineOptions {
 }
 
 type ClusterClient = Cluster & {
-  bitmapqlProgramBuffer(numKeys: number, args: Array<string | number | Buffer>): Promise<unknown[]>;
+  bitmapqlShardsBuffer(numKeys: number, args: Array<string | number | Buffer>): Promise<unknown[]>;
   bitmapqlWrite(numKeys: number, args: Array<string | number>): Promise<number>;
   bitmapqlIds(numKeys: number, ...args: string[]): Promise<number[]>;
   bitmapqlIdsRestore(numKeys: number, ...args: string[]): Promise<number>;
@@ -86,7 +87,7 @@ export class ClusterEngine implements Engine {
     this.client.on('error', (e: Error) => {
       this.lastConnectionError = e;
     });
-    this.client.defineCommand('bitmapqlProgram', { lua: PROGRAM_LUA });
+    this.client.defineCommand('bitmapqlShards', { lua: SHARDS_LUA });
     this.client.defineCommand('bitmapqlWrite', { lua: WRITE_LUA });
     this.client.defineCommand('bitmapqlIds', { lua: IDS_LUA });
     this.client.defineCommand('bitmapqlIdsRestore', { lua: IDS_RESTORE_LUA });
@@ -107,7 +108,37 @@ export class ClusterEngine implements Engine {
           ' (a cluster is read with the shard width it was first written with)',
       );
     }
+    await this.keepShardSets().catch(unavailable);
     return this;
+  }
+
+  /**
+   * Reads take each key's shards from its shard set (key-shards.ts), which writes keep. A cluster
+   * written before the sets were kept has only the cluster-wide bitmap: its keys' sets are built
+   * once, from a scan of every master, before the record that they are kept is written.
+   */
+  private async keepShardSets(): Promise<void> {
+    const ready = shardSetsReadyKey(this.layout);
+    if (await this.client.exists(ready)) return;
+    if (await this.client.exists(this.layout.shardsKey)) {
+      for (const node of this.masters()) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', `{*}${this.layout.logical.prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000);
+          cursor = next;
+          const byKey = new Map<string, number[]>();
+          for (const physical of keys) {
+            const parsed = this.layout.parse(physical);
+            if (!parsed || !this.layout.isSharded(parsed.key)) continue;
+            let list = byKey.get(parsed.key);
+            if (!list) byKey.set(parsed.key, (list = []));
+            list.push(parsed.shard);
+          }
+          await markShards(this.client, this.layout, byKey);
+        } while (cursor !== '0');
+      }
+    }
+    await this.client.set(ready, '1');
   }
 
   describe(): EngineDescription {
@@ -119,17 +150,19 @@ export class ClusterEngine implements Engine {
     return this.client;
   }
 
-  /** Shards that may hold bits, ascending (from the shard bitmap; a superset of those that do). */
+  /** Shards that may hold bits of any key, ascending (from the cluster-wide shard bitmap; a superset of those that do). */
   async liveShards(): Promise<number[]> {
-    const bytes = await this.client.getBuffer(this.layout.shardsKey).catch(unavailable);
-    const shards: number[] = [];
-    if (!bytes) return shards;
-    for (let i = 0; i < bytes.length; i++) {
-      const b = bytes[i]!;
-      if (b === 0) continue;
-      for (let j = 0; j < 8; j++) if (b & (0x80 >> j)) shards.push(i * 8 + j);
-    }
-    return shards;
+    return shardsOf(await this.client.getBuffer(this.layout.shardsKey).catch(unavailable));
+  }
+
+  /** Shards that may hold bits of one logical key, ascending (its shard set; a superset of those that do). */
+  async keyShards(key: string): Promise<number[]> {
+    return shardsOf(await this.client.getBuffer(shardSetKey(this.layout, key)).catch(unavailable));
+  }
+
+  /** Marks shards in the keys' sets (and the cluster-wide bitmap) before they are written. */
+  async markShards(byKey: ReadonlyMap<string, Iterable<number>>): Promise<void> {
+    await markShards(this.client, this.layout, byKey).catch(unavailable);
   }
 
   async run(program: Program): Promise<OutputValue[]> {
@@ -143,20 +176,18 @@ export class ClusterEngine implements Engine {
   private async runShards(program: Program): Promise<OutputValue[]> {
     if (program.instructions.length === 0) return [];
     const needsLive = program.instructions.some((i) => i.op === 'count' || i.op === 'any' || i.op === 'scan');
-    const live = needsLive ? await this.liveShards() : null;
+    let live: ((out: number) => readonly number[]) | null = null;
+    if (needsLive) {
+      // Each output goes to the shards its keys live in (their sets, read in one MGET).
+      const keys = new Set<string>();
+      for (const i of program.instructions) for (const key of readKeys(i)) keys.add(key);
+      const perOutput = outputShards(program, await readShardSets(this.client, this.layout, [...keys]).catch(unavailable));
+      live = (out) => perOutput[out]!;
+    }
     const plan = fanOut(program, live, this.layout);
     const run = `${this.layout.logical.tempPrefix}${this.instance}${(this.runs++).toString(36)}:`;
-    // Issued together: every master works on its shards at once.
-    const results = await Promise.all(
-      plan.parts.map(async (part) => {
-        const k = part.shard;
-        const temps = Array.from({ length: part.program.registers }, (_, i) => this.layout.key(`${run}${i}`, k));
-        const call = encodeProgram(part.program, (key) => this.layout.key(key, k), temps);
-        const reply = await this.client.bitmapqlProgramBuffer(call.numKeys, call.args).catch(unavailable);
-        return decodeReply(part.program, reply);
-      }),
-    );
-    return plan.combine(results);
+    // One call a master, issued together: every master works on its shards at once.
+    return plan.combine(await runParts(this.client, this.layout, plan.parts, run, unavailable));
   }
 
   private async readHashes(instructions: readonly Instruction[]): Promise<OutputValue[]> {
@@ -188,8 +219,12 @@ export class ClusterEngine implements Engine {
    */
   async write(writes: readonly BitWrite[], increments: readonly CounterIncrement[] = []): Promise<void> {
     const byShard = new Map<number, Map<string, number[]>>();
+    const shardsByKey = new Map<string, Set<number>>();
     for (const w of writes) {
       const k = this.layout.shardOf(w.offset);
+      let marked = shardsByKey.get(w.key);
+      if (!marked) shardsByKey.set(w.key, (marked = new Set()));
+      marked.add(k);
       let keys = byShard.get(k);
       if (!keys) byShard.set(k, (keys = new Map()));
       const key = this.layout.key(w.key, k);
@@ -198,7 +233,7 @@ export class ClusterEngine implements Engine {
       const local = w.offset - this.layout.base(k);
       offsets.push(w.bit ? local : -local - 1);
     }
-    if (byShard.size) await this.markLive([...byShard.keys()]);
+    if (byShard.size) await this.markShards(shardsByKey);
     const slots = new Set<number>();
     if (this.minReplicaAcks > 0) {
       if (byShard.size) slots.add(keySlot(this.layout.shardsKey));
@@ -249,11 +284,6 @@ export class ClusterEngine implements Engine {
         }
       }),
     );
-  }
-
-  /** Sets the shards' bits in the shard bitmap (one SETBIT each, one round trip). */
-  private async markLive(shards: readonly number[]): Promise<void> {
-    await Promise.all(shards.map((k) => this.client.setbit(this.layout.shardsKey, k, 1))).catch(unavailable);
   }
 
   /**
@@ -355,15 +385,18 @@ export class ClusterEngine implements Engine {
     return this.client.nodes('master');
   }
 
-  /** Deletes logical keys (a bitmap in every live shard); resolves to how many of them existed. */
+  /**
+   * Deletes logical keys (a bitmap in every shard of its shard set; the set stays, as the shard
+   * bitmap does: a superset is harmless); resolves to how many of them existed.
+   */
   async delete(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
     const sharded = keys.filter((k) => this.layout.isSharded(k));
-    const live = sharded.length ? await this.liveShards() : [];
+    const sets = await readShardSets(this.client, this.layout, sharded).catch(unavailable);
     const existed = new Set<string>();
     await Promise.all([
       ...sharded.flatMap((key) =>
-        live.map(async (k) => {
+        sets.get(key)!.map(async (k) => {
           if ((await this.client.unlink(this.layout.key(key, k)).catch(unavailable)) > 0) existed.add(key);
         }),
       ),
@@ -379,7 +412,7 @@ export class ClusterEngine implements Engine {
   /** A logical bitmap's bytes, its shards laid end to end (each shard is 2^W / 8 bytes wide). */
   async dump(key: string): Promise<Buffer | null> {
     if (!this.layout.isSharded(key)) return this.client.getBuffer(this.layout.unsharded(key)).catch(unavailable);
-    const live = await this.liveShards();
+    const live = await this.keyShards(key);
     const parts = await Promise.all(live.map((k) => this.client.getBuffer(this.layout.key(key, k)).catch(unavailable)));
     const width = this.layout.shardSize / 8;
     let length = -1;
@@ -406,8 +439,8 @@ export class ClusterEngine implements Engine {
       while (end > 0 && slice[end - 1] === 0) end--;
       if (end > 0) slices.set(at / width, slice.subarray(0, end));
     }
-    if (slices.size) await this.markLive([...slices.keys()]);
-    const live = await this.liveShards();
+    if (slices.size) await this.markShards(new Map([[key, slices.keys()]]));
+    const live = await this.keyShards(key);
     await Promise.all(
       live.map((k) => {
         const slice = slices.get(k);

@@ -25,12 +25,14 @@ export interface ShardGeometry {
 
 /**
  * Splits a Program of bitmap instructions (no counter hashes) over shards. Counts add and `any`
- * ORs over every live shard; a getbit goes to its id's shard alone; a `bits` list is cut at shard
- * edges; a `scan` asks each live shard from the one holding `after + 1` for a page, and the pages
- * are joined in id order. `live` lists the shards that may hold bits (ascending); getbit and bits
- * need no such list (an absent shard reads as zeros), so a program of only those skips it.
+ * ORs over the output's live shards; a getbit goes to its id's shard alone; a `bits` list is cut
+ * at shard edges; a `scan` asks each of the output's live shards from the one holding `after + 1`
+ * for a page, and the pages are joined in id order. `live(out)` lists the shards where output
+ * `out` (its index among the outputs) may be non-empty, ascending; getbit and bits need no such
+ * list (an absent shard reads as zeros), so a program of only those passes null. Shards that run
+ * the same outputs unchanged (counts and `any`) share one pruned Program object.
  */
-export function fanOut(program: Program, live: readonly number[] | null, geometry: ShardGeometry): FanOut {
+export function fanOut(program: Program, live: ((out: number) => readonly number[]) | null, geometry: ShardGeometry): FanOut {
   const { shardSize, shardOf } = geometry;
   const outputs = program.instructions.filter((i) => !('dest' in i));
   // Per shard, per output index: the instruction that shard runs for it.
@@ -46,11 +48,11 @@ export function fanOut(program: Program, live: readonly number[] | null, geometr
     switch (i.op) {
       case 'count':
       case 'any':
-        for (const k of needLive(live)) put(k, out, i);
+        for (const k of needLive(live, out)) put(k, out, i);
         break;
       case 'scan': {
         const first = shardOf(i.after + 1);
-        for (const k of needLive(live)) {
+        for (const k of needLive(live, out)) {
           if (k < first) continue;
           const base = k * shardSize;
           put(k, out, { ...i, after: i.after < base ? -1 : i.after - base });
@@ -81,10 +83,24 @@ export function fanOut(program: Program, live: readonly number[] | null, geometr
     }
   });
   // Lists read at one offset list share it per shard (the script sends each list once).
+  const pruned = new Map<string, { program: Program; outputs: number[] }>();
   const parts: ShardPart[] = [...perShard.keys()]
     .sort((a, b) => a - b)
     .map((k) => {
       const mine = perShard.get(k)!;
+      let same = '';
+      for (const [out, i] of mine) {
+        if (i !== outputs[out]) {
+          same = '';
+          break;
+        }
+        same += `${out},`;
+      }
+      if (same) {
+        let p = pruned.get(same);
+        if (!p) pruned.set(same, (p = prune(program, mine)));
+        return { shard: k, ...p };
+      }
       const shared = new Map<string, readonly number[]>();
       for (const [out, i] of mine) {
         if (i.op !== 'bits') continue;
@@ -141,9 +157,9 @@ export function fanOut(program: Program, live: readonly number[] | null, geometr
   };
 }
 
-function needLive(live: readonly number[] | null): readonly number[] {
+function needLive(live: ((out: number) => readonly number[]) | null, out: number): readonly number[] {
   if (!live) throw new Error('fanOut: counts, any and scans need the live shards');
-  return live;
+  return live(out);
 }
 
 /** An output's value when no shard contributes. */

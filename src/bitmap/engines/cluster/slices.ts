@@ -7,8 +7,10 @@ import type { ShardedLayout } from './layout.ts';
 export interface ShardStore {
   readonly cluster: Cluster;
   readonly layout: ShardedLayout;
-  /** Shards that may hold bits, ascending. */
-  liveShards(): Promise<number[]>;
+  /** Shards that may hold bits of one logical key, ascending. */
+  keyShards(key: string): Promise<number[]>;
+  /** Marks shards in the keys' shard sets, before they are written. */
+  markShards(byKey: ReadonlyMap<string, Iterable<number>>): Promise<void>;
   /** Removes a logical key from every shard. */
   delete(keys: readonly string[]): Promise<number>;
 }
@@ -33,7 +35,7 @@ export async function* dumpShardSlices(store: ShardStore, key: string, sliceByte
   }
   const width = layout.shardSize / 8;
   const step = Math.min(sliceBytes, width);
-  const live = await store.liveShards();
+  const live = await store.keyShards(key);
   for (let i = 0; i < live.length; i += SHARDS_AT_ONCE) {
     const group = live.slice(i, i + SHARDS_AT_ONCE);
     // The first slice of each shard at once; a shard wider than a slice continues on its own.
@@ -89,8 +91,8 @@ export async function restoreShardSlices(
         const local = at - k * width + first;
         const physical = layout.key(key, k);
         const bytes = piece.subarray(first, last);
-        // The shard bitmap first: a reader never misses bits that are stored.
-        const mark = marked.has(k) ? Promise.resolve(0) : client.setbit(layout.shardsKey, k, 1);
+        // The key's shard set first: a reader never misses bits that are stored.
+        const mark = marked.has(k) ? Promise.resolve() : store.markShards(new Map([[key, [k]]]));
         marked.add(k);
         writes.push(mark.then(() => client.setrange(physical, local, bytes)).catch(fail));
       }
