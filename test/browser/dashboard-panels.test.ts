@@ -242,8 +242,9 @@ describe('the breakdown panel', () => {
       const csv = await download(page, 'breakdown', 'csv');
       expect(csv.name).toBe(`breakdown-launch-provider-${FROM}-${TO}-day-lines.csv`);
       const rows = parseCsv(csv.bytes.toString('utf8'));
-      expect(rows[0]).toEqual(['period', ...ref.values.flatMap((v) => [v.value, `${v.value} mean ${WINDOW}`])]);
+      expect(rows[0]).toEqual(['period', ...ref.values.flatMap((v) => [v.value, `${v.value} mean ${WINDOW}`]), 'partial']);
       expect(rows.slice(1).map((r) => r[0])).toEqual(ref.labels);
+      expect(rows.slice(1).map((r) => r.at(-1))).toEqual(ref.labels.map(() => '')); // every day is over
       ref.values.forEach((v, i) => {
         expect(rows.slice(1).map((r) => Number(r[1 + 2 * i])), v.value).toEqual(v.counts);
         expectClose(rows.slice(1).map((r) => num(r[2 + 2 * i]!)), v.averages, `${v.value} mean in the CSV`);
@@ -273,9 +274,9 @@ describe('the breakdown panel', () => {
       expectClose(s.drawn.series[2 * n - 1]!.values, ref.totalAverages, 'the mean of the total');
       expect(await page.getAttribute('#breakdown .chart', 'data-view')).toBe('stacked');
       const stackedCsv = parseCsv((await download(page, 'breakdown', 'csv')).bytes.toString('utf8'));
-      expect(stackedCsv[0]!.slice(-2)).toEqual(['total', `total mean ${WINDOW}`]);
-      expect(stackedCsv.slice(1).map((r) => Number(r.at(-2)))).toEqual(ref.totals);
-      expectClose(stackedCsv.slice(1).map((r) => num(r.at(-1)!)), ref.totalAverages, 'total mean in the CSV');
+      expect(stackedCsv[0]!.slice(-3)).toEqual(['total', `total mean ${WINDOW}`, 'partial']);
+      expect(stackedCsv.slice(1).map((r) => Number(r.at(-3)))).toEqual(ref.totals);
+      expectClose(stackedCsv.slice(1).map((r) => num(r.at(-2)!)), ref.totalAverages, 'total mean in the CSV');
       pngSize((await download(page, 'breakdown', 'png')).bytes);
 
       // The chart has the values' colours on it: the bottom area (GitHub's blue tint) and its mean's blue.
@@ -292,6 +293,43 @@ describe('the breakdown panel', () => {
       });
       expect(pixels.blue).toBeGreaterThan(200);
       expect(pixels.colours).toBeGreaterThan(12);
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a range ending today: today is partial, drawn dashed from yesterday, without a mean, and so marked in the CSV', async () => {
+    const today = new Date().toISOString().slice(0, 10); // the browser and the gateway both run in UTC
+    const { page, context, problems } = await open(query({ from: addDays(today, -6), to: today }));
+    try {
+      expect(await page.getAttribute('body', 'data-state')).toBe('ready');
+      const b = (await dashboardOf(page)).breakdown!;
+      const labels = days(addDays(today, -6), today);
+      expect(b.labels).toEqual(labels);
+      expect(b.partial).toEqual([false, false, false, false, false, false, true]);
+      const { byDay } = sets();
+      const values = b.values.map((v) => v.value);
+      expect([...values].sort()).toEqual(referenceBreakdown().values.map((v) => v.value).sort()); // every event under the prefix, with data in the range or not
+      for (const v of b.values) {
+        const perDay = byDay.get(`${PREFIX}${v.value}`)!;
+        const daily = (d: string): number => perDay.get(d)?.size ?? 0;
+        expect(v.counts, v.value).toEqual(labels.map(daily));
+        expect(v.averages.at(-1), v.value).toBeNull(); // left out
+        expectClose(v.averages.slice(0, -1), labels.slice(0, -1).map((d) => Array.from({ length: WINDOW }, (_, k) => daily(addDays(d, -k))).reduce((x, y) => x + y, 0) / WINDOW), `${v.value} mean`);
+      }
+      expect(b.totalAverages.at(-1)).toBeNull();
+      // Each line is two series: complete days solid (today null), then today dashed from yesterday's point.
+      const first = b.values[0]!;
+      const solid = b.drawn.series.find((s) => s.label === first.value)!;
+      const dashed = b.drawn.series.find((s) => s.label === `${first.value} so far`)!;
+      expect(solid.values).toEqual([...first.counts.slice(0, -1), null]);
+      expect(dashed.values).toEqual([null, null, null, null, null, first.counts.at(-2), first.counts.at(-1)]);
+      expect(await page.getAttribute('#breakdown .chart', 'data-partial')).toBe(today);
+      expect(await page.textContent('#breakdown .partial-note')).toContain(`${today} is not over`);
+      const rows = parseCsv((await download(page, 'breakdown', 'csv')).bytes.toString('utf8'));
+      expect(rows.slice(1).map((r) => r.at(-1))).toEqual(['', '', '', '', '', '', 'yes']);
+      expect(rows.at(-1)!.slice(1, -1).filter((_, i) => i % 2 === 1)).toEqual(b.values.map(() => '')); // no means today
       expect(problems).toEqual([]);
     } finally {
       await context.close();
@@ -390,7 +428,7 @@ describe('CSV and PNG of the series and counter panels', () => {
       const daily = (day: string): number => launch.get(day)?.size ?? 0;
       const labels = days(FROM, TO);
       const rows = parseCsv((await download(page, 'series', 'csv')).bytes.toString('utf8'));
-      expect(rows[0]![0]).toBe('period');
+      expect(rows[0]).toEqual(['period', 'count', `mean ${WINDOW}`, 'partial']);
       expect(rows.slice(1).map((r) => r[0])).toEqual(labels);
       expect(rows.slice(1).map((r) => Number(r[1]))).toEqual(labels.map(daily));
       expectClose(

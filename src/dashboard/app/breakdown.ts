@@ -2,7 +2,9 @@
 // one series each over the page's range with its rolling mean, from one seriesBreakdown request.
 // Drawn as lines (each value's counts, thin, and its mean, thick) or as a stacked area (each
 // value's counts stacked, highest total at the bottom, and the stacked means as lines: the top
-// one is the mean of the total).
+// one is the mean of the total). As in the series panel (partial.ts), the period not over yet is
+// drawn dashed from the last complete point, without fill, and has no mean; periods not begun are
+// not drawn.
 
 import uPlot from 'uplot';
 import { EventBreakdownDocument } from '../generated/graphql.ts';
@@ -11,12 +13,11 @@ import { request } from './api.ts';
 import { fmtDec, fmtInt, h } from './dom.ts';
 import { chartPng } from './export.ts';
 import type { CsvCell } from './export.ts';
+import { PARTIAL_DASH, UNIT, WINDOWS, hasBegun, isPartial, periodX, splitPartial } from './partial.ts';
+import type { PeriodSpan } from './partial.ts';
 import type { PanelGranularity } from './state.ts';
 
 const HEIGHT = 300;
-
-/** The mean's window by granularity: a week of days, four weeks, a quarter of months. */
-export const MEAN_WINDOW: Readonly<Record<PanelGranularity, number>> = { DAY: 7, WEEK: 4, MONTH: 3 };
 
 export interface BreakdownValue {
   /** The part of the name after the prefix. */
@@ -24,7 +25,7 @@ export interface BreakdownValue {
   /** Sum of the counts shown. */
   readonly total: number;
   readonly counts: readonly number[];
-  /** The rolling mean of `window` periods ending with each point. */
+  /** The rolling mean of `window` periods ending with each point; null at a partial period (left out). */
   readonly averages: ReadonlyArray<number | null>;
 }
 
@@ -32,8 +33,12 @@ export interface BreakdownData {
   readonly prefix: string;
   readonly granularity: PanelGranularity;
   readonly window: number;
-  /** The points' periods (labels), oldest first. */
+  /** The points' periods (labels), oldest first: those that have begun. */
   readonly labels: readonly string[];
+  /** The points' periods as the gateway sends them (first instant, next period's first instant). */
+  readonly periods: readonly PeriodSpan[];
+  /** Per point: the period is not over yet (drawn dashed, no mean). */
+  readonly partial: readonly boolean[];
   /** Highest total first, then by value. */
   readonly values: readonly BreakdownValue[];
   /** Per point, the sum of the values' counts and of their means: the top of the stacked view. */
@@ -60,28 +65,33 @@ export function prefixesOf(names: readonly string[]): string[] {
   return [...all].sort();
 }
 
-function breakdownData(prefix: string, granularity: PanelGranularity, window: number, rows: EventBreakdownQuery['seriesBreakdown']): BreakdownData {
-  const labels = rows[0]?.points.map((p) => p.period.label) ?? [];
+function breakdownData(prefix: string, granularity: PanelGranularity, rows: EventBreakdownQuery['seriesBreakdown'], now = Date.now()): BreakdownData {
+  const window = WINDOWS[granularity];
+  // Every value has the same periods; those not begun are left out, as in the series panel.
+  const shown = (rows[0]?.points ?? []).map((p) => hasBegun(p.period, now));
+  const periods = (rows[0]?.points ?? []).filter((_, i) => shown[i]).map((p) => ({ start: p.period.start, end: p.period.end }));
+  const labels = (rows[0]?.points ?? []).filter((_, i) => shown[i]).map((p) => p.period.label);
+  const partial = periods.map((p) => isPartial(p, now));
   const values = rows.map((r) => {
-    const counts = r.points.map((p) => p.count);
-    return { value: r.value, total: counts.reduce((a, b) => a + b, 0), counts, averages: r.points.map((p) => p.average) };
+    const points = r.points.filter((_, i) => shown[i]);
+    const counts = points.map((p) => p.count);
+    return { value: r.value, total: counts.reduce((a, b) => a + b, 0), counts, averages: points.map((p, i) => (partial[i] ? null : p.average)) };
   });
   const totals = labels.map((_, i) => values.reduce((a, v) => a + v.counts[i]!, 0));
   const totalAverages = labels.map((_, i) => (values.some((v) => v.averages[i] === null) ? null : values.reduce((a, v) => a + v.averages[i]!, 0)));
-  return { prefix, granularity, window, labels, values, totals, totalAverages };
+  return { prefix, granularity, window, labels, periods, partial, values, totals, totalAverages };
 }
 
-/** The range of the page: from, to and granularity, with the mean's window. */
+/** The range of the page: from, to and granularity (the mean's window follows it: WINDOWS). */
 export interface BreakdownRange {
   readonly from: string;
   readonly to: string;
   readonly granularity: PanelGranularity;
-  readonly window: number;
 }
 
 export async function loadBreakdown(prefix: string, range: BreakdownRange): Promise<BreakdownData> {
-  const { seriesBreakdown } = await request(EventBreakdownDocument, { prefix, ...range });
-  return breakdownData(prefix, range.granularity, range.window, seriesBreakdown);
+  const { seriesBreakdown } = await request(EventBreakdownDocument, { prefix, ...range, window: WINDOWS[range.granularity] });
+  return breakdownData(prefix, range.granularity, seriesBreakdown);
 }
 
 // ---- drawing ------------------------------------------------------------------------------------
@@ -94,19 +104,6 @@ function tint(hex: string, amount = 0.62): string {
   const n = parseInt(hex.slice(1), 16);
   const mix = (c: number): number => Math.round(c + (255 - c) * amount);
   return `rgb(${mix((n >> 16) & 255)}, ${mix((n >> 8) & 255)}, ${mix(n & 255)})`;
-}
-
-/** Seconds since the epoch of a period label's first day, at UTC midnight (YYYY-MM-DD, YYYY-Www, YYYY-MM). */
-export function labelStart(label: string): number {
-  let m = /^(\d{4})-W(\d{2})$/.exec(label);
-  if (m) {
-    const jan4 = Date.UTC(Number(m[1]), 0, 4);
-    const monday1 = jan4 - ((new Date(jan4).getUTCDay() + 6) % 7) * 86_400_000;
-    return (monday1 + (Number(m[2]) - 1) * 7 * 86_400_000) / 1000;
-  }
-  m = /^(\d{4})-(\d{2})$/.exec(label);
-  if (m) return Date.UTC(Number(m[1]), Number(m[2]) - 1, 1) / 1000;
-  return Date.parse(`${label}T00:00:00Z`) / 1000;
 }
 
 /** What the panel drew: the series on the chart, in uPlot's order, for the page's state and its tests. */
@@ -136,7 +133,14 @@ export function renderBreakdown(body: HTMLElement, stats: HTMLElement, data: Bre
     const label = data.labels[k];
     if (label === undefined) return readout.replaceChildren();
     const avg = data.totalAverages[k];
-    readout.replaceChildren(label, ' · total ', h('b', {}, fmtInt(data.totals[k]!)), ` · ${data.window}-${data.granularity === 'DAY' ? 'day' : 'period'} mean `, h('b', {}, avg == null ? '–' : fmtDec(avg)));
+    readout.replaceChildren(
+      label,
+      ' · total ',
+      h('b', {}, fmtInt(data.totals[k]!)),
+      ...(data.partial[k]
+        ? [h('span', { class: 'partial-tag' }, ` (so far: this ${UNIT[data.granularity]} is not over)`)]
+        : [` · ${data.window}-${UNIT[data.granularity]} mean `, h('b', {}, avg == null ? '–' : fmtDec(avg))]),
+    );
   };
   show(null);
   stats.append(readout);
@@ -150,11 +154,27 @@ export function renderBreakdown(body: HTMLElement, stats: HTMLElement, data: Bre
       return h('li', { 'data-value': v.value, 'data-total': v.total }, sw, h('span', { class: 'name', title: `${data.prefix}${v.value}` }, v.value), h('span', { class: 'total' }, fmtInt(v.total)));
     }),
   );
-  const chart = h('div', { class: 'chart', 'data-points': data.labels.length, 'data-view': stacked ? 'stacked' : 'lines' });
+  const last = data.labels.length - 1;
+  const chart = h('div', { class: 'chart', 'data-points': data.labels.length, 'data-view': stacked ? 'stacked' : 'lines', 'data-partial': data.partial[last] ? data.labels[last]! : '' });
   body.replaceChildren(legend, chart);
+  if (data.partial[last]) {
+    const unit = UNIT[data.granularity];
+    body.append(h('p', { class: 'partial-note' }, h('span', { class: 'dash', 'aria-hidden': 'true' }), `${data.labels[last]} is not over: drawn dashed, without a ${data.window}-${unit} mean.`));
+  }
 
   const drawn: Array<{ label: string; values: ReadonlyArray<number | null>; opts: uPlot.Series }> = [];
   const thin = data.labels.length <= 45;
+  const anyPartial = data.partial.some((x) => x);
+  /** A line whose partial periods go on dashed (a second series, only when there are any). */
+  const line = (label: string, values: ReadonlyArray<number | null>, opts: uPlot.Series): void => {
+    if (!anyPartial) {
+      drawn.push({ label, values, opts });
+      return;
+    }
+    const { solid, dashed } = splitPartial(values, data.partial);
+    drawn.push({ label, values: solid, opts });
+    drawn.push({ label: `${label} so far`, values: dashed, opts: { stroke: opts.stroke, width: opts.width, dash: [...PARTIAL_DASH], points: { show: false } } });
+  };
   if (stacked) {
     // Running sums, bottom (highest total) first; painted top first so each lower area covers the one above.
     const sums: number[][] = [];
@@ -164,18 +184,14 @@ export function renderBreakdown(body: HTMLElement, stats: HTMLElement, data: Bre
       means.push(v.averages.map((a, k) => (a === null || (i && means[i - 1]![k] === null) ? null : a + (i ? means[i - 1]![k]! : 0))));
     });
     for (let i = data.values.length - 1; i >= 0; i--) {
-      drawn.push({
-        label: `${data.values[i]!.value} (stacked)`,
-        values: sums[i]!,
-        opts: { stroke: colourOf(i), width: 1, fill: tint(colourOf(i)), points: { show: false } },
-      });
+      line(`${data.values[i]!.value} (stacked)`, sums[i]!, { stroke: colourOf(i), width: 1, fill: tint(colourOf(i)), points: { show: false } });
     }
     data.values.forEach((v, i) => {
       drawn.push({ label: `${v.value} mean (stacked)`, values: means[i]!, opts: { stroke: colourOf(i), width: 2.25, points: { show: false } } });
     });
   } else {
     data.values.forEach((v, i) => {
-      drawn.push({ label: v.value, values: v.counts, opts: { stroke: tint(colourOf(i), 0.35), width: 1, points: { show: thin, size: 3 } } });
+      line(v.value, v.counts, { stroke: tint(colourOf(i), 0.35), width: 1, points: { show: thin, size: 3 } });
     });
     data.values.forEach((v, i) => {
       drawn.push({ label: `${v.value} mean`, values: v.averages, opts: { stroke: colourOf(i), width: 2.25, points: { show: false } } });
@@ -197,7 +213,7 @@ export function renderBreakdown(body: HTMLElement, stats: HTMLElement, data: Bre
     cursor: { drag: { x: false, y: false } },
     hooks: { setCursor: [(u) => show(u.cursor.idx)] },
   };
-  plot = new uPlot(options, [data.labels.map(labelStart), ...drawn.map((d) => [...d.values])] as uPlot.AlignedData, chart);
+  plot = new uPlot(options, [data.periods.map(periodX), ...drawn.map((d) => [...d.values])] as uPlot.AlignedData, chart);
   const p = plot;
   observer = new ResizeObserver(() => {
     const w = width();
@@ -209,16 +225,18 @@ export function renderBreakdown(body: HTMLElement, stats: HTMLElement, data: Bre
 
 // ---- export -------------------------------------------------------------------------------------
 
-/** The CSV rows: a period column, each value's count and mean, then (stacked) the total and its mean. */
+/** The CSV rows: a period column, each value's count and mean, then (stacked) the total and its mean, and whether the period is partial. */
 export function breakdownCsv(data: BreakdownData, stacked: boolean): CsvCell[][] {
   const mean = `mean ${data.window}`;
   const header: CsvCell[] = ['period', ...data.values.flatMap((v) => [v.value, `${v.value} ${mean}`])];
   if (stacked) header.push('total', `total ${mean}`);
+  header.push('partial');
   return [
     header,
     ...data.labels.map((label, k) => {
       const row: CsvCell[] = [label, ...data.values.flatMap((v) => [v.counts[k]!, v.averages[k] ?? null])];
       if (stacked) row.push(data.totals[k]!, data.totalAverages[k] ?? null);
+      row.push(data.partial[k] ? 'yes' : '');
       return row;
     }),
   ];

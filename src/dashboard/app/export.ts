@@ -163,9 +163,9 @@ export function tablePng(text: string, rows: ReadonlyArray<ReadonlyArray<PngCell
 
 // ---- the series panel ---------------------------------------------------------------------------
 
-/** The series panel's CSV rows: period, count, and its rolling average. */
+/** The series panel's CSV rows: period, count, its rolling average, and whether the period is partial (not over: no average). */
 export function seriesCsv(data: SeriesData): CsvCell[][] {
-  return [['period', 'count', `mean ${data.window}`], ...data.points.map((p) => [p.label, p.count, p.average])];
+  return [['period', 'count', `mean ${data.window}`, 'partial'], ...data.points.map((p) => [p.label, p.count, p.average, p.partial ? 'yes' : ''])];
 }
 
 /** The series chart under its title, with the colours of its two lines. */

@@ -7,7 +7,7 @@ import './style.css';
 import { DashboardMetaDocument } from '../generated/graphql.ts';
 import { RequestError, apiKey, request } from './api.ts';
 import type { GraphQLErrorItem } from './api.ts';
-import { MEAN_WINDOW, breakdownCsv, breakdownPng, loadBreakdown, prefixesOf, renderBreakdown, suggestPrefix } from './breakdown.ts';
+import { breakdownCsv, breakdownPng, loadBreakdown, prefixesOf, renderBreakdown, suggestPrefix } from './breakdown.ts';
 import type { BreakdownData, BreakdownDrawn } from './breakdown.ts';
 import { cohortCsv, cohortPng, followCohort, loadCohort, renderCohort } from './cohort.ts';
 import type { CohortData } from './cohort.ts';
@@ -371,7 +371,7 @@ async function render(requested: DashboardState): Promise<void> {
 
 /** The breakdown panel's request for the page's range (one seriesBreakdown). */
 function loadBreakdownFor(state: DashboardState, prefix: string): () => Promise<BreakdownData> {
-  return () => loadBreakdown(prefix, { from: state.from, to: state.to, granularity: state.granularity, window: MEAN_WINDOW[state.granularity] });
+  return () => loadBreakdown(prefix, { from: state.from, to: state.to, granularity: state.granularity });
 }
 
 /** The cohort panel's line above its table: what the rows and cells are. */

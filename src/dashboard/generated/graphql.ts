@@ -60,7 +60,7 @@ export type EventBreakdownQueryVariables = Exact<{
 }>;
 
 
-export type EventBreakdownQuery = { seriesBreakdown: Array<{ value: string, total: number, points: Array<{ count: number, average: number | null, period: { label: string } }> }> };
+export type EventBreakdownQuery = { seriesBreakdown: Array<{ value: string, total: number, points: Array<{ count: number, average: number | null, period: { label: string, start: string, end: string } }> }> };
 
 export type LiveEventSeriesSubscriptionVariables = Exact<{
   event: string;
@@ -191,13 +191,15 @@ export const EventBreakdownDocument = new TypedDocumentString(`
     points {
       period {
         label
+        start
+        end
       }
       count
       average
     }
   }
 }
-    `, {"hash":"sha256:76d81e0e296b48d12bee0a6137cade5869c2ca85498eb93b03e98af7c9285162"}) as unknown as TypedDocumentString<EventBreakdownQuery, EventBreakdownQueryVariables>;
+    `, {"hash":"sha256:df4e747d386ae20cc5bcd609e929844285c6ed5f776554c2c63b57afba3e4685"}) as unknown as TypedDocumentString<EventBreakdownQuery, EventBreakdownQueryVariables>;
 export const LiveEventSeriesDocument = new TypedDocumentString(`
     subscription LiveEventSeries($event: String!, $granularity: Granularity!, $from: DateTime!, $to: DateTime!, $window: Int!) {
   series(
