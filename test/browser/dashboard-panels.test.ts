@@ -4,7 +4,7 @@
 // the stacked totals), the cohort of one event against another by ISO week in percent and in
 // counts; each CSV download is parsed back to those numbers, each PNG is a real image/png.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +16,7 @@ import { launchChromium } from './chromium.ts';
 import { DEMO, addDays, dashboardConfig, dayOf, isoWeekLabel, listen, mondayOf, openEngine, seedDemoData } from './fixture.ts';
 import type { LaunchEvent, RunningGateway } from './fixture.ts';
 
+const ARTIFACTS = join(import.meta.dirname, 'artifacts');
 const READER = `bmq_panels_${randomBytes(12).toString('hex')}`;
 const PREFIX = 'launch:provider:';
 const FROM = addDays(DEMO.end, -27); // four weeks, all over: no partial period
@@ -151,8 +152,11 @@ const dashboardOf = (page: Page): Promise<DashboardData> => page.evaluate(() => 
 /** Clicks a panel's export button and returns the file it downloads. */
 async function download(page: Page, panel: string, format: 'csv' | 'png'): Promise<{ name: string; bytes: Buffer }> {
   const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.click(`#${panel} button[data-export="${format}"]`)]);
-  const path = await dl.path();
-  return { name: dl.suggestedFilename(), bytes: readFileSync(path) };
+  const bytes = readFileSync(await dl.path());
+  // Kept for a look (git-ignored, as the other test's screenshot).
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(join(ARTIFACTS, dl.suggestedFilename()), bytes);
+  return { name: dl.suggestedFilename(), bytes };
 }
 
 /** RFC 4180 rows (quoted fields allowed). */
@@ -294,6 +298,7 @@ describe('the breakdown panel', () => {
       expect(pixels.blue).toBeGreaterThan(200);
       expect(pixels.colours).toBeGreaterThan(12);
       expect(problems).toEqual([]);
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-panels.png'), fullPage: true });
     } finally {
       await context.close();
     }
