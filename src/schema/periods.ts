@@ -13,7 +13,8 @@ import { builder } from './builder.ts';
 import type { ArgBuilder } from './series.ts';
 
 export const GranularityEnum = builder.enumType('Granularity', {
-  description: 'Period lengths. WEEK is the ISO week (Monday to Sunday, ISO week-year). YEAR is the union of its 12 months.',
+  description:
+    'Period lengths. MINUTE keys are written only with TRACK_MINUTELY (or trackMinutely on a mark) and are not bitmapist’s. WEEK is the ISO week (Monday to Sunday, ISO week-year). YEAR is the union of its 12 months.',
   values: GRANULARITIES,
 });
 
@@ -69,11 +70,11 @@ PeriodType.implement({
       description: 'End of the period, exclusive: the first instant of the next period.',
       resolve: (p, _, ctx) => formatInstant(periodEnd(p, zoneOf(p, ctx)), zoneOf(p, ctx)),
     }),
-    label: t.string({ description: 'e.g. 2026-11-22T09, 2026-11-22, 2026-W47, 2026-11, 2026.', resolve: periodLabel }),
+    label: t.string({ description: 'e.g. 2026-11-22T09:05, 2026-11-22T09, 2026-11-22, 2026-W47, 2026-11, 2026.', resolve: periodLabel }),
     key: t.string({
       nullable: true,
       description:
-        'The period part of bitmapist keys (2026-11-22-9, 2026-11-22, W2026-47, 2026-11); null for YEAR, which has no key, and for a period of another `timeZone` than the gateway’s (see eventKeys).',
+        'The period part of bitmapist keys (2026-11-22-9, 2026-11-22, W2026-47, 2026-11; a MINUTE, ours: m2026-11-22-9-5); null for YEAR, which has no key, and for a period of another `timeZone` than the gateway’s (see eventKeys).',
       resolve: (p, _, ctx) => (p.granularity === 'YEAR' || foreign(p, ctx) ? null : periodSuffix(p)),
     }),
     eventKeys: t.stringList({

@@ -77,7 +77,7 @@ function dateTime(value: unknown): TimeInput {
 
 builder.scalarType('DateTime', {
   description:
-    'An ISO-8601 date or date-time, or a period label (2026, 2026-11, 2026-W47, 2026-11-22, 2026-11-22T09), which stands for the first instant of its period. With an offset (Z, +01:00) it is an instant; without one it is wall-clock time in the gateway time zone.',
+    'An ISO-8601 date or date-time, or a period label (2026, 2026-11, 2026-W47, 2026-11-22, 2026-11-22T09, 2026-11-22T09:05), which stands for the first instant of its period. With an offset (Z, +01:00) it is an instant; without one it is wall-clock time in the gateway time zone.',
   serialize: (v) => String(v),
   parseValue: dateTime,
   parseLiteral: (ast) => dateTime(literal(ast)),

@@ -4,7 +4,7 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
-/** Period lengths. WEEK is the ISO week (Monday to Sunday, ISO week-year). YEAR is the union of its 12 months. */
+/** Period lengths. MINUTE keys are written only with TRACK_MINUTELY (or trackMinutely on a mark) and are not bitmapist’s. WEEK is the ISO week (Monday to Sunday, ISO week-year). YEAR is the union of its 12 months. */
 export type Granularity =
   | 'DAY'
   | 'HOUR'
