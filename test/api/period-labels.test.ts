@@ -12,18 +12,18 @@ const NOW = Date.parse('2026-11-22T09:05:00Z');
  * calendar: 2024-12-30 is a Monday in 2025-W01, 2020 has 53 ISO weeks, 2026-11-22 is the Sunday of 2026-W47.
  */
 const MARKS: ReadonlyArray<{ user: number; at: string; labels: readonly string[] }> = [
-  { user: 1, at: '2024-12-29T23:30:00Z', labels: ['2024', '2024-12', '2024-W52', '2024-12-29', '2024-12-29T23'] },
-  { user: 2, at: '2024-12-30T00:00:00Z', labels: ['2024', '2024-12', '2025-W01', '2024-12-30', '2024-12-30T00'] },
-  { user: 3, at: '2025-01-01T12:00:00Z', labels: ['2025', '2025-01', '2025-W01', '2025-01-01', '2025-01-01T12'] },
-  { user: 4, at: '2020-12-31T08:00:00Z', labels: ['2020', '2020-12', '2020-W53', '2020-12-31', '2020-12-31T08'] },
-  { user: 5, at: '2021-01-03T22:00:00Z', labels: ['2021', '2021-01', '2020-W53', '2021-01-03', '2021-01-03T22'] },
-  { user: 6, at: '2021-01-04T01:00:00Z', labels: ['2021', '2021-01', '2021-W01', '2021-01-04', '2021-01-04T01'] },
-  { user: 7, at: '2026-11-22T09:05:00Z', labels: ['2026', '2026-11', '2026-W47', '2026-11-22', '2026-11-22T09'] },
-  { user: 8, at: '2026-11-16T00:00:00Z', labels: ['2026', '2026-11', '2026-W47', '2026-11-16', '2026-11-16T00'] },
+  { user: 1, at: '2024-12-29T23:30:00Z', labels: ['2024', '2024-12', '2024-W52', '2024-12-29', '2024-12-29T23', '2024-12-29T23:30'] },
+  { user: 2, at: '2024-12-30T00:00:00Z', labels: ['2024', '2024-12', '2025-W01', '2024-12-30', '2024-12-30T00', '2024-12-30T00:00'] },
+  { user: 3, at: '2025-01-01T12:00:00Z', labels: ['2025', '2025-01', '2025-W01', '2025-01-01', '2025-01-01T12', '2025-01-01T12:00'] },
+  { user: 4, at: '2020-12-31T08:00:00Z', labels: ['2020', '2020-12', '2020-W53', '2020-12-31', '2020-12-31T08', '2020-12-31T08:00'] },
+  { user: 5, at: '2021-01-03T22:00:00Z', labels: ['2021', '2021-01', '2020-W53', '2021-01-03', '2021-01-03T22', '2021-01-03T22:00'] },
+  { user: 6, at: '2021-01-04T01:00:00Z', labels: ['2021', '2021-01', '2021-W01', '2021-01-04', '2021-01-04T01', '2021-01-04T01:00'] },
+  { user: 7, at: '2026-11-22T09:05:00Z', labels: ['2026', '2026-11', '2026-W47', '2026-11-22', '2026-11-22T09', '2026-11-22T09:05'] },
+  { user: 8, at: '2026-11-16T00:00:00Z', labels: ['2026', '2026-11', '2026-W47', '2026-11-16', '2026-11-16T00', '2026-11-16T00:00'] },
 ];
 
 const GRANULARITY = (label: string): string =>
-  /W/.test(label) ? 'WEEK' : /T/.test(label) ? 'HOUR' : label.length === 10 ? 'DAY' : label.length === 7 ? 'MONTH' : 'YEAR';
+  /W/.test(label) ? 'WEEK' : /:/.test(label) ? 'MINUTE' : /T/.test(label) ? 'HOUR' : label.length === 10 ? 'DAY' : label.length === 7 ? 'MONTH' : 'YEAR';
 
 /** Users of each label, from the table above. */
 const REFERENCE = new Map<string, Set<number>>();
@@ -33,7 +33,7 @@ describe('period labels as dates', () => {
   let t: TestGateway;
   beforeAll(async () => {
     t = await testGateway({ engine: 'embedded', now: NOW });
-    const input = MARKS.map((m) => ({ name: 'seen', userId: m.user, at: m.at, trackHourly: true }));
+    const input = MARKS.map((m) => ({ name: 'seen', userId: m.user, at: m.at, trackHourly: true, trackMinutely: true }));
     ok(await t.gql(`mutation ($in: [MarkEventInput!]!) { markEvents(input: $in) { marked } }`, { in: input }));
     ok(await t.gql(`mutation { incrementCounters(input: [
       { name: "hits", key: "a", by: 2, at: "2026-11-16T10:00:00Z" }
@@ -58,6 +58,7 @@ describe('period labels as dates', () => {
 
   it('labels an answer prints are taken back as from/to/date, for every granularity', async () => {
     const ranges: Array<[string, string, string]> = [
+      ['MINUTE', '2024-12-29T23:28', '2024-12-30T00:02'],
       ['HOUR', '2024-12-29T22', '2024-12-30T01'],
       ['DAY', '2020-12-30', '2021-01-05'],
       ['WEEK', '2020-W52', '2021-W02'],
