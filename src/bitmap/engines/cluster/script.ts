@@ -17,7 +17,8 @@ const PROGRAM_LUA = readFileSync(new URL('../program.lua', import.meta.url), 'ut
  *   KEYS         the first shard's keys and temporary keys: they route the call, and Redis
  *                checks them as for any command (the script names its keys from ARGV)
  *   ARGV         temp, P, then P programs: nkeys nregs nlists, the nkeys key names, the nlists
- *                offset lists, the instructions as one string of space-separated tokens;
+ *                offset lists, the instructions as one string of space-separated tokens
+ *                (taken apart once, numbers made numbers, for all the shards that run it);
  *                then per shard: its hash tag and the number (1…P) of the program it runs
  * The reply holds one program.lua reply per shard, in order. A shard's keys are `{tag}name`, its
  * temporary keys `{tag}<temp><register>`, deleted before its reply is kept.
@@ -39,7 +40,7 @@ for p = 1, nprog do
   local argv = { nregs, nlists }
   for j = 1, nlists do argv[2 + j] = ARGV[at + j - 1] end
   at = at + nlists
-  for w in string.gmatch(ARGV[at], '%S+') do argv[#argv + 1] = w end
+  for w in string.gmatch(ARGV[at], '%S+') do argv[#argv + 1] = tonumber(w) or w end
   at = at + 1
   progs[p] = { names = names, nregs = nregs, argv = argv }
 end
