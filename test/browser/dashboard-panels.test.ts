@@ -12,6 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/bitmap/engines/engine.ts';
 import type { DashboardData } from '../../src/dashboard/app/main.ts';
+import { hashKey } from '../../src/auth.ts';
 import { launchChromium } from './chromium.ts';
 import { DEMO, addDays, dashboardConfig, dayOf, isoWeekLabel, listen, mondayOf, openEngine, seedDemoData } from './fixture.ts';
 import type { LaunchEvent, RunningGateway } from './fixture.ts';
@@ -26,9 +27,13 @@ const ROWS = 5;
 const COHORT_EVENT = 'launch';
 const ACTIVITY = 'launch:provider:GitHub';
 
+const WRITER = `bmq_panels_w_${randomBytes(12).toString('hex')}`;
+
 let dir: string;
 let engine: Engine;
 let gw: RunningGateway;
+/** The same data, with a writer key too: today's marks for the partial period. */
+let writable: RunningGateway;
 let events: LaunchEvent[];
 let browser: Browser;
 
@@ -39,10 +44,16 @@ beforeAll(async () => {
   const config = dashboardConfig(dir, { reader: READER });
   engine = await openEngine(config);
   gw = await listen(engine, config);
+  const apiKeys = [
+    { name: 'dashboard', sha256: hashKey(READER), scopes: ['read' as const] },
+    { name: 'writer', sha256: hashKey(WRITER), scopes: ['read' as const, 'write' as const] },
+  ];
+  writable = await listen(engine, dashboardConfig(dir, { reader: READER }, { apiKeys }));
 }, 300_000);
 
 afterAll(async () => {
   await browser?.close();
+  await writable?.close();
   await gw?.close();
   await engine?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -133,8 +144,8 @@ function referenceCohort(cohortEvent: string, activity: string, end: string, row
 
 // ---- the page -----------------------------------------------------------------------------------
 
-async function open(query: string): Promise<{ page: Page; context: BrowserContext; problems: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1, timezoneId: 'UTC', locale: 'en-US', acceptDownloads: true });
+async function open(query: string, viewport = { width: 1280, height: 900 }, base = gw): Promise<{ page: Page; context: BrowserContext; problems: string[] }> {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, timezoneId: 'UTC', locale: 'en-US', acceptDownloads: true });
   await context.addInitScript((k) => localStorage.setItem('bitmapql.apiKey', k), READER);
   const page = await context.newPage();
   const problems: string[] = [];
@@ -142,7 +153,7 @@ async function open(query: string): Promise<{ page: Page; context: BrowserContex
     if (m.type() === 'error') problems.push(`console: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  await page.goto(`${gw.url}/${query}`);
+  await page.goto(`${base.url}/${query}`);
   await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 20_000 });
   return { page, context, problems };
 }
@@ -306,7 +317,19 @@ describe('the breakdown panel', () => {
 
   it('a range ending today: today is partial, drawn dashed from yesterday, without a mean, and so marked in the CSV', async () => {
     const today = new Date().toISOString().slice(0, 10); // the browser and the gateway both run in UTC
-    const { page, context, problems } = await open(query({ from: addDays(today, -6), to: today }));
+    // Today's launches, through the API: three users from GitHub, one from Zenodo (the writes name the day, so midnight cannot move them).
+    const marked = new Map<string, Set<number>>([
+      ['GitHub', new Set([9_100_001, 9_100_002, 9_100_003])],
+      ['Zenodo', new Set([9_100_002])],
+    ]);
+    const input = [...marked].flatMap(([provider, ids]) => [...ids].map((id) => `{ name: "${PREFIX}${provider}", userId: ${id}, at: "${today}T09:00:00Z" }`));
+    const res = await fetch(`${writable.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${WRITER}` },
+      body: JSON.stringify({ query: `mutation { markEvents(input: [${input.join(' ')}]) { marked } }` }),
+    });
+    expect(((await res.json()) as { errors?: unknown }).errors).toBeUndefined();
+    const { page, context, problems } = await open(query({ from: addDays(today, -6), to: today }), undefined, writable);
     try {
       expect(await page.getAttribute('body', 'data-state')).toBe('ready');
       const b = (await dashboardOf(page)).breakdown!;
@@ -316,9 +339,10 @@ describe('the breakdown panel', () => {
       const { byDay } = sets();
       const values = b.values.map((v) => v.value);
       expect([...values].sort()).toEqual(referenceBreakdown().values.map((v) => v.value).sort()); // every event under the prefix, with data in the range or not
+      expect(values.slice(0, 2)).toEqual(['GitHub', 'Zenodo']); // the highest totals: today's marks
       for (const v of b.values) {
         const perDay = byDay.get(`${PREFIX}${v.value}`)!;
-        const daily = (d: string): number => perDay.get(d)?.size ?? 0;
+        const daily = (d: string): number => (perDay.get(d)?.size ?? 0) + (d === today ? (marked.get(v.value)?.size ?? 0) : 0);
         expect(v.counts, v.value).toEqual(labels.map(daily));
         expect(v.averages.at(-1), v.value).toBeNull(); // left out
         expectClose(v.averages.slice(0, -1), labels.slice(0, -1).map((d) => Array.from({ length: WINDOW }, (_, k) => daily(addDays(d, -k))).reduce((x, y) => x + y, 0) / WINDOW), `${v.value} mean`);
@@ -326,10 +350,12 @@ describe('the breakdown panel', () => {
       expect(b.totalAverages.at(-1)).toBeNull();
       // Each line is two series: complete days solid (today null), then today dashed from yesterday's point.
       const first = b.values[0]!;
+      expect(first.counts.at(-1)).toBe(3);
       const solid = b.drawn.series.find((s) => s.label === first.value)!;
       const dashed = b.drawn.series.find((s) => s.label === `${first.value} so far`)!;
       expect(solid.values).toEqual([...first.counts.slice(0, -1), null]);
-      expect(dashed.values).toEqual([null, null, null, null, null, first.counts.at(-2), first.counts.at(-1)]);
+      expect(dashed.values).toEqual([null, null, null, null, null, first.counts.at(-2), 3]);
+      expect(b.totals.at(-1)).toBe(4);
       expect(await page.getAttribute('#breakdown .chart', 'data-partial')).toBe(today);
       expect(await page.textContent('#breakdown .partial-note')).toContain(`${today} is not over`);
       const rows = parseCsv((await download(page, 'breakdown', 'csv')).bytes.toString('utf8'));
@@ -453,6 +479,53 @@ describe('CSV and PNG of the series and counter panels', () => {
       expect(parseCsv(counters.bytes.toString('utf8'))).toEqual([['key', 'value'], ...top.map(([k, v]) => [k, String(v)])]);
       const size = pngSize((await download(page, 'counters', 'png')).bytes);
       expect(size.height).toBeGreaterThan(top.length * 26);
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('the panel controls', () => {
+  it('the cohort pickers and the prefix field belong to the form: a choice redraws its panel and goes in the URL; at phone width every control fits', async () => {
+    const { page, context, problems } = await open(query(), { width: 390, height: 844 });
+    try {
+      expect(await page.getAttribute('body', 'data-state')).toBe('ready');
+      await page.selectOption('#f-activity', ACTIVITY);
+      await page.waitForFunction((a) => document.body.dataset.state === 'ready' && window.dashboard.cohort?.activity === a, ACTIVITY, { timeout: 15_000 });
+      expect(new URL(page.url()).searchParams.get('activity')).toBe(ACTIVITY);
+      expect(new URL(page.url()).searchParams.get('cohortEvent')).toBeNull(); // still "the same as Event"
+      const ref = referenceCohort('launch', ACTIVITY, TO, ROWS);
+      const d = await dashboardOf(page);
+      ref.rows.forEach((r, i) => expectClose(d.cohort!.rows[i]!.cells, r.percents, `${r.label} %`));
+
+      // A shorter prefix: the values are what follows it.
+      await page.fill('#f-prefix', 'launch:');
+      await page.press('#f-prefix', 'Enter');
+      await page.waitForFunction(() => document.body.dataset.state === 'ready' && window.dashboard.breakdown?.prefix === 'launch:', undefined, { timeout: 15_000 });
+      const b = (await dashboardOf(page)).breakdown!;
+      expect(b.values.map((v) => v.value)).toEqual(referenceBreakdown().values.map((v) => `provider:${v.value}`));
+      expect(new URL(page.url()).searchParams.get('prefix')).toBe('launch:');
+
+      const fit = await page.evaluate(() => {
+        const right = (s: string): number => Math.max(...[...document.querySelectorAll(s)].map((e) => e.getBoundingClientRect().right));
+        return {
+          inner: window.innerWidth,
+          page: document.documentElement.scrollWidth,
+          tools: right('.panel .tools'),
+          exports: right('.exports button'),
+          inputs: right('.tools input:not([type="radio"]), .tools select'),
+          chart: right('#breakdown .chart canvas'),
+        };
+      });
+      for (const k of ['page', 'tools', 'exports', 'inputs', 'chart'] as const) expect(fit[k], k).toBeLessThanOrEqual(fit.inner);
+      // Each counter key on its bar's row (the API key field's phone layout once moved them below every bar).
+      const rows = await page.$$eval('#counters li', (lis) =>
+        lis.map((li) => [li.querySelector('.key')!, li.querySelector('.value')!].map((e) => Math.round(e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2))),
+      );
+      expect(rows.length).toBeGreaterThan(3);
+      for (const [key, value] of rows) expect(Math.abs(key! - value!)).toBeLessThanOrEqual(2);
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-panels-phone.png'), fullPage: true });
       expect(problems).toEqual([]);
     } finally {
       await context.close();
