@@ -14,8 +14,8 @@ import type { Getter, ImportSpec, Template } from './spec.ts';
 import type { LineClock } from './time.ts';
 
 /**
- * A batch of lines, parsed. Per line with a time and an id: its line number, its wall-clock hour
- * and minute (the indexes of its HOUR and MINUTE periods in the zone), its id, its mark targets (marksPerLine a line) and
+ * A batch of lines, parsed. Per line with a time and an id: its line number, its wall-clock minute
+ * (the index of its MINUTE period in the zone; its hour is minute / 60, rounded down), its id, its mark targets (marksPerLine a line) and
  * counted keys (countsPerLine a line), null where the template misses the line.
  */
 export interface ParsedBatch {
@@ -23,7 +23,6 @@ export interface ParsedBatch {
   /** [reason, line number] of each line with no time or id (or filtered out). */
   readonly skips: Array<[string, number]>;
   readonly lines: number[];
-  readonly hours: number[];
   readonly minutes: number[];
   /** A string id not resolved yet stays a string until the batch's ids are. */
   readonly ids: Array<string | number>;
@@ -175,7 +174,6 @@ export class LineParser {
     const { lines, firstLine } = b;
     const skips: Array<[string, number]> = [];
     const lineNumbers: number[] = [];
-    const hours: number[] = [];
     const minutes: number[] = [];
     const ids: Array<string | number> = [];
     const lineMarks: Array<MarkTarget | null> = [];
@@ -245,7 +243,7 @@ export class LineParser {
           continue;
         }
       }
-      const at = hours.length;
+      const at = minutes.length;
       let filled = 0;
       for (let m = 0; m < M; m++) {
         const t = marks[m]!.resolve(o);
@@ -260,13 +258,11 @@ export class LineParser {
         lineCounts.push(k ?? null);
       }
       lineNumbers.push(firstLine + i);
-      const minute = clock.localMinute(ms);
-      minutes.push(minute);
-      hours.push(Math.floor(minute / 60));
+      minutes.push(clock.localMinute(ms));
       // A line no template can be filled from needs no id: a new string id would be assigned for nothing.
       ids.push(filled > 0 ? id : NO_ID);
     }
-    return { batch: b, skips, lines: lineNumbers, hours, minutes, ids, lineMarks, lineCounts, misses, fields: [...fields], wherePresent };
+    return { batch: b, skips, lines: lineNumbers, minutes, ids, lineMarks, lineCounts, misses, fields: [...fields], wherePresent };
   }
 
   /** The resolver of template `t` (marks, then counters). */

@@ -1,6 +1,6 @@
 // Instants of imported lines, fast: ISO-8601 stamps of one hour share their first 13 characters,
-// so that prefix is parsed once; wall-clock hours in the configured zone come from the zone's
-// offset, looked up once per UTC hour.
+// so that prefix is parsed once; wall-clock hours and minutes in the configured zone come from the
+// zone's offset, looked up once per UTC hour.
 
 import { parseTimeInput, resolveTime } from '../bitmap/period.ts';
 import type { TimeZone } from '../bitmap/period.ts';

@@ -12,6 +12,7 @@ import type { ImportSpec } from '../../src/import/spec.ts';
 import { LineClock } from '../../src/import/time.ts';
 
 const HOUR = 3_600_000;
+const MINUTE = 60_000;
 const T = '2026-10-05T09:15:00Z';
 /** Hours since 1970 of 2026-10-05T09 UTC. */
 const H9 = Date.UTC(2026, 9, 5, 9) / HOUR;
@@ -37,8 +38,8 @@ const parse = (p: LineParser, rows: Array<string | object>, firstLine = 1): Pars
 function imported(p: LineParser, b: ParsedBatch): Array<[number, string | number, Array<string | null>, Array<string | null>]> {
   const M = p.marksPerLine;
   const C = p.countsPerLine;
-  return b.hours.map((h, i) => [
-    h,
+  return b.minutes.map((m, i) => [
+    Math.floor(m / 60),
     b.ids[i]!,
     b.lineMarks.slice(i * M, (i + 1) * M).map((t) => t?.name ?? null),
     b.lineCounts.slice(i * C, (i + 1) * C),
@@ -149,8 +150,8 @@ describe('LineParser', () => {
       [H9, 'u', ['launch', 'launch:Leftover'], [null]],
       [H9, 'u', ['launch', 'launch:GitHub'], ['o']],
     ]);
-    expect(b.hours.length + b.skips.length).toBe(rows.length);
-    expect(b.lineMarks.length).toBe(2 * b.hours.length);
+    expect(b.minutes.length + b.skips.length).toBe(rows.length);
+    expect(b.lineMarks.length).toBe(2 * b.minutes.length);
   });
 
   it('value maps: {field|map} fills in the mapped value; a value not in the map misses that template alone', () => {
@@ -262,7 +263,7 @@ describe('LineParser', () => {
     expect(b.wherePresent).toEqual([6, 7]);
   });
 
-  it('hours are wall-clock hours in the configured zone', () => {
+  it('minutes are wall-clock minutes in the configured zone', () => {
     // Kolkata is UTC+05:30: 09:15Z is 14:45 there, 18:40Z is 00:10 on the next day.
     const p = parser({ ...SPEC, marks: ['m'], counts: {} }, {}, 'Asia/Kolkata');
     const b = parse(p, [
@@ -270,6 +271,6 @@ describe('LineParser', () => {
       { ts: '2026-10-05T18:40:00Z', user: 'a' },
       { ts: '2026-10-05T14:45:00', user: 'a' }, // no offset: read in the zone
     ]);
-    expect(b.hours).toEqual([Date.UTC(2026, 9, 5, 14) / HOUR, Date.UTC(2026, 9, 6, 0) / HOUR, Date.UTC(2026, 9, 5, 14) / HOUR]);
+    expect(b.minutes).toEqual([Date.UTC(2026, 9, 5, 14, 45) / MINUTE, Date.UTC(2026, 9, 6, 0, 10) / MINUTE, Date.UTC(2026, 9, 5, 14, 45) / MINUTE]);
   });
 });
