@@ -258,6 +258,12 @@ describe.each(ENGINES)('MINUTE granularity (%s)', (engine) => {
       expect(keys).toContain(`${t.prefix}off_2026-11-30`);
       // Asking about minutes that were not tracked finds nobody, as hours do without TRACK_HOURLY.
       expect(ok(await t.gql<{ count: number }>('{ count(set: { event: { name: "off", period: { at: { granularity: MINUTE, date: "2026-11-30T12:01" } } } }) }')).count).toBe(0);
+      // An unmark with trackMinutely clears the minute's bit too; without it the minute key stays as it was.
+      ok(await t.gql(`mutation { unmarkEvent(input: { name: "one", userId: 5, at: "${at}" }) { marked } }`));
+      expect(await members(t, `${t.prefix}one_m2026-11-30-12-1`)).toEqual([5]);
+      expect(await members(t, `${t.prefix}one_2026-11-30`)).toEqual([]);
+      ok(await t.gql(`mutation { unmarkEvent(input: { name: "one", userId: 5, at: "${at}", trackMinutely: true }) { marked } }`));
+      expect(await members(t, `${t.prefix}one_m2026-11-30-12-1`)).toEqual([]);
     });
 
     it('a per-mark trackMinutely: false wins over TRACK_MINUTELY', async () => {
