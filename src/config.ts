@@ -234,6 +234,11 @@ export const SETTINGS = {
   },
   liveMaxPerKey: { env: 'LIVE_MAX_PER_KEY', schema: int(0).default(1000), doc: 'open subscriptions per API key (anonymous callers share one allowance); 0: none' },
   liveMaxTotal: { env: 'LIVE_MAX_TOTAL', schema: int(0).default(10_000), doc: 'open subscriptions in all; 0: subscriptions off' },
+  liveDirectWrites: {
+    env: 'LIVE_DIRECT_WRITES',
+    schema: bool.default(true),
+    doc: 'each new live answer is encoded once as an SSE event and written to every subscriber’s connection; false: through yoga’s stream per subscriber (for comparison)',
+  },
   rateLimitPerSecond: {
     env: 'RATE_LIMIT_PER_SECOND',
     schema: num(0).default(0),

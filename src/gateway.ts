@@ -25,7 +25,9 @@ import { costCheck } from './plugins/cost.ts';
 import { corsFor } from './plugins/cors.ts';
 import { csrfPrevention } from './plugins/csrf.ts';
 import { inputShapeGuard } from './plugins/input-shape.ts';
+import { liveDirect } from './plugins/live-direct.ts';
 import { liveShare } from './plugins/live-share.ts';
+import { STREAM_ENDPOINT, liveStreams } from './plugins/live-sse.ts';
 import { liveTransport } from './plugins/live-transport.ts';
 import { metricsEndpoint } from './plugins/metrics.ts';
 import { rateLimit } from './plugins/rate-limit.ts';
@@ -122,8 +124,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         blockFieldSuggestion: { enabled: false }, // hideSuggestions() instead, with INTROSPECTION=false
       }),
       costCheck(config.maxCost), // MAX_COST from the request's shape, before any resolver runs
-      liveTransport(), // a subscription only to a caller that takes a stream
+      liveTransport(config.persistedOperations ? undefined : STREAM_ENDPOINT), // a subscription only to a caller that takes a stream
       liveShare(), // one execution and one JSON text per answer and distinct document, shared by its subscribers
+      ...(config.liveDirectWrites ? [liveDirect({ maskError })] : []), // one SSE frame per answer, written to each subscriber's Node response
+      // GraphQL over SSE, single-connection mode, at /graphql/stream: not with persisted operations (it takes documents as text)
+      ...(config.persistedOperations ? [] : liveStreams({ live: services.live, limits: { ...limits, maxTokens: config.maxTokens } })),
     ],
   });
   return {

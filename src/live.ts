@@ -109,6 +109,7 @@ export class LiveRegistry {
   private open = 0;
   private unwatch: (() => void) | null = null;
   private closed = false;
+  private readonly closers: Array<() => void> = [];
 
   constructor(
     private readonly services: () => Services,
@@ -178,6 +179,12 @@ export class LiveRegistry {
     for (const q of [...this.questions.values()]) for (const s of [...q.sinks]) s.finish();
     this.unwatch?.();
     this.unwatch = null;
+    for (const f of this.closers.splice(0)) f();
+  }
+
+  /** `f` runs on close(), after every subscription has ended: a transport ends the connections it holds open (plugins/live-sse.ts). */
+  onClose(f: () => void): void {
+    this.closers.push(f);
   }
 
   private question(id: string, evaluate: Evaluate, zone: TimeZone | null): Question {
@@ -390,15 +397,35 @@ function recording(engine: Engine, keys: Set<string>, dry: boolean): Engine {
  * it has not read yet, never queues them). Ending it (the client left, or shutdown) settles a
  * pending read at once: an async generator would hold its cleanup until the next answer.
  */
-class Sink implements AsyncIterableIterator<Answer> {
+export class Sink implements AsyncIterableIterator<Answer> {
   private latest: { value: Answer } | null = null;
   private waiting: ((r: IteratorResult<Answer>) => void) | null = null;
+  private listener: { answer: (a: Answer) => void; end: () => void } | null = null;
   private done = false;
 
   constructor(private readonly onEnd: () => void) {}
 
+  /**
+   * Answers handed to `answer` as they come (the one waiting first), with no promise per answer,
+   * instead of being read with next(); `end` once the stream ends (now, if it has).
+   */
+  listen(answer: (a: Answer) => void, end: () => void): void {
+    if (this.done) {
+      end();
+      return;
+    }
+    this.listener = { answer, end };
+    const l = this.latest;
+    this.latest = null;
+    if (l) answer(l.value);
+  }
+
   push(value: Answer): void {
     if (this.done) return;
+    if (this.listener) {
+      this.listener.answer(value);
+      return;
+    }
     const w = this.waiting;
     if (w) {
       this.waiting = null;
@@ -434,6 +461,8 @@ class Sink implements AsyncIterableIterator<Answer> {
     this.waiting = null;
     w?.({ value: undefined, done: true });
     this.onEnd();
+    this.listener?.end();
+    this.listener = null;
   }
 
   [Symbol.asyncIterator](): this {

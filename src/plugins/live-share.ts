@@ -14,7 +14,7 @@ import type { ExecutionArgs } from '@graphql-tools/executor';
 import { createSourceEventStream } from 'graphql';
 import type { DocumentNode, ExecutionResult, ExecutionArgs as SourceArgs } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { Answer } from '../live.ts';
+import { Answer, Sink } from '../live.ts';
 
 type Shared = Map<string, Promise<ExecutionResult> | ExecutionResult>;
 
@@ -23,6 +23,11 @@ const made = new WeakMap<Answer, Shared>();
 /** Documents by identity (yoga's parse cache hands equal query texts the same node). */
 const documentIds = new WeakMap<DocumentNode, number>();
 let nextDocumentId = 0;
+/** Each subscription's results by its request: the direct writer (live-direct.ts) takes them from here. */
+const byRequest = new WeakMap<Request, LiveResults>();
+
+/** The shared results of the live subscription `request` made, if it made one. */
+export const liveResultsOf = (request: Request): LiveResults | undefined => byRequest.get(request);
 
 export function liveShare(): Plugin {
   return {
@@ -32,7 +37,10 @@ export function liveShare(): Plugin {
         if (Array.isArray(buildExecutionContext(args))) return subscribeFn(args);
         const source = await createSourceEventStream(args as unknown as SourceArgs);
         if (!(Symbol.asyncIterator in source)) return source;
-        return shareResults(source as AsyncIterableIterator<unknown>, args);
+        const results = new LiveResults(source as AsyncIterableIterator<unknown>, args);
+        const request = (args.contextValue as { request?: Request } | undefined)?.request;
+        if (request) byRequest.set(request, results);
+        return results;
       });
     },
   };
@@ -52,7 +60,8 @@ function resultOf(payload: unknown, args: ExecutionArgs, key: string): Promise<E
   if (!shared) made.set(payload, (shared = new Map()));
   let r = shared.get(key);
   if (!r) {
-    r = Promise.resolve(executeOnce(payload, args)).then(withStringify);
+    const result = executeOnce(payload, args);
+    r = result instanceof Promise ? result.then(withStringify) : withStringify(result);
     shared.set(key, r);
   }
   return r;
@@ -72,25 +81,66 @@ function withStringify(result: ExecutionResult): ExecutionResult {
   return result;
 }
 
-function shareResults(source: AsyncIterableIterator<unknown>, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
-  const key = sharingKey(args);
-  const it: AsyncIterableIterator<ExecutionResult> = {
-    async next() {
-      const r = await source.next();
-      if (r.done) return { value: undefined, done: true };
-      return { value: await resultOf(r.value, args, key), done: false };
-    },
-    async return() {
-      await source.return?.();
-      return { value: undefined, done: true };
-    },
-    async throw(e: unknown) {
-      await source.return?.();
-      throw e;
-    },
-    [Symbol.asyncIterator]() {
-      return it;
-    },
-  };
-  return it;
+/**
+ * One subscriber's results: read with next() (yoga's own writers), or handed over as they come
+ * with listen() when the source is a live Sink (no promise per answer and subscriber).
+ */
+export class LiveResults implements AsyncIterableIterator<ExecutionResult> {
+  private readonly key: string;
+
+  constructor(
+    private readonly source: AsyncIterableIterator<unknown>,
+    private readonly args: ExecutionArgs,
+  ) {
+    this.key = sharingKey(args);
+  }
+
+  /** Whether listen() can be used: the source is a live Sink. */
+  get listenable(): boolean {
+    return this.source instanceof Sink;
+  }
+
+  /**
+   * Each result to `result` in order, `end` when the stream ends; false (nothing done) when the
+   * source is not a live Sink, whose results are read with next() instead.
+   */
+  listen(result: (r: ExecutionResult) => void, end: () => void): boolean {
+    const sink = this.source;
+    if (!(sink instanceof Sink)) return false;
+    let latest = 0;
+    sink.listen((answer) => {
+      const r = resultOf(answer, this.args, this.key);
+      if (!(r instanceof Promise)) {
+        latest++;
+        result(r);
+        return;
+      }
+      const mine = ++latest;
+      r.then(
+        (v) => mine === latest && result(v),
+        () => {},
+      );
+    }, end);
+    return true;
+  }
+
+  async next(): Promise<IteratorResult<ExecutionResult>> {
+    const r = await this.source.next();
+    if (r.done) return { value: undefined, done: true };
+    return { value: await resultOf(r.value, this.args, this.key), done: false };
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    await this.source.return?.();
+    return { value: undefined, done: true };
+  }
+
+  async throw(e: unknown): Promise<IteratorResult<ExecutionResult>> {
+    await this.source.return?.();
+    throw e;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }

@@ -10,11 +10,18 @@ import type { Plugin } from 'graphql-yoga';
 
 const STREAMS = /text\/event-stream|multipart\/mixed/i;
 
-export function liveTransport(): Plugin {
+/**
+ * A single-connection operation (graphql-sse): a POST to the stream endpoint with its stream's
+ * token, answered over that stream, which live-sse.ts has checked is open.
+ */
+const onOpenStream = (request: Request, streamEndpoint: string | undefined): boolean =>
+  streamEndpoint !== undefined && request.headers.has('x-graphql-event-stream-token') && new URL(request.url).pathname === streamEndpoint;
+
+export function liveTransport(streamEndpoint?: string): Plugin {
   return {
     onSubscribe({ args, setResultAndStopExecution }) {
       const request = (args.contextValue as { request?: Request }).request;
-      if (!request || STREAMS.test(request.headers.get('accept') ?? '')) return;
+      if (!request || STREAMS.test(request.headers.get('accept') ?? '') || onOpenStream(request, streamEndpoint)) return;
       setResultAndStopExecution({
         errors: [
           new GraphQLError(

@@ -1,5 +1,7 @@
 // Subscriptions over SSE (src/live.ts): first answer equals the query's, new answers on writes from any writer, coalescing, shared evaluations, time rebinding, caps, auth, cleanup and shutdown.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +102,33 @@ async function subscribe(g: Gateway, query: string, variables?: Record<string, u
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
     body: JSON.stringify({ query, variables }),
+  });
+  expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+  const s = readEvents(res.body!);
+  cleanups.push(() => s.close());
+  return s;
+}
+
+/** The gateway on a Node HTTP server on a free loopback port (the path `bitmapql serve` takes); its /graphql URL. */
+async function listenHttp(g: Gateway): Promise<string> {
+  const server = createServer(g.yoga);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+}
+
+/** A subscription over HTTP, as graphql-sse sends it. */
+async function subscribeHttp(url: string, query: string, headers: Record<string, string> = TEST_AUTH): Promise<Stream> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+    body: JSON.stringify({ query }),
   });
   expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
   const s = readEvents(res.body!);
@@ -360,6 +389,45 @@ describe.each(ENGINES)('subscriptions (%s)', (kind) => {
     expect(countOf(await again.next())).toBe(0);
     // The gateway still answers.
     expect((await t.gql('{ count(set: { ids: [4] }) }')).data).toEqual({ count: 1 });
+  });
+
+  it('over a Node HTTP server (frames written straight to each response): answers in order, a client that leaves dropped, close completes the rest', async () => {
+    const t = await open({ engine: kind });
+    const url = await listenHttp(t.gateway);
+    const users = new Set<number>();
+    const subs: Stream[] = [];
+    // Two with one document (one shared frame), one with another shape of the same question, one by GET.
+    for (const q of [COUNT_TODAY, COUNT_TODAY, COUNT_TODAY.replace('count(', 'count: count(')]) subs.push(await subscribeHttp(url, q));
+    const get = await fetch(`${url}?query=${encodeURIComponent(COUNT_TODAY)}`, { headers: { accept: 'text/event-stream', ...TEST_AUTH } });
+    expect(get.headers.get('content-type')).toMatch(/text\/event-stream/);
+    subs.push(readEvents(get.body!));
+    cleanups.push(() => subs[3]!.close());
+    for (const s of subs) expect(countOf(await s.next())).toBe(0);
+    expect(t.gateway.services.live.size).toBe(4);
+    const seen: number[][] = subs.map(() => []);
+    for (const u of [5, 9, 5, 12, 40]) {
+      const before = users.size;
+      users.add(u);
+      await mark(t, u);
+      if (users.size === before) continue; // the same answer: nothing is sent
+      for (const [i, s] of subs.entries()) {
+        const r = await nextMatching(s, (x) => (seen[i]!.push(countOf(x)), countOf(x) === users.size));
+        expect(r.errors).toBeUndefined();
+      }
+    }
+    // Never an older answer after a newer one, never the same answer twice.
+    for (const counts of seen) for (let i = 1; i < counts.length; i++) expect(counts[i]!).toBeGreaterThan(counts[i - 1]!);
+    await subs[1]!.close();
+    await until(() => t.gateway.services.live.size === 3, 'the client that left is dropped');
+    users.add(77);
+    await mark(t, 77);
+    for (const s of [subs[0]!, subs[2]!, subs[3]!]) expect(countOf(await nextMatching(s, (x) => countOf(x) === users.size))).toBe(users.size);
+    t.gateway.services.live.close();
+    await Promise.all([subs[0]!.ended, subs[2]!.ended, subs[3]!.ended]);
+    expect(t.gateway.services.live.size).toBe(0);
+    // The server still answers.
+    const after = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...TEST_AUTH }, body: JSON.stringify({ query: '{ count(set: { ids: [4] }) }' }) });
+    expect(await after.json()).toEqual({ data: { count: 1 } });
   });
 
   it('honour scopes and the cost limit at subscribe time; refuse a subscription not sent as a stream', async () => {

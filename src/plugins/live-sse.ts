@@ -1,0 +1,164 @@
+// GraphQL over SSE in single-connection mode (graphql-sse's protocol) at /graphql/stream, with the limits /graphql applies.
+//
+// graphql-sse's handler answers the endpoint from an onRequest hook (as
+// @graphql-yoga/plugin-graphql-sse does, see graphqlSse below) and runs each operation through yoga's envelop (parse, armor's validation, the context and its key, scopes,
+// MAX_COST, the subscription caps, live sharing), but not through yoga's request parsing: the
+// input shape guard (onParams) and CSRF (onRequestParse) would not see its requests. So they run
+// here first, on the same parameters. An operation is taken only for a stream that is open (a
+// reserved token with no stream would hold its subscriptions, and queue their answers, with no
+// connection whose end frees them). On shutdown every stream's operations complete (the
+// registry ends them), then the streams themselves end, so no connection waits out the grace time.
+
+import type { ServerResponse } from 'node:http';
+import { GraphQLError, getOperationAST } from 'graphql';
+import type { DocumentNode, ExecutionArgs } from 'graphql';
+import { createHandler } from 'graphql-sse/lib/use/fetch';
+import type { Plugin, YogaServerInstance } from 'graphql-yoga';
+import type { LiveRegistry } from '../live.ts';
+import { csrfPrevention } from './csrf.ts';
+import { inputShapeGuard } from './input-shape.ts';
+import type { InputShapeLimits } from './input-shape.ts';
+
+export const STREAM_ENDPOINT = '/graphql/stream';
+/** graphql-sse's names for a reserved stream's token. */
+const TOKEN_HEADER = 'x-graphql-event-stream-token';
+const TOKEN_PARAM = 'token';
+/** After the registry has ended the subscriptions: time for their `complete` messages to be written before the streams end. */
+const END_AFTER_MS = 50;
+
+export interface LiveStreamOptions {
+  readonly live: LiveRegistry;
+  readonly limits: InputShapeLimits;
+}
+
+type Params = { query?: unknown; variables?: unknown; extensions?: unknown };
+
+export function liveStreams(options: LiveStreamOptions): Plugin[] {
+  const shape = inputShapeGuard(options.limits).onParams as unknown as (payload: { params: Params }) => void;
+  const csrf = csrfPrevention().onRequestParse as unknown as (payload: { request: Request }) => void;
+  /** Open streams' responses, and how many are open per token. */
+  const streams = new Set<ServerResponse>();
+  const openTokens = new Map<string, number>();
+  options.live.onClose(() => {
+    setTimeout(() => {
+      for (const res of streams) res.end();
+    }, END_AFTER_MS).unref();
+  });
+
+  const guard: Plugin = {
+    async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
+      if (url.pathname !== STREAM_ENDPOINT) return;
+      const refuse = (e: unknown): void => {
+        const error = e as GraphQLError;
+        const { http, ...extensions } = (error.extensions ?? {}) as { http?: { status?: number } };
+        endResponse(
+          new fetchAPI.Response(JSON.stringify({ errors: [{ message: error.message, extensions }] }), {
+            status: http?.status ?? 400,
+            headers: { 'content-type': 'application/json; charset=utf-8' },
+          }),
+        );
+      };
+      const token = request.headers.get(TOKEN_HEADER) ?? url.searchParams.get(TOKEN_PARAM);
+      const res = (serverContext as { res?: ServerResponse } | undefined)?.res;
+      if (/text\/event-stream/i.test(request.headers.get('accept') ?? '') && res) {
+        streams.add(res);
+        if (token) openTokens.set(token, (openTokens.get(token) ?? 0) + 1);
+        res.once('close', () => {
+          streams.delete(res);
+          const n = token ? (openTokens.get(token) ?? 1) - 1 : 0;
+          if (token && n > 0) openTokens.set(token, n);
+          else if (token) openTokens.delete(token);
+        });
+        res.on('error', () => {}); // a write racing the end at shutdown: the connection is going anyway
+      } else if (token && request.method === 'POST' && !openTokens.has(token)) {
+        refuse({
+          message: 'no open stream for this token: open it (GET or POST with Accept: text/event-stream and the token) before sending operations',
+          extensions: { code: 'BAD_REQUEST' },
+        });
+        return;
+      }
+      try {
+        csrf({ request });
+        const params = await paramsOf(request, url);
+        if (params) shape({ params });
+      } catch (e) {
+        refuse(e);
+      }
+    },
+  };
+  return [guard, graphqlSse()];
+}
+
+/**
+ * @graphql-yoga/plugin-graphql-sse's handler, with one difference: a refusal (`{ errors }`, from
+ * validation or from subscribing: UNAUTHENTICATED, FORBIDDEN, TOO_COMPLEX, TOO_MANY_SUBSCRIPTIONS)
+ * carries `data: null`. graphql-sse's handler takes a result without `data` for execution
+ * arguments and answers 400 "Unable to detect operation AST" instead, so the plugin loses every
+ * refusal's code and message.
+ */
+function graphqlSse(): Plugin {
+  const contexts = new WeakMap<Request, object>();
+  let handler: ((req: Request) => Promise<Response>) | undefined;
+  const refusal = (result: unknown): unknown =>
+    result && typeof result === 'object' && !(Symbol.asyncIterator in result) && !('data' in result) ? { data: null, ...result } : result;
+  return {
+    onYogaInit({ yoga }) {
+      const y = yoga as unknown as YogaServerInstance<Record<string, unknown>, Record<string, unknown>>;
+      handler = createHandler(
+        {
+          onSubscribe: async (req, params) => {
+            const request = req.raw;
+            const enveloped = y.getEnveloped({ ...contexts.get(request), request, params });
+            let document: DocumentNode;
+            try {
+              document = enveloped.parse(params.query);
+            } catch (e) {
+              if (e instanceof GraphQLError) return { data: null, errors: [e] }; // a syntax error, or MAX_TOKENS
+              throw e;
+            }
+            const errors = enveloped.validate(enveloped.schema, document);
+            if (errors.length > 0) return { data: null, errors };
+            const args: ExecutionArgs = {
+              schema: enveloped.schema,
+              document,
+              contextValue: await enveloped.contextFactory(),
+              variableValues: params.variables,
+              operationName: params.operationName,
+            };
+            const run = getOperationAST(document, params.operationName)?.operation === 'subscription' ? enveloped.subscribe : enveloped.execute;
+            return refusal(await run(args)) as Awaited<ReturnType<typeof run>>;
+          },
+        },
+        y.fetchAPI,
+      );
+    },
+    onRequest({ request, url, serverContext, endResponse }) {
+      if (url.pathname !== STREAM_ENDPOINT || !handler) return;
+      contexts.set(request, serverContext as object);
+      return handler(request).then(endResponse);
+    },
+  };
+}
+
+/** An operation's parameters as graphql-sse reads them (the query string of a GET, the JSON body of a POST); null when there are none. */
+async function paramsOf(request: Request, url: URL): Promise<Params | null> {
+  if (request.method === 'GET') {
+    const query = url.searchParams.get('query');
+    if (query === null) return null;
+    const json = (name: string): unknown => {
+      const raw = url.searchParams.get(name);
+      try {
+        return raw ? JSON.parse(raw) : undefined;
+      } catch {
+        return undefined; // graphql-sse refuses it
+      }
+    };
+    return { query, variables: json('variables'), extensions: json('extensions') };
+  }
+  if (request.method !== 'POST') return null;
+  const body = await request
+    .clone()
+    .json()
+    .catch(() => null);
+  return body && typeof body === 'object' ? (body as Params) : null;
+}
