@@ -486,6 +486,21 @@ describe('CSV and PNG of the series and counter panels', () => {
   });
 });
 
+describe('the breakdown panel with Live on', () => {
+  it('stays as drawn and says so (breakdowns have no subscription); the other panels are live', async () => {
+    const { page, context, problems } = await open(query({ live: 'on' }));
+    try {
+      await page.waitForFunction(() => (window.dashboard.live?.updates ?? 0) >= 3, undefined, { timeout: 15_000 }); // series, cohort, counters
+      expect(await page.textContent('#breakdown .stats .not-live')).toBe('not live');
+      expect((await dashboardOf(page)).breakdown!.values.map((v) => v.value)).toEqual(referenceBreakdown().values.map((v) => v.value));
+      expect((await dashboardOf(page)).live!.errors).toEqual([]);
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe('the panel controls', () => {
   it('the cohort pickers and the prefix field belong to the form: a choice redraws its panel and goes in the URL; at phone width every control fits', async () => {
     const { page, context, problems } = await open(query(), { width: 390, height: 844 });

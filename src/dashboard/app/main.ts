@@ -429,6 +429,8 @@ function follow(state: DashboardState, data: DashboardData): () => void {
       }, failed('counters')),
     );
   }
+  // Breakdowns have no subscription (a new event under the prefix would need the scan again): the panel says it stays as drawn.
+  if (data.breakdown) panels.breakdown.stats.prepend(h('span', { class: 'not-live', title: 'Breakdowns have no live subscription yet: change a control or reload to draw it again' }, 'not live'));
   liveStatus.textContent = stops.length ? 'live' : '';
   return stopAll;
 }
