@@ -272,9 +272,16 @@ describe('the breakdown panel', () => {
       expect(size.height).toBeGreaterThan(300);
 
       // Stacked: the running sums, bottom (highest total) first, the top one the total; the means stacked alike.
+      // The same numbers drawn again: nothing is asked of the gateway.
+      let posts = 0;
+      page.on('request', (r) => {
+        if (r.method() === 'POST') posts++;
+      });
       await page.click('#f-stacked-on + span');
       await page.waitForFunction(() => document.body.dataset.state === 'ready' && window.dashboard.breakdown?.drawn.stacked === true, undefined, { timeout: 15_000 });
       expect(new URL(page.url()).searchParams.get('stacked')).toBe('on');
+      expect((await dashboardOf(page)).state!.stacked).toBe(true);
+      expect(posts).toBe(0);
       const s = (await dashboardOf(page)).breakdown!;
       const n = ref.values.length;
       // Painted top first: series 0 is the whole stack.
@@ -310,6 +317,15 @@ describe('the breakdown panel', () => {
       expect(pixels.colours).toBeGreaterThan(12);
       expect(problems).toEqual([]);
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-panels.png'), fullPage: true });
+
+      // A link with stacked=on opens stacked; Lines goes back.
+      await page.reload();
+      await page.waitForFunction(() => document.body.dataset.state === 'ready' && window.dashboard.breakdown?.drawn.stacked === true, undefined, { timeout: 15_000 });
+      expect(await page.isChecked('#f-stacked-on')).toBe(true);
+      await page.click('#f-stacked-off + span');
+      await page.waitForFunction(() => window.dashboard.breakdown?.drawn.stacked === false, undefined, { timeout: 15_000 });
+      expect(new URL(page.url()).searchParams.get('stacked')).toBeNull();
+      expect((await dashboardOf(page)).breakdown!.drawn.series[0]!.values).toEqual(ref.values[0]!.counts);
     } finally {
       await context.close();
     }

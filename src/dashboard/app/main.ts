@@ -450,7 +450,22 @@ form.addEventListener('submit', (e) => {
   history.pushState(null, '', stateQuery(state));
   void render(state);
 });
-for (const el of [pf.prefix.el, pf.cohortEvent.el, pf.activity.el, ...pf.stacked.els, ...pf.cells.els]) el.addEventListener('change', () => form.requestSubmit());
+for (const el of [pf.prefix.el, pf.cohortEvent.el, pf.activity.el, ...pf.cells.els]) el.addEventListener('change', () => form.requestSubmit());
+// Lines or stacked: the same numbers drawn again, without asking the gateway (unless the page is still loading).
+for (const el of pf.stacked.els) {
+  el.addEventListener('change', () => {
+    const d = window.dashboard;
+    if (document.body.dataset.state === 'loading' || d.state === null || d.breakdown === null) {
+      form.requestSubmit();
+      return;
+    }
+    const state: DashboardState = { ...d.state, stacked: el.value === 'on' };
+    history.pushState(null, '', stateQuery(state));
+    d.state = state;
+    d.breakdown = { ...d.breakdown, drawn: renderBreakdown(panels.breakdown.body, panels.breakdown.stats, d.breakdown, state.stacked) };
+    if (d.live) panels.breakdown.stats.prepend(h('span', { class: 'not-live' }, 'not live'));
+  });
+}
 for (const el of [f.event.el, f.granularity.el, f.cohort.el, f.counter.el, f.counterPeriod.el, f.live.el]) el.addEventListener('change', () => form.requestSubmit());
 
 keyForm.addEventListener('submit', (e) => {
