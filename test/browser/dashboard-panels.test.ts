@@ -331,6 +331,40 @@ describe('the breakdown panel', () => {
     }
   });
 
+  it('by week: one point per ISO week of the range, each value’s count of distinct users that week and the mean of 4 weeks', async () => {
+    const { byWeek } = sets();
+    const mondays: string[] = [];
+    for (let m = mondayOf(FROM); m <= TO; m = addDays(m, 7)) mondays.push(m);
+    const want = [...byWeek]
+      .filter(([name]) => name.startsWith(PREFIX))
+      .map(([name, perWeek]) => {
+        const weekly = (monday: string): number => perWeek.get(monday)?.size ?? 0;
+        const counts = mondays.map(weekly);
+        const averages = mondays.map((m) => Array.from({ length: 4 }, (_, k) => weekly(addDays(m, -7 * k))).reduce((a, b) => a + b, 0) / 4);
+        return { value: name.slice(PREFIX.length), total: counts.reduce((a, b) => a + b, 0), counts, averages };
+      })
+      .sort((a, b) => b.total - a.total || (a.value < b.value ? -1 : 1));
+    const { page, context, problems } = await open(query({ granularity: 'WEEK' }));
+    try {
+      expect(await page.getAttribute('body', 'data-state')).toBe('ready');
+      const b = (await dashboardOf(page)).breakdown!;
+      expect(b.window).toBe(4);
+      expect(b.labels).toEqual(mondays.map(isoWeekLabel));
+      expect(b.partial.every((x) => !x)).toBe(true);
+      expect(b.values.map((v) => v.value)).toEqual(want.map((v) => v.value));
+      b.values.forEach((v, i) => {
+        expect(v.counts, v.value).toEqual(want[i]!.counts);
+        expectClose(v.averages, want[i]!.averages, `${v.value} 4-week mean`);
+      });
+      const rows = parseCsv((await download(page, 'breakdown', 'csv')).bytes.toString('utf8'));
+      expect(rows[0]![2]).toBe(`${want[0]!.value} mean 4`);
+      expect(rows.slice(1).map((r) => r[0])).toEqual(mondays.map(isoWeekLabel));
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('a range ending today: today is partial, drawn dashed from yesterday, without a mean, and so marked in the CSV', async () => {
     const today = new Date().toISOString().slice(0, 10); // the browser and the gateway both run in UTC
     // Today's launches, through the API: three users from GitHub, one from Zenodo (the writes name the day, so midnight cannot move them).
