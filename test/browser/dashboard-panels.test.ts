@@ -458,6 +458,8 @@ describe('the cohort of two events', () => {
       expect(d.cohort!.percent).toBe(true);
       expect(await page.inputValue('#f-cohortEvent')).toBe(COHORT_EVENT);
       expect(await page.inputValue('#f-activity')).toBe(ACTIVITY);
+      expect(await page.textContent('#cohort h2')).toBe(`Retention · ${COHORT_EVENT} → ${ACTIVITY} by week`);
+      expect(await page.textContent('#cohort .stats')).toBe(`${ROWS} cohorts of ${COHORT_EVENT} · cells: % of the cohort with ${ACTIVITY} later`);
       expect(d.cohort!.rows.map((r) => r.label)).toEqual(ref.rows.map((r) => r.label));
       expect(d.cohort!.rows.map((r) => r.size)).toEqual(ref.rows.map((r) => r.size));
       ref.rows.forEach((r, i) => expectClose(d.cohort!.rows[i]!.cells, r.percents, `${r.label} %`));
@@ -471,7 +473,7 @@ describe('the cohort of two events', () => {
       const csv = await download(page, 'cohort', 'csv');
       expect(csv.name).toBe(`cohort-launch-launch-provider-github-week-${TO}-percent.csv`);
       let rows = parseCsv(csv.bytes.toString('utf8'));
-      expect(rows[0]).toEqual(['cohort', 'users', ...Array.from({ length: ROWS }, (_, k) => `+${k}`)]);
+      expect(rows[0]).toEqual(['cohort', 'size', ...Array.from({ length: ROWS }, (_, k) => `+${k}`)]);
       expect(rows.slice(1, -1).map((r) => [r[0], Number(r[1])])).toEqual(ref.rows.map((r) => [r.label, r.size]));
       ref.rows.forEach((r, i) => expectClose(rows[i + 1]!.slice(2).map(num), r.percents, `${r.label} % in the CSV`));
       expect(rows.at(-1)!.slice(0, 2)).toEqual(['average', '']);
@@ -488,6 +490,7 @@ describe('the cohort of two events', () => {
       ref.rows.forEach((r, i) => expect(d.cohort!.rows[i]!.cells, `${r.label} counts`).toEqual(r.counts));
       expectClose(d.cohort!.average, ref.averageCounts, 'average counts');
       expect(await page.getAttribute('#cohort table', 'data-cells')).toBe('counts');
+      expect(await page.textContent('#cohort .stats')).toBe(`${ROWS} cohorts of ${COHORT_EVENT} · cells: users of the cohort with ${ACTIVITY} later`);
       rows = parseCsv((await download(page, 'cohort', 'csv')).bytes.toString('utf8'));
       ref.rows.forEach((r, i) => expect(rows[i + 1]!.slice(2).map(num), `${r.label} counts in the CSV`).toEqual(r.counts));
       expectClose(rows.at(-1)!.slice(2).map(num), ref.averageCounts, 'average counts in the CSV');

@@ -121,21 +121,21 @@ export function renderCohort(body: HTMLElement, data: CohortData, noun = 'users'
 
 // ---- export -------------------------------------------------------------------------------------
 
-/** The CSV rows: cohort, users, one column per offset (percent or counts, as shown), then the average row. */
+/** The CSV rows: cohort, size (the ids in it), one column per offset (percent or counts, as shown), then the average row. */
 export function cohortCsv(data: CohortData): CsvCell[][] {
   const offsets = data.average.map((_, k) => `+${k}`);
   return [
-    ['cohort', 'users', ...offsets],
+    ['cohort', 'size', ...offsets],
     ...data.rows.map((r) => [r.label, r.size, ...r.cells]),
     ['average', null, ...data.average],
   ];
 }
 
-/** The table as shown (cells shaded alike) drawn onto a canvas: a PNG of a table needs one of its own. */
-export function cohortPng(title: string, data: CohortData): HTMLCanvasElement {
+/** The table as shown (cells shaded alike) drawn onto a canvas: a PNG of a table needs one of its own. `noun`: the size column's heading. */
+export function cohortPng(title: string, data: CohortData, noun = 'users'): HTMLCanvasElement {
   const head: PngCell[] = [
     { text: 'Cohort', align: 'left', color: '#6b7280', bold: true },
-    { text: 'Users', color: '#6b7280', bold: true },
+    { text: noun.charAt(0).toUpperCase() + noun.slice(1), color: '#6b7280', bold: true },
     ...data.average.map((_, k) => ({ text: `+${k}`, color: '#6b7280', bold: true })),
   ];
   const valueCell = (v: number | null, size: number): PngCell => {

@@ -182,7 +182,7 @@ const exports: Record<keyof typeof panels, PanelExport> = {
       return d && window.dashboard.state ? fileName('cohort', d.event, d.activity, d.granularity, window.dashboard.state.to, d.percent ? 'percent' : 'counts') : null;
     },
     csv: () => (window.dashboard.cohort ? cohortCsv(window.dashboard.cohort) : null),
-    png: () => (window.dashboard.cohort ? cohortPng(panels.cohort.title.textContent ?? '', window.dashboard.cohort) : null),
+    png: () => (window.dashboard.cohort ? cohortPng(panels.cohort.title.textContent ?? '', window.dashboard.cohort, window.dashboard.state?.entity ?? gatewayEntity) : null),
   },
   counters: {
     name: () => (window.dashboard.counters ? fileName('counters', window.dashboard.counters.name, window.dashboard.counters.period) : null),
@@ -325,7 +325,7 @@ async function render(requested: DashboardState): Promise<void> {
     }),
     run('cohort', panels.cohort, cohortEvent === null || activity === null ? null : () => loadCohort({ event: cohortEvent, activity, granularity: cohort, to: end, rows, percent: state.cells === 'percent' }), 'No events yet.', (d) => {
       data.cohort = d;
-      panels.cohort.stats.replaceChildren(h('span', {}, cohortStats(d)));
+      panels.cohort.stats.replaceChildren(h('span', {}, cohortStats(d, noun)));
       renderCohort(panels.cohort.body, d, noun);
     }),
     run('counters', panels.counters, counter === null ? null : () => loadCounters(counter, counterPeriod, end), 'No counters yet: record some with the incrementCounters mutation.', (d) => {
@@ -374,9 +374,9 @@ function loadBreakdownFor(state: DashboardState, prefix: string): () => Promise<
   return () => loadBreakdown(prefix, { from: state.from, to: state.to, granularity: state.granularity });
 }
 
-/** The cohort panel's line above its table: what the rows and cells are. */
-function cohortStats(d: CohortData): string {
-  const cells = d.percent ? '% of the cohort' : 'users of the cohort';
+/** The cohort panel's line above its table: what the rows and cells are (`noun`: what the ids are, plural). */
+function cohortStats(d: CohortData, noun: string): string {
+  const cells = d.percent ? '% of the cohort' : `${noun} of the cohort`;
   return d.event === d.activity ? `${d.rows.length} cohorts · cells: ${cells} with ${d.event} again` : `${d.rows.length} cohorts of ${d.event} · cells: ${cells} with ${d.activity} later`;
 }
 
