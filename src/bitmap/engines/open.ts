@@ -28,12 +28,23 @@ export interface OpenEngineOptions {
 }
 
 /**
- * Opens Redis (connected, with the closed-period cache when `cacheMb` > 0), a Redis Cluster in the
- * sharded layout (no closed-period cache yet), or the embedded data folder.
+ * Opens Redis or a Redis Cluster (connected, with the closed-period cache when `cacheMb` > 0; a
+ * cluster in the sharded layout), or the embedded data folder.
  */
 export async function openEngine(settings: EngineSettings, options: OpenEngineOptions = {}): Promise<Engine> {
   const layout = bitmapistLayout(settings.keyPrefix);
   const { log, now } = options;
+  const cacheMb = settings.cacheMb ?? 0;
+  const cache =
+    cacheMb > 0
+      ? {
+          keyPrefix: layout.prefix,
+          maxBytes: cacheMb * 1024 * 1024,
+          isClosed: closedPeriodKeys(layout, new TimeZone(settings.timeZone ?? 'UTC'), now),
+          onStatus: (msg: string) => log?.({ msg }),
+        }
+      : undefined;
+  const answerCacheBytes = (settings.answerCacheMb ?? 0) * 1024 * 1024;
   if (settings.redisCluster?.length) {
     return new ClusterEngine({
       seeds: settings.redisCluster,
@@ -42,10 +53,12 @@ export async function openEngine(settings: EngineSettings, options: OpenEngineOp
       commandTimeoutMs: settings.redisTimeoutMs,
       minReplicaAcks: settings.minReplicaAcks,
       replicaAckTimeoutMs: settings.replicaAckTimeoutMs,
+      cache,
+      answerCacheBytes,
+      onStatus: (msg) => log?.({ msg }),
     }).connect();
   }
   if (settings.redisUrl) {
-    const cacheMb = settings.cacheMb ?? 0;
     return new RedisEngine({
       url: settings.redisUrl,
       mode: settings.redisMode,
@@ -53,16 +66,8 @@ export async function openEngine(settings: EngineSettings, options: OpenEngineOp
       idKeys: layout.idKeys,
       onceKeyPrefix: `${metaPrefixFor(layout.prefix)}once:`,
       commandTimeoutMs: settings.redisTimeoutMs,
-      cache:
-        cacheMb > 0
-          ? {
-              keyPrefix: layout.prefix,
-              maxBytes: cacheMb * 1024 * 1024,
-              isClosed: closedPeriodKeys(layout, new TimeZone(settings.timeZone ?? 'UTC'), now),
-              onStatus: (msg) => log?.({ msg }),
-            }
-          : undefined,
-      answerCacheBytes: (settings.answerCacheMb ?? 0) * 1024 * 1024,
+      cache,
+      answerCacheBytes,
       watchPrefixes: [layout.prefix, layout.counterPrefix], // live answers: bitmaps and counter hashes
       onStatus: (msg) => log?.({ msg }),
     }).connect();

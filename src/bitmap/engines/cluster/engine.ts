@@ -13,6 +13,9 @@ import type { CounterEntries, Instruction, OutputValue, Program } from '../../pr
 import { UsageError } from '../../../usage-error.ts';
 import { ONCE_TTL_SECONDS, onceConflict } from '../engine.ts';
 import type { BitWrite, ByteSlice, CounterIncrement, Engine, EngineDescription, Once, OnceOutcome } from '../engine.ts';
+import type { ChangeListener } from '../engine.ts';
+import type { ClosedCacheOptions } from '../closed-cache.ts';
+import { ClusterCaching } from './caching.ts';
 import { runParts } from './calls.ts';
 import { fanOut } from './fan-out.ts';
 import { markShards, outputShards, readShardSets, shardSetKey, shardSetsReadyKey, shardsOf } from './key-shards.ts';
@@ -41,6 +44,12 @@ export interface ClusterEngineOptions {
   readonly minReplicaAcks?: number;
   /** How long WAIT waits for them; fewer acks by then fail the write with REPLICATION_TIMEOUT. */
   readonly replicaAckTimeoutMs?: number;
+  /** Keep copies of closed periods, kept exact by tracking on every master (caching.ts, tracking.ts). */
+  readonly cache?: ClosedCacheOptions;
+  /** Memory for reused answers, in bytes; they need `cache`. */
+  readonly answerCacheBytes?: number;
+  /** Told when change tracking turns off, and why. */
+  onStatus?(message: string): void;
 }
 
 type ClusterClient = Cluster & {
@@ -60,6 +69,8 @@ export class ClusterEngine implements Engine {
   private lastConnectionError: Error | undefined;
   private readonly minReplicaAcks: number;
   private readonly replicaAckTimeoutMs: number;
+  /** The closed-period cache, reused answers and watch(), on every master's invalidations. */
+  readonly caching: ClusterCaching;
 
   constructor(options: ClusterEngineOptions) {
     this.layout = shardedLayout(options.layout, options.shardBits);
@@ -92,6 +103,16 @@ export class ClusterEngine implements Engine {
     this.client.defineCommand('bitmapqlIds', { lua: IDS_LUA });
     this.client.defineCommand('bitmapqlIdsRestore', { lua: IDS_RESTORE_LUA });
     this.client.defineCommand('bitmapqlOnce', { lua: ONCE_LUA });
+    this.caching = new ClusterCaching({
+      cluster: this.client,
+      layout: this.layout,
+      cache: options.cache,
+      answerCacheBytes: options.answerCacheBytes,
+      counterPrefix: this.layout.logical.counterPrefix,
+      commandTimeoutMs: options.commandTimeoutMs ?? 5000,
+      shards: (key) => this.keyShards(key),
+      onStatus: options.onStatus,
+    });
   }
 
   /** Connects, then fixes W: the first gateway records it; a later one with another W is refused. */
@@ -109,6 +130,7 @@ export class ClusterEngine implements Engine {
       );
     }
     await this.keepShardSets().catch(unavailable);
+    await this.caching.start();
     return this;
   }
 
@@ -142,7 +164,7 @@ export class ClusterEngine implements Engine {
   }
 
   describe(): EngineDescription {
-    return { kind: this.kind, mode: 'lua', stats: {} };
+    return { kind: this.kind, mode: 'lua', stats: this.caching.stats() };
   }
 
   /** The underlying client, for tests that inspect the cluster. */
@@ -166,6 +188,17 @@ export class ClusterEngine implements Engine {
   }
 
   async run(program: Program): Promise<OutputValue[]> {
+    if (program.instructions.length === 0) return [];
+    // Reused answers and copies of closed periods first (caching.ts); the rest runs in the masters.
+    return this.caching.run(program, (p) => this.runStored(p));
+  }
+
+  /** Calls every change to stored data, whoever made it, on any master (tracking.ts). */
+  watch(listener: ChangeListener): () => void {
+    return this.caching.watch(listener);
+  }
+
+  private async runStored(program: Program): Promise<OutputValue[]> {
     if (program.instructions.length === 0) return [];
     // Counter hashes have slots of their own: they are read beside the shards' scripts.
     const split = splitProgram(program, (key) => !this.layout.isSharded(key));
@@ -474,6 +507,7 @@ export class ClusterEngine implements Engine {
   }
 
   async close(): Promise<void> {
+    await this.caching.stop();
     await this.client.quit().catch(() => this.client.disconnect());
   }
 }
