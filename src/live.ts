@@ -59,6 +59,8 @@ interface Question {
   first: Promise<void>;
   /** The input keys of the last evaluation. */
   keys: ReadonlySet<string>;
+  /** Its listings: each key prefix it scanned (a breakdown's events), with the keys found. */
+  listings: Listings;
   /** The last answer and its JSON text (a new answer is sent only when its text differs). */
   value: Answer;
   text: string | undefined;
@@ -104,6 +106,8 @@ export class LiveRegistry {
   private readonly questions = new Map<string, Question>();
   /** Questions by the keys they read. */
   private readonly byKey = new Map<string, Set<Question>>();
+  /** Questions by the key prefixes they listed: a new key under one may be a new value. */
+  private readonly byPrefix = new Map<string, Set<Question>>();
   private readonly running = new Set<Question>();
   private readonly perOwner = new Map<string, number>();
   private open = 0;
@@ -195,6 +199,7 @@ export class LiveRegistry {
       sinks: new Set(),
       first: Promise.resolve(),
       keys: new Set(),
+      listings: new Map(),
       value: new Answer(undefined),
       text: undefined,
       running: false,
@@ -223,6 +228,12 @@ export class LiveRegistry {
       return;
     }
     for (const k of keys) for (const q of this.byKey.get(k) ?? []) this.changed(q);
+    for (const [prefix, questions] of this.byPrefix) {
+      for (const k of keys) {
+        if (!k.startsWith(prefix)) continue;
+        for (const q of questions) if (!q.listings.get(prefix)?.has(k)) this.changed(q);
+      }
+    }
   };
 
   private changed(q: Question): void {
@@ -262,9 +273,9 @@ export class LiveRegistry {
     const now = services.now();
     let failed = false;
     try {
-      const { value, keys } = await this.evaluate(q, services, now);
-      this.index(q, keys);
-      if (q.heard === null || [...q.heard].some((k) => keys.has(k))) q.pending = true;
+      const { value, keys, listings } = await this.evaluate(q, services, now);
+      this.index(q, keys, listings);
+      if (q.heard === null || [...q.heard].some((k) => keys.has(k) || unlisted(listings, k))) q.pending = true;
       const text = JSON.stringify(value);
       if (text !== q.text) {
         q.value = new Answer(value);
@@ -287,11 +298,12 @@ export class LiveRegistry {
   }
 
   /** The answer, with the keys its programs read. */
-  private async evaluate(q: Question, services: Services, now: number): Promise<{ value: unknown; keys: Set<string> }> {
+  private async evaluate(q: Question, services: Services, now: number): Promise<{ value: unknown; keys: Set<string>; listings: Listings }> {
     const keys = new Set<string>();
-    const engine = recording(services.engine, keys, false);
+    const listings: Listings = new Map();
+    const engine = recording(services.engine, keys, false, listings);
     const value = await q.evaluate(createContext({ ...services, engine, now: () => now }));
-    return { value, keys };
+    return { value, keys, listings };
   }
 
   /** The keys the question would read at `at`, resolved without touching storage (null: it cannot be asked then). */
@@ -346,7 +358,19 @@ export class LiveRegistry {
     b.timer.unref();
   }
 
-  private index(q: Question, keys: ReadonlySet<string>): void {
+  private index(q: Question, keys: ReadonlySet<string>, listings: Listings = new Map()): void {
+    for (const p of q.listings.keys()) {
+      if (listings.has(p)) continue;
+      const set = this.byPrefix.get(p);
+      set?.delete(q);
+      if (set && !set.size) this.byPrefix.delete(p);
+    }
+    for (const p of listings.keys()) {
+      let set = this.byPrefix.get(p);
+      if (!set) this.byPrefix.set(p, (set = new Set()));
+      set.add(q);
+    }
+    q.listings = listings;
     for (const k of q.keys) {
       if (keys.has(k)) continue;
       const set = this.byKey.get(k);
@@ -380,15 +404,36 @@ export class LiveRegistry {
   }
 }
 
-/** `engine` with the keys of every program it runs added to `keys`; `dry`: nothing is run (DRY is thrown instead). */
-function recording(engine: Engine, keys: Set<string>, dry: boolean): Engine {
+/** Key prefixes scanned, each with the keys the scan found. */
+type Listings = Map<string, Set<string>>;
+
+/** A key under a listed prefix that its listing did not hold: a new key, maybe of a new value. */
+const unlisted = (listings: Listings, key: string): boolean => {
+  for (const [prefix, found] of listings) if (key.startsWith(prefix) && !found.has(key)) return true;
+  return false;
+};
+
+/**
+ * `engine` with the keys of every program it runs added to `keys`, and with `listings` each scan
+ * and what it found (a breakdown's listing of names is an input too); `dry`: no program is run
+ * (DRY is thrown instead), though scans are, since what a breakdown reads depends on them.
+ */
+function recording(engine: Engine, keys: Set<string>, dry: boolean, listings: Listings = new Map()): Engine {
   const run = async (program: Program) => {
     for (const i of program.instructions) for (const k of readKeys(i)) keys.add(k);
     if (dry) throw DRY;
     return engine.run(program);
   };
+  async function* scan(prefix: string): AsyncIterable<string[]> {
+    let found = listings.get(prefix);
+    if (!found) listings.set(prefix, (found = new Set()));
+    for await (const batch of engine.scan(prefix)) {
+      for (const k of batch) found.add(k);
+      yield batch;
+    }
+  }
   return new Proxy(engine, {
-    get: (target, prop) => (prop === 'run' ? run : Reflect.get(target, prop, target)),
+    get: (target, prop) => (prop === 'run' ? run : prop === 'scan' ? scan : Reflect.get(target, prop, target)),
   });
 }
 

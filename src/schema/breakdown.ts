@@ -3,8 +3,10 @@
 import { counterBreakdown, countBreakdown, seriesBreakdown } from '../resolvers/breakdown.ts';
 import type { BreakdownCountData, BreakdownSeriesData, CounterBreakdownData } from '../resolvers/breakdown.ts';
 import { builder } from './builder.ts';
+import { live, same } from './live.ts';
 import { PeriodInput } from './periods.ts';
 import { SeriesPoint, periodRangeArgs } from './series.ts';
+import type { ArgBuilder } from './series.ts';
 import { SetExpr } from './sets.ts';
 
 const nameFields = {
@@ -38,14 +40,48 @@ const CounterBreakdownSeries = builder.objectRef<CounterBreakdownData>('CounterB
   }),
 });
 
-const prefixArg = (t: Parameters<Parameters<typeof builder.queryFields>[0]>[0]) =>
+const prefixArg = (t: ArgBuilder) =>
   t.arg.string({
     required: true,
     description: 'Every event whose name starts with this is a value (found by SCAN, as `events(prefix:)`); at most MAX_BREAKDOWN_VALUES of them.',
   });
 
-const filterArg = (t: Parameters<Parameters<typeof builder.queryFields>[0]>[0]) =>
+const filterArg = (t: ArgBuilder) =>
   t.arg({ type: SetExpr, description: 'ANDed with every value’s event, e.g. only active users.' });
+
+// The same three, live: evaluated again when a key they read changes, or when a key appears under
+// the prefix that the last listing did not hold (a new event, or a known one's new period).
+builder.subscriptionFields((t) => ({
+  countBreakdown: t.field({
+    type: [BreakdownCount],
+    description: 'The query `countBreakdown`, live: again when a count changes or a new event under `prefix` appears.',
+    args: { prefix: prefixArg(t), period: t.arg({ type: PeriodInput, required: true }), set: filterArg(t) },
+    subscribe: (_, args, ctx) => live(ctx, 'countBreakdown', args, (c) => countBreakdown(c, args.prefix, args.period, args.set)),
+    resolve: same,
+  }),
+  seriesBreakdown: t.field({
+    type: [BreakdownSeries],
+    description: 'The query `seriesBreakdown`, live: again when a point changes, a period ends (without `to`) or a new event under `prefix` appears.',
+    args: { prefix: prefixArg(t), set: filterArg(t), ...periodRangeArgs(t) },
+    subscribe: (_, args, ctx) =>
+      live(ctx, 'seriesBreakdown', args, (c) => {
+        const { prefix, set, rollingAverage, ...range } = args;
+        return seriesBreakdown(c, prefix, set, range, rollingAverage);
+      }),
+    resolve: same,
+  }),
+  counterBreakdown: t.field({
+    type: [CounterBreakdownSeries],
+    description: 'The query `counterBreakdown`, live: again when the counter changes (the top keys may change with it) or a period ends (without `to`).',
+    args: { name: t.arg.string({ required: true }), top: t.arg.int({ description: 'How many keys get a series of their own (default 10), the highest over the whole range.' }), ...periodRangeArgs(t) },
+    subscribe: (_, args, ctx) =>
+      live(ctx, 'counterBreakdown', args, (c) => {
+        const { name, top, rollingAverage, ...range } = args;
+        return counterBreakdown(c, name, range, rollingAverage, top);
+      }),
+    resolve: same,
+  }),
+}));
 
 builder.queryFields((t) => ({
   countBreakdown: t.field({

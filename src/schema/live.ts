@@ -1,4 +1,4 @@
-// Subscriptions: the queries count, hasEvents, series, cohort, funnel, counters and counterSeries, kept live (src/live.ts).
+// Subscriptions: the queries count, hasEvents, series, cohort, funnel, counters and counterSeries, kept live (src/live.ts); breakdowns are in breakdown.ts.
 
 import type { Context } from '../context.ts';
 import type { Answer, Evaluate } from '../live.ts';
@@ -16,11 +16,12 @@ import { SetExpr } from './sets.ts';
 const ownerOf = (ctx: Context): string => (ctx.auth.principal.kind === 'key' ? `key ${ctx.auth.principal.name}` : 'anonymous');
 
 /** A field's stream of answers: the registry shares one evaluation among equal questions. */
-function live<T>(ctx: Context, field: string, args: unknown, evaluate: (ctx: Context) => Promise<T>): Promise<AsyncIterable<Answer<T>>> {
+export function live<T>(ctx: Context, field: string, args: unknown, evaluate: (ctx: Context) => Promise<T>): Promise<AsyncIterable<Answer<T>>> {
   return ctx.services.live.subscribe(field, args, ownerOf(ctx), evaluate as Evaluate) as Promise<AsyncIterable<Answer<T>>>;
 }
 
-const same = <T>(a: Answer<T>): T => a.value;
+/** A live field's resolver: the shared answer as it is. */
+export const same = <T>(a: Answer<T>): T => a.value;
 
 builder.subscriptionFields((t) => {
   const range = periodRangeArgs(t);

@@ -430,6 +430,57 @@ describe.each(ENGINES)('subscriptions (%s)', (kind) => {
     expect(await after.json()).toEqual({ data: { count: 1 } });
   });
 
+  it('breakdowns follow writes, and a new event under the prefix joins them; counterBreakdown follows its counter', async () => {
+    const t = await open({ engine: kind });
+    const users = new Map<string, Set<number>>(); // the reference: today's users of each event under bd:
+    const markIn = async (value: string, id: number): Promise<void> => {
+      await mark(t, id, `bd:${value}`);
+      if (!users.has(value)) users.set(value, new Set());
+      users.get(value)!.add(id);
+    };
+    await markIn('a', 1);
+    await markIn('a', 2);
+    await markIn('b', 3);
+    await mark(t, 50, 'bdx'); // not under the prefix
+    const byCount = (): Array<{ value: string; count: number }> =>
+      [...users].map(([value, s]) => ({ value, count: s.size })).sort((x, y) => y.count - x.count || (x.value < y.value ? -1 : 1));
+    const COUNT = 'subscription { countBreakdown(prefix: "bd:", period: { current: DAY }) { value count } }';
+    const SERIES = 'subscription { seriesBreakdown(prefix: "bd:", granularity: DAY, last: 2) { value total points { count } } }';
+    const counts = await subscribe(t.gateway, COUNT);
+    const series = await subscribe(t.gateway, SERIES);
+    const first = await counts.next();
+    expect(first.data).toEqual((await t.gql(COUNT.replace('subscription', 'query'))).data);
+    expect(first.data).toEqual({ countBreakdown: byCount() });
+    const seriesOf = () => byCount().map(({ value, count }) => ({ value, total: count, points: [{ count: 0 }, { count }] }));
+    expect((await series.next()).data).toEqual({ seriesBreakdown: seriesOf() });
+    const same = (want: unknown) => (r: GqlResult<Record<string, unknown>>) => JSON.stringify(r.data) === JSON.stringify(want);
+    // A known value's count moves.
+    await markIn('b', 4);
+    await markIn('b', 5);
+    expect((await nextMatching(counts, same({ countBreakdown: byCount() }))).data).toEqual({ countBreakdown: byCount() });
+    expect((await nextMatching(series, same({ seriesBreakdown: seriesOf() }))).data).toEqual({ seriesBreakdown: seriesOf() });
+    // A new event under the prefix: none of its keys was read, its name was not listed.
+    await markIn('c', 9);
+    expect(byCount().map((v) => v.value)).toEqual(['b', 'a', 'c']);
+    expect((await nextMatching(counts, same({ countBreakdown: byCount() }))).data).toEqual({ countBreakdown: byCount() });
+    expect((await nextMatching(series, same({ seriesBreakdown: seriesOf() }))).data).toEqual({ seriesBreakdown: seriesOf() });
+
+    const TOP = 'subscription { counterBreakdown(name: "plays", top: 1, granularity: DAY, last: 1) { key other total } }';
+    const top = await subscribe(t.gateway, TOP);
+    expect((await top.next()).data).toEqual({ counterBreakdown: [{ key: null, other: true, total: 0 }] });
+    const inc = async (key: string, by: number): Promise<void> => {
+      const r = await t.gql(`mutation { incrementCounter(name: "plays", key: "${key}", by: ${by}) { incremented } }`);
+      expect(r.errors).toBeUndefined();
+    };
+    await inc('x', 2);
+    await inc('y', 5);
+    const want = { counterBreakdown: [{ key: 'y', other: false, total: 5 }, { key: null, other: true, total: 2 }] };
+    expect((await nextMatching(top, same(want))).data).toEqual(want);
+    await inc('x', 4); // x overtakes y: the top key changes
+    const after = { counterBreakdown: [{ key: 'x', other: false, total: 6 }, { key: null, other: true, total: 5 }] };
+    expect((await nextMatching(top, same(after))).data).toEqual(after);
+  });
+
   it('honour scopes and the cost limit at subscribe time; refuse a subscription not sent as a stream', async () => {
     const writer = `bmq_writer_${randomBytes(8).toString('hex')}`;
     const t = await open({
