@@ -216,3 +216,72 @@ describe('slots resharded while counts run', () => {
     }
   }, 240_000);
 });
+
+/** Every master listed with a replica of its own (just after a cluster starts or fails over, some may not be yet). */
+async function withReplicas(c: TestCluster, via: number): Promise<NodeInfo[]> {
+  let all: NodeInfo[] = [];
+  await waitFor('every master to list a replica', 30_000, async () => {
+    all = await nodes(c, via);
+    const masters = all.filter((n) => n.master && n.slots.length);
+    return masters.length > 0 && masters.every((m) => all.some((r) => r.of === m.id));
+  });
+  return all;
+}
+
+const masterOf = (all: readonly NodeInfo[], slot: number): NodeInfo => all.find((n) => n.master && owns(n, slot))!;
+
+describe('a write redirected by ASK while its slot migrates', () => {
+  it('is acknowledged only once the replica of the node that took it (the importing one) holds it', async () => {
+    const c = cluster();
+    await clusterOk(c);
+    const t = await testGateway({ engine: 'cluster', cluster: c.seeds, config: { shardBits: W, minReplicaAcks: 1, replicaAckTimeoutMs: 300 } });
+    const engine = t.engine as ClusterEngine;
+    let paused: number | undefined;
+    try {
+      const all = await withReplicas(c, c.ports[0]!);
+      const masters = all.filter((n) => n.master && n.slots.length);
+      const slotOf = (k: number): number => keySlot(engine.layout.key('', k));
+      // The shard bitmap's master is neither end of the migration: a mark sets its shard's bit there
+      // (WAITed on its own), and its replica stays up.
+      const setsOwner = masterOf(all, keySlot(engine.layout.shardsKey));
+      const k = Array.from({ length: 256 }, (_, i) => i).find((i) => masterOf(all, slotOf(i)).id !== setsOwner.id)!;
+      const slot = slotOf(k);
+      const source = masterOf(all, slot);
+      const target = masters.find((m) => m.id !== source.id && m.id !== setsOwner.id)!;
+      const targetReplica = all.find((n) => n.of === target.id)!;
+      const key = `${t.prefix}moving_${DAY}`;
+      const id = (n: number): number => k * 2 ** W + n;
+      const mark = (n: number) => t.gql(MARK, { in: [{ name: 'moving', userId: id(n), at: `${DAY}T10:00:00Z` }] });
+
+      await waitFor('a mark to be acknowledged (the replicas in sync)', 30_000, async () => (await mark(1)).errors === undefined);
+      // Slot `slot` half moved from `source` to `target`: its keys already on `target`, so `source`
+      // answers ASK for them (and for new keys), and `target` takes them after ASKING.
+      await c.cli(target.port, 'cluster', 'setslot', String(slot), 'importing', source.id);
+      await c.cli(source.port, 'cluster', 'setslot', String(slot), 'migrating', target.id);
+      const moving = (await c.cli(source.port, 'cluster', 'getkeysinslot', String(slot), '100')).trim().split('\n').filter(Boolean);
+      expect(moving).toContain(engine.layout.key(key, k));
+      expect((await c.cli(source.port, 'migrate', '127.0.0.1', String(target.port), '', '0', '5000', 'keys', ...moving)).trim()).toBe('OK');
+
+      // The importing node's replica applies nothing: a write it takes cannot be acknowledged.
+      await c.cli(targetReplica.port, 'client', 'pause', '60000', 'ALL');
+      paused = targetReplica.port;
+      const refused = await mark(2);
+      expect(refused.errors?.[0]?.extensions?.code).toBe('REPLICATION_TIMEOUT');
+      await c.cli(targetReplica.port, 'client', 'unpause');
+      paused = undefined;
+      await waitFor('the importing node to acknowledge', 30_000, async () => (await mark(3)).errors === undefined);
+
+      // Finish the migration: every master names `target` as the slot's owner.
+      expect((await c.cli(source.port, 'cluster', 'countkeysinslot', String(slot))).trim()).toBe('0');
+      for (const m of masters) await c.cli(m.port, 'cluster', 'setslot', String(slot), 'node', target.id);
+      const physical = engine.layout.key(key, k);
+      for (const n of [1, 2, 3]) expect((await c.cli(target.port, 'getbit', physical, String(n))).trim()).toBe('1');
+      expect([...(await stored(t, key))].sort((a, b) => a - b)).toEqual([id(1), id(2), id(3)]);
+      const count = await t.gql(`{ n: count(set: { event: { name: "moving", period: { at: { granularity: DAY, date: "${DAY}" } } } }) }`);
+      expect(count.data).toEqual({ n: 3 });
+    } finally {
+      if (paused !== undefined) await c.cli(paused, 'client', 'unpause');
+      await t.close();
+    }
+  }, 120_000);
+});

@@ -23,6 +23,8 @@ import { shardedLayout } from './layout.ts';
 import type { ShardedLayout } from './layout.ts';
 import { SHARDS_LUA } from './script.ts';
 import { dumpShardSlices, restoreShardSlices } from './slices.ts';
+import { callOnSlot, luaScript, replicaAcks, scriptOnSlot } from './routed.ts';
+import type { Executed } from './routed.ts';
 import { keySlot, slotTag } from './slots.ts';
 
 const lua = (name: string): string => readFileSync(new URL(`../${name}`, import.meta.url), 'utf8');
@@ -30,6 +32,9 @@ const WRITE_LUA = lua('write.lua');
 const IDS_LUA = lua('ids.lua');
 const IDS_RESTORE_LUA = lua('ids-restore.lua');
 const ONCE_LUA = lua('once.lua');
+const WRITE_SCRIPT = luaScript(WRITE_LUA);
+const IDS_SCRIPT = luaScript(IDS_LUA);
+const ONCE_SCRIPT = luaScript(ONCE_LUA);
 
 export interface ClusterEngineOptions {
   /** Seed nodes; the client learns the rest from them. */
@@ -267,56 +272,62 @@ export class ClusterEngine implements Engine {
       offsets.push(w.bit ? local : -local - 1);
     }
     if (byShard.size) await this.markShards(shardsByKey);
-    const slots = new Set<number>();
-    if (this.minReplicaAcks > 0) {
-      if (byShard.size) slots.add(keySlot(this.layout.shardsKey));
-      for (const k of byShard.keys()) slots.add(keySlot(this.layout.key('', k)));
-      for (const c of increments) slots.add(keySlot(this.layout.unsharded(c.key)));
-    }
+    // With MIN_REPLICA_ACKS each call is routed here (routed.ts): WAIT goes where it ran.
+    const executed: Executed[] = [];
     const done = await Promise.allSettled([
-      ...[...byShard.values()].map((keys) => {
+      ...[...byShard].map(([k, keys]) => {
         const args: Array<string | number> = [...keys.keys()];
         for (const offsets of keys.values()) args.push(offsets.length, ...offsets);
-        return this.client.bitmapqlWrite(keys.size, args);
+        if (this.minReplicaAcks === 0) return this.client.bitmapqlWrite(keys.size, args);
+        return this.routed(scriptOnSlot(this.client, keySlot(this.layout.key('', k)), WRITE_SCRIPT, keys.size, args), executed);
       }),
-      ...increments.map((c) => this.client.hincrby(this.layout.unsharded(c.key), c.field, c.by)),
+      ...increments.map((c) => {
+        const key = this.layout.unsharded(c.key);
+        if (this.minReplicaAcks === 0) return this.client.hincrby(key, c.field, c.by);
+        return this.routed(callOnSlot(this.client, keySlot(key), 'HINCRBY', [key, c.field, c.by]), executed);
+      }),
     ]);
     const failed = done.find((r) => r.status === 'rejected');
     if (failed) unavailable(failed.reason);
-    await this.replicated(slots);
+    // The shard bitmap and sets were marked through the client: WAITed on their slot's master.
+    await this.replicated(executed, byShard.size ? [keySlot(this.layout.shardsKey)] : []);
+  }
+
+  /** A routed call's reply; where it ran is added to `executed`. */
+  private async routed(call: Promise<{ reply: unknown; executed: Executed }>, executed: Executed[]): Promise<unknown> {
+    const done = await call;
+    executed.push(done.executed);
+    return done.reply;
   }
 
   /**
-   * With MIN_REPLICA_ACKS: WAIT on the connection to the master of each written slot, the one
-   * that took the write (ioredis sends a slot's commands over its master's pooled connection,
-   * and WAIT covers every earlier write of that connection). A MOVED reply during the write has
-   * already pointed the slot map at the new master. Fewer acks than asked for within the timeout
-   * fail the write: it is on its master, and may or may not survive a failover.
+   * With MIN_REPLICA_ACKS: WAIT on each connection a write ran on (`executed`: routed.ts followed
+   * MOVED and ASK itself, so a write that an ASK sent to the importing node of a migrating slot is
+   * WAITed there, not on the slot's old master), and on the connection to the master of each slot
+   * in `viaClient` (written through the client, which keeps its map current on MOVED but not on
+   * ASK). Fewer acks than asked for within the timeout fail the write: it is on its master, and
+   * may or may not survive a failover.
    */
-  private async replicated(slots: Iterable<number>): Promise<void> {
+  private async replicated(executed: readonly Executed[], viaClient: Iterable<number> = []): Promise<void> {
     if (this.minReplicaAcks === 0) return;
-    const owners = new Set<string>();
+    const all = [...executed];
     const map = (this.client as unknown as { slots: string[][] }).slots;
-    for (const slot of slots) {
+    const nodes = new Map(this.masters().map((n) => [`${n.options.host}:${n.options.port}`, n]));
+    for (const slot of new Set(viaClient)) {
       const owner = map[slot]?.[0];
       if (!owner) unavailable(new Error(`CLUSTERDOWN slot ${slot} has no master`));
-      owners.add(owner);
+      const node = nodes.get(owner);
+      if (!node) unavailable(new Error(`the master ${owner} of a written slot is not connected`));
+      all.push({ node, stream: node.stream });
     }
-    const nodes = new Map(this.masters().map((n) => [`${n.options.host}:${n.options.port}`, n]));
-    await Promise.all(
-      [...owners].map(async (owner) => {
-        const node = nodes.get(owner);
-        if (!node) unavailable(new Error(`the master ${owner} of a written slot is not connected`));
-        const acks = Number(await node.call('WAIT', this.minReplicaAcks, this.replicaAckTimeoutMs).catch(unavailable));
-        if (acks < this.minReplicaAcks) {
-          throw new BitmapError(
-            'REPLICATION_TIMEOUT',
-            `the write reached its Redis Cluster master, but ${acks} of the ${this.minReplicaAcks} replica acknowledgements MIN_REPLICA_ACKS asks for came within ${this.replicaAckTimeoutMs} ms: it may or may not survive a failover; retry it (marks are idempotent, counters need an idempotencyKey) once the master has replicas, or lower MIN_REPLICA_ACKS`,
-            { acks, required: this.minReplicaAcks },
-          );
-        }
-      }),
-    );
+    const acks = await replicaAcks(all, this.minReplicaAcks, this.replicaAckTimeoutMs).catch(unavailable);
+    if (acks < this.minReplicaAcks) {
+      throw new BitmapError(
+        'REPLICATION_TIMEOUT',
+        `the write reached its Redis Cluster master, but ${acks} of the ${this.minReplicaAcks} replica acknowledgements MIN_REPLICA_ACKS asks for came within ${this.replicaAckTimeoutMs} ms: it may or may not survive a failover; retry it (marks are idempotent, counters need an idempotencyKey) once the master has replicas, or lower MIN_REPLICA_ACKS`,
+        { acks, required: this.minReplicaAcks },
+      );
+    }
   }
 
   /**
@@ -338,28 +349,37 @@ export class ClusterEngine implements Engine {
       group.push(c);
     }
     const record = `${metaPrefixFor(this.layout.logical.prefix)}once:${once.key}`;
+    const executed: Executed[] = [];
     const done = await Promise.allSettled(
       [...bySlot].map(([slot, group]) => {
         const keys = [...new Set(group.map((c) => this.layout.unsharded(c.key)))];
         const index = new Map(keys.map((k, i) => [k, i + 2]));
         const args: Array<string | number> = [`{${slotTag(slot)}}${record}`, ...keys, once.digest, ONCE_TTL_SECONDS];
         for (const c of group) args.push(index.get(this.layout.unsharded(c.key))!, c.field, c.by);
-        return this.client.bitmapqlOnce(keys.length + 1, args);
+        if (this.minReplicaAcks === 0) return this.client.bitmapqlOnce(keys.length + 1, args);
+        return this.routed(scriptOnSlot(this.client, slot, ONCE_SCRIPT, keys.length + 1, args), executed);
       }),
     );
     const conflict = done.find((r) => r.status === 'rejected' && /IDEMPOTENCY_CONFLICT/.test(String((r.reason as Error)?.message)));
     if (conflict) throw onceConflict(once.key);
     const failed = done.find((r) => r.status === 'rejected');
     if (failed) unavailable(failed.reason);
-    await this.replicated(bySlot.keys());
+    await this.replicated(executed);
     return { replayed: done.some((r) => r.status === 'fulfilled' && Number(r.value) === 1) };
   }
 
   async resolveIds(externals: readonly string[], assign: boolean): Promise<Array<number | null>> {
     if (externals.length === 0) return [];
     const k = this.layout.idKeys;
-    const ids = await this.client.bitmapqlIds(3, k.forward, k.reverse, k.next, assign ? '1' : '0', ...externals).catch(unavailable);
-    if (assign) await this.replicated([keySlot(k.forward)]);
+    const args = [k.forward, k.reverse, k.next, assign ? '1' : '0', ...externals];
+    let ids: number[];
+    if (!assign || this.minReplicaAcks === 0) ids = await this.client.bitmapqlIds(3, ...args).catch(unavailable);
+    else {
+      // New ids are writes: routed, and WAITed where they ran.
+      const done = await scriptOnSlot(this.client, keySlot(k.forward), IDS_SCRIPT, 3, args).catch(unavailable);
+      ids = done.reply as number[];
+      await this.replicated([done.executed]);
+    }
     return ids.map((id) => (id < 0 ? null : id));
   }
 
