@@ -73,6 +73,8 @@ interface Question {
   lastStart: number;
   /** Coalescing or retry timer. */
   timer: NodeJS.Timeout | null;
+  /** An evaluation due at the next turn of the event loop. */
+  soon: NodeJS.Immediate | null;
   /** The zone its periods are named in when its arguments name one (`timeZone`): its period ends are boundaries too. */
   readonly zone: TimeZone | null;
   /** The next period boundary (the gateway's clock) and whether the keys differ after it. */
@@ -207,6 +209,7 @@ export class LiveRegistry {
       heard: null,
       lastStart: -Infinity,
       timer: null,
+      soon: null,
       boundary: null,
       disposed: false,
     };
@@ -244,10 +247,16 @@ export class LiveRegistry {
 
   /** Evaluates `q` as soon as LIVE_MIN_INTERVAL_MS since the last start allows (and `atLeast` ms from now). */
   private schedule(q: Question, atLeast: number): void {
-    if (q.timer || q.disposed) return;
+    if (q.timer || q.soon || q.disposed) return;
     const wait = Math.max(atLeast, q.lastStart + this.options.minIntervalMs - performance.now());
     if (wait <= 0) {
-      void this.run(q, false);
+      // Not at once: one write changes several keys (a mark's day, week and month), told one at a
+      // time (Redis sends an invalidation a key). Heard during an evaluation, the others would
+      // each make it run again LIVE_MIN_INTERVAL_MS later, and the next write's answer wait for that.
+      q.soon = setImmediate(() => {
+        q.soon = null;
+        void this.run(q, false);
+      });
       return;
     }
     q.timer = setTimeout(() => {
@@ -398,6 +407,7 @@ export class LiveRegistry {
     if (q.disposed) return;
     q.disposed = true;
     if (q.timer) clearTimeout(q.timer);
+    if (q.soon) clearImmediate(q.soon);
     if (q.boundary?.timer) clearTimeout(q.boundary.timer);
     this.index(q, new Set());
     if (this.questions.get(q.id) === q) this.questions.delete(q.id);

@@ -250,6 +250,24 @@ describe.each(ENGINES)('subscriptions (%s)', (kind) => {
     expect(runs() - before).toBe(1);
   });
 
+  it('evaluate once for a write that changes several keys a question reads, so the next write is not held back by coalescing', async () => {
+    const t = await open({ engine: kind });
+    const { engine, runs } = counting(t.engine);
+    const g = await createGateway(t.config, { engine });
+    cleanups.push(() => g.close());
+    // Reads the day's and the week's keys: one mark changes both, and they are told one at a time.
+    const s = await subscribe(g, 'subscription { count(set: { and: [{ event: { name: "live", period: { current: DAY } } }, { event: { name: "live", period: { current: WEEK } } }] }) }');
+    expect(countOf(await s.next())).toBe(0);
+    await new Promise((r) => setTimeout(r, 300)); // the Redis feed's start re-evaluates once
+    for (let n = 1; n <= 3; n++) {
+      const before = runs();
+      await mark(t, 100 + n);
+      expect(countOf(await s.next())).toBe(n);
+      await new Promise((r) => setTimeout(r, 250)); // past LIVE_MIN_INTERVAL_MS: a second evaluation would have run
+      expect(runs() - before).toBe(1);
+    }
+  });
+
   it('execute each answer once per distinct document, variables and scopes, not once per subscriber; each gets its own shape', async () => {
     const reader = `bmq_reader_${randomBytes(8).toString('hex')}`;
     const t = await open({
