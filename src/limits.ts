@@ -21,7 +21,7 @@ import type { Expr } from './bitmap/expr.ts';
 import type { Granularity } from './bitmap/period.ts';
 import type { Query } from './bitmap/plan.ts';
 import { checkPeriods, namingZone, rangeSpan, tooComplex } from './bitmap/sets.ts';
-import { sameZone, zonedRunCost } from './bitmap/zones.ts';
+import { mayCutHours, sameZone, zonedRunCost } from './bitmap/zones.ts';
 import type { PeriodSpec, SetContext, SetLimits, SetSpec } from './bitmap/sets.ts';
 
 /** Ids of an `ids` literal that cost as much as reading one key. */
@@ -77,6 +77,8 @@ export function setShapeCost(spec: SetSpec, ctx: Pick<SetContext, 'tz' | 'now' |
   const { limits } = ctx;
   // Another zone than the storage zone: a period costs at most its covering keys and hour checks.
   const zoned = !sameZone(ctx.zone, ctx.tz);
+  // ...and minute keys at ends inside a storage hour, for a zone not always whole hours from it.
+  const minutes = zoned && mayCutHours(ctx.zone!, ctx.tz);
   let cost = 0;
   let nodes = 1;
   const stack: SetSpec[] = [spec];
@@ -84,14 +86,14 @@ export function setShapeCost(spec: SetSpec, ctx: Pick<SetContext, 'tz' | 'now' |
     const s = stack.pop()!;
     if (s.event) {
       const g = granularityOf(s.event.period) ?? bound;
-      cost += g ? (zoned ? zonedRunCost(g, 1) : keysPerPeriod(g)) : 1; // no period at all: the resolver refuses it (MISSING_PERIOD)
+      cost += g ? (zoned ? zonedRunCost(g, 1, minutes) : keysPerPeriod(g)) : 1; // no period at all: the resolver refuses it (MISSING_PERIOD)
     } else if (s.unique != null) cost += 1;
     else if (s.range) {
       const { n } = rangeSpan(s.range, zoned ? { tz: namingZone(ctx), now: ctx.now } : ctx);
       checkPeriods(n, limits.maxPeriodsPerLeaf);
       const keys = n * keysPerPeriod(s.range.granularity);
       checkPeriods(keys, limits.maxPeriodsPerLeaf);
-      cost += zoned ? zonedRunCost(s.range.granularity, n) : keys;
+      cost += zoned ? zonedRunCost(s.range.granularity, n, minutes) : keys;
     } else if (s.ids) cost += Math.ceil(s.ids.length / IDS_PER_UNIT);
     else {
       if (s.not) nodes = pushCounted(stack, s.not, nodes, limits);

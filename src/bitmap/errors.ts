@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'UNBOUNDED_NOT'
   | 'MISSING_PERIOD'
   | 'HOURS_NOT_TRACKED'
+  | 'MINUTES_NOT_TRACKED'
   | 'TIME_ZONE_UNALIGNED'
   | 'TOO_COMPLEX'
   | 'TOO_LARGE'

@@ -76,6 +76,8 @@ export interface SetContext {
   readonly zone?: TimeZone;
   /** Storage days whose hour keys the sets read, by event (`<name>\n<day index>`): checked for untracked hours. */
   readonly hourDays?: Map<string, { readonly name: string; readonly day: number }>;
+  /** Storage hours whose minute keys the sets read (an end inside a storage hour), by event (`<name>\n<hour index>`): checked for untracked minutes. */
+  readonly minuteHours?: Map<string, { readonly name: string; readonly hour: number }>;
 }
 
 /** The zone periods are named in: the request's, else the storage zone. */
@@ -94,6 +96,7 @@ export function periodsKeys(ctx: SetContext, name: string, first: Period, last: 
   }
   const cover = coverKeys(ctx.layout, name, first, last, ctx.tz, ctx.zone!);
   for (const day of cover.hourDays) ctx.hourDays?.set(`${name}\n${day}`, { name, day });
+  for (const hour of cover.minuteHours) ctx.minuteHours?.set(`${name}\n${hour}`, { name, hour });
   return cover.keys;
 }
 

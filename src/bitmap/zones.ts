@@ -19,34 +19,65 @@ export interface Cover {
   readonly keys: string[];
   /** DAY indexes (storage zone) of which some hour keys are read: those hours must have been tracked. */
   readonly hourDays: number[];
+  /** HOUR indexes (storage zone) of which some minute keys are read: those minutes must have been tracked. */
+  readonly minuteHours: number[];
+}
+
+/** Storage periods covering an instant range, with the days whose hours and the hours whose minutes they read. */
+export interface StorageCover {
+  readonly periods: Period[];
+  readonly hourDays: number[];
+  readonly minuteHours: number[];
 }
 
 /** True when the request zone is the storage zone: periods are the stored ones, read as before. */
 export const sameZone = (zone: TimeZone | undefined, storage: TimeZone): boolean => zone === undefined || zone.name === storage.name;
 
+/** Where a request-zone period starts or ends on the storage clock: a storage hour boundary, or inside one at a minute boundary. */
+type Edge = { readonly hour: number } | { readonly minute: number };
+
+/** Real length of the storage hour `h`, in ms: 3,600,000 except for an hour a DST change repeats (longer) or skips (0). */
+function hourLength(h: number, storage: TimeZone): number {
+  return periodEnd({ granularity: 'HOUR', index: h }, storage) - periodStart({ granularity: 'HOUR', index: h }, storage);
+}
+
+const HOUR_MS = 3_600_000;
+
 /**
- * The storage HOUR index that starts at instant `ms`, or a coded refusal: a boundary inside a
- * storage hour (a zone whose offset from the storage zone is not a whole number of hours), or
- * between the two occurrences of a storage hour repeated by a DST change (one key holds both).
+ * Where instant `ms` is on the storage clock, or a coded refusal. A storage hour boundary is an
+ * hour edge (hour keys). Inside a storage hour (a zone not a whole number of hours from the storage
+ * zone), with `minutes`, a minute boundary of an hour that happens once is a minute edge (minute
+ * keys); else TIME_ZONE_UNALIGNED: an end not on a storage minute, inside an hour a DST change
+ * repeats (one key holds both occurrences and cannot be split), or without `minutes`.
  */
-function hourAt(ms: number, storage: TimeZone, zone: TimeZone): number {
+function edgeAt(ms: number, storage: TimeZone, zone: TimeZone, minutes: boolean): Edge {
   const h = periodAt('HOUR', ms, storage).index;
   const c = storage.civil(ms);
-  if (c.minute !== 0 || c.second !== 0 || c.ms !== 0) {
-    throw new BitmapError(
-      'TIME_ZONE_UNALIGNED',
+  const refuse = (reason: 'offset' | 'repeated-hour', message: string): BitmapError =>
+    new BitmapError('TIME_ZONE_UNALIGNED', message, { timeZone: zone.name, storageTimeZone: storage.name, reason });
+  const onHour = c.minute === 0 && c.second === 0 && c.ms === 0;
+  const sameHourBefore = periodAt('HOUR', ms - 1, storage).index === h;
+  if (onHour && !sameHourBefore) return { hour: h };
+  const repeated = (): BitmapError =>
+    refuse(
+      'repeated-hour',
+      `a ${zone.name} period starts or ends at ${new Date(ms).toISOString()}, inside the storage hour ${periodLabel({ granularity: 'HOUR', index: h })} that ${storage.name} repeats at its DST change: one key holds both occurrences and cannot be split`,
+    );
+  if (onHour) throw repeated(); // the start of the hour's second occurrence
+  if (!minutes) {
+    throw refuse(
+      'offset',
       `${zone.name} is not a whole number of hours from the storage time zone ${storage.name} at ${new Date(ms).toISOString()}: its periods cannot be built from hour keys`,
-      { timeZone: zone.name, storageTimeZone: storage.name, reason: 'offset' },
     );
   }
-  if (periodAt('HOUR', ms - 1, storage).index === h) {
-    throw new BitmapError(
-      'TIME_ZONE_UNALIGNED',
-      `a ${zone.name} period starts or ends at ${new Date(ms).toISOString()}, inside the storage hour ${periodLabel({ granularity: 'HOUR', index: h })} that ${storage.name} repeats at its DST change: one hour key holds both occurrences and cannot be split`,
-      { timeZone: zone.name, storageTimeZone: storage.name, reason: 'repeated-hour' },
+  if (hourLength(h, storage) !== HOUR_MS) throw repeated();
+  if (c.second !== 0 || c.ms !== 0) {
+    throw refuse(
+      'offset',
+      `${zone.name} is not a whole number of minutes from the storage time zone ${storage.name} at ${new Date(ms).toISOString()}: its periods cannot be built from minute keys`,
     );
   }
-  return h;
+  return { minute: periodAt('MINUTE', ms, storage).index };
 }
 
 const firstDayOfMonth = (m: number): number => daysFromCivil(Math.floor(m / 12), (m % 12) + 1, 1);
@@ -83,12 +114,42 @@ function weeksAndDays(d0: number, d1: number): Period[] {
   return out;
 }
 
-/** Storage periods covering the instants [start, end) exactly, and the days whose hours they read. */
-export function coverPeriods(start: number, end: number, storage: TimeZone, zone: TimeZone): { periods: Period[]; hourDays: number[] } {
-  const h0 = hourAt(start, storage, zone);
-  const h1 = hourAt(end, storage, zone);
+/**
+ * Storage periods covering the instants [start, end) exactly, and the days whose hours and the
+ * hours whose minutes they read. An end inside a storage hour is covered, with `minutes`, by that
+ * hour's minute keys on the period's side of it (what lies beyond is another period's).
+ */
+export function coverPeriods(start: number, end: number, storage: TimeZone, zone: TimeZone, minutes = false): StorageCover {
+  const e0 = edgeAt(start, storage, zone, minutes);
+  const e1 = edgeAt(end, storage, zone, minutes);
   const periods: Period[] = [];
   const hourDays = new Set<number>();
+  const minuteHours = new Set<number>();
+  const mins = (a: number, b: number): void => {
+    for (let m = a; m < b; m++) periods.push({ granularity: 'MINUTE', index: m });
+    if (b > a) {
+      // Minute keys are checked against their hour key, and that hour against its day.
+      for (const h of new Set([Math.floor(a / 60), Math.floor((b - 1) / 60)])) {
+        minuteHours.add(h);
+        hourDays.add(Math.floor(h / 24));
+      }
+    }
+  };
+  // The whole storage hours between the edges, and the minutes at an edge inside an hour.
+  const h0 = 'hour' in e0 ? e0.hour : Math.ceil(e0.minute / 60);
+  const h1 = 'hour' in e1 ? e1.hour : Math.floor(e1.minute / 60);
+  if (h1 < h0) {
+    mins((e0 as { minute: number }).minute, (e1 as { minute: number }).minute); // both inside one storage hour
+    return { periods, hourDays: [...hourDays], minuteHours: [...minuteHours] };
+  }
+  if ('minute' in e0) mins(e0.minute, h0 * 60);
+  coverHours(h0, h1, periods, hourDays);
+  if ('minute' in e1) mins(h1 * 60, e1.minute);
+  return { periods, hourDays: [...hourDays], minuteHours: [...minuteHours] };
+}
+
+/** Storage periods covering the storage hours [h0, h1) exactly: hour keys at the edges, days, weeks and months inside. */
+function coverHours(h0: number, h1: number, periods: Period[], hourDays: Set<number>): void {
   const hours = (a: number, b: number): void => {
     for (let h = a; h < b; h++) {
       periods.push({ granularity: 'HOUR', index: h });
@@ -103,27 +164,31 @@ export function coverPeriods(start: number, end: number, storage: TimeZone, zone
     periods.push(...coverDays(d0, d1));
     hours(d1 * 24, h1);
   }
-  return { periods, hourDays: [...hourDays] };
 }
 
 /** Granularities another zone's periods can be asked in: those made of whole hours. */
 const COVERED = new Set<Granularity>(['HOUR', 'DAY', 'WEEK', 'MONTH', 'YEAR']);
 
-/** The storage keys of an event over the request-zone periods `first`..`last` (one run of instants). */
+/**
+ * The storage keys of an event over the request-zone periods `first`..`last` (one run of
+ * instants), with minute keys at an end inside a storage hour.
+ */
 export function coverKeys(layout: KeyLayout, name: string, first: Period, last: Period, storage: TimeZone, zone: TimeZone): Cover {
-  const { periods, hourDays } = coverStorage(first, last, storage, zone);
-  return { keys: periods.flatMap((p) => layout.eventKeys(name, p)), hourDays };
+  const { periods, hourDays, minuteHours } = coverStorage(first, last, storage, zone, true);
+  return { keys: periods.flatMap((p) => layout.eventKeys(name, p)), hourDays, minuteHours };
 }
 
 /**
  * The counter hashes of a counter over the request-zone periods `first`..`last`: the same storage
- * periods' hashes, summed. Counters always write per-hour hashes, so no hours can be missing.
+ * periods' hashes, summed. Counters always write per-hour hashes, so no hours can be missing; their
+ * minute hashes exist only from TRACK_MINUTELY on, with nothing to check them by, so an end inside
+ * a storage hour is refused (TIME_ZONE_UNALIGNED).
  */
 export const coverCounterKeys = (layout: KeyLayout, name: string, first: Period, last: Period, storage: TimeZone, zone: TimeZone): string[] =>
   coverStorage(first, last, storage, zone).periods.flatMap((p) => layout.counterKeys(name, p));
 
-/** Storage periods covering the request-zone periods `first`..`last` exactly (one run of instants). */
-export function coverStorage(first: Period, last: Period, storage: TimeZone, zone: TimeZone): { periods: Period[]; hourDays: number[] } {
+/** Storage periods covering the request-zone periods `first`..`last` exactly (one run of instants); `minutes`: minute keys at ends inside a storage hour. */
+export function coverStorage(first: Period, last: Period, storage: TimeZone, zone: TimeZone, minutes = false): StorageCover {
   if (!COVERED.has(first.granularity)) {
     throw new BitmapError('TIME_ZONE_UNALIGNED', `${first.granularity} periods are asked in the storage time zone ${storage.name} only, not in ${zone.name}`, {
       timeZone: zone.name,
@@ -131,7 +196,7 @@ export function coverStorage(first: Period, last: Period, storage: TimeZone, zon
       reason: 'granularity',
     });
   }
-  return coverPeriods(periodStart(first, zone), periodEnd(last, zone), storage, zone);
+  return coverPeriods(periodStart(first, zone), periodEnd(last, zone), storage, zone, minutes);
 }
 
 /** At most how many storage hours one request-zone period spans (a day has 23 to 25). */
@@ -142,15 +207,46 @@ const maxHours = (g: Granularity): number => (g === 'DAY' ? 25 : g === 'WEEK' ? 
  * keys and the untracked-hours checks of its (at most two) edge days, HOUR_CHECK_COST each. For
  * cost from the shape, with no period made. Each edge is at most 23 hour keys; inside them, D
  * whole storage days are at most D keys, and at most 32 + ceil(D / 28): whole months, and before
- * and after them a run shorter than a month (at most 4 weeks and 12 days).
+ * and after them a run shorter than a month (at most 4 weeks and 12 days). With `minutes` (a zone
+ * that is not always a whole number of hours from the storage zone: mayCutHours), each edge adds
+ * at most 59 minute keys and the untracked-minutes check of its hour, MINUTE_CHECK_COST.
  */
-export const zonedRunCost = (g: Granularity, n: number): number => zonedRunKeys(g, n) + 2 * HOUR_CHECK_COST;
+export const zonedRunCost = (g: Granularity, n: number, minutes = false): number =>
+  zonedRunKeys(g, n) + 2 * HOUR_CHECK_COST + (minutes ? 2 * (59 + MINUTE_CHECK_COST) : 0);
 
 /** At most how many storage keys `n` consecutive request-zone periods are read as (zonedRunCost without the checks: counters). */
 export function zonedRunKeys(g: Granularity, n: number): number {
   const hours = n * maxHours(g);
   const days = Math.ceil(hours / 24) + 1;
   return Math.min(hours, Math.min(days, 32 + Math.ceil(days / 28)) + 46);
+}
+
+/** What checking one storage hour for untracked minutes reads: the hour key and its 60 minute keys. */
+export const MINUTE_CHECK_COST = 61;
+
+/** Zone pairs (`<storage>\n<zone>`) by whether their offsets ever differ by other than whole hours. */
+const cutsHours = new Map<string, boolean>();
+
+/**
+ * True when the zone's offset from the storage zone is not a whole number of hours at some time
+ * from 1900 to 2100 (sampled every 30 days, on fresh zones so no cache fills; once a pair): its periods may
+ * end inside a storage hour and be read with minute keys, so the cost from the shape prices them.
+ */
+export function mayCutHours(zone: TimeZone, storage: TimeZone): boolean {
+  const id = `${storage.name}\n${zone.name}`;
+  let cuts = cutsHours.get(id);
+  if (cuts === undefined) {
+    const z = new TimeZone(zone.name);
+    const s = new TimeZone(storage.name);
+    cuts = false;
+    const step = 30 * 86_400_000;
+    for (let t = Date.UTC(1900, 0, 1); t < Date.UTC(2100, 0, 1) && !cuts; t += step) {
+      cuts = (z.offsetAt(t) - s.offsetAt(t)) % HOUR_MS !== 0;
+    }
+    if (cutsHours.size >= 1000) cutsHours.clear();
+    cutsHours.set(id, cuts);
+  }
+  return cuts;
 }
 
 /** What checking one storage day for untracked hours reads: the day key and its 24 hour keys. */
@@ -162,6 +258,23 @@ export function dayAndHourKeys(layout: KeyLayout, name: string, day: number): { 
     day: layout.eventKeys(name, { granularity: 'DAY', index: day })[0]!,
     hours: Array.from({ length: 24 }, (_, i) => layout.eventKeys(name, { granularity: 'HOUR', index: day * 24 + i })[0]!),
   };
+}
+
+/** Storage keys of one storage hour and of its 60 minutes, for the untracked-minutes check. */
+export function hourAndMinuteKeys(layout: KeyLayout, name: string, hour: number): { hour: string; minutes: string[] } {
+  return {
+    hour: layout.eventKeys(name, { granularity: 'HOUR', index: hour })[0]!,
+    minutes: Array.from({ length: 60 }, (_, i) => layout.eventKeys(name, { granularity: 'MINUTE', index: hour * 60 + i })[0]!),
+  };
+}
+
+export function minutesNotTracked(name: string, hour: number, zone: TimeZone, storage: TimeZone): BitmapError {
+  const label = periodLabel({ granularity: 'HOUR', index: hour });
+  return new BitmapError(
+    'MINUTES_NOT_TRACKED',
+    `event "${name}" has marks in the hour ${label} (storage time zone ${storage.name}) without minute keys, and the ${zone.name} periods asked for start or end inside that hour: mark with trackMinutely (TRACK_MINUTELY=true) to ask in zones that are not a whole number of hours from ${storage.name}, or ask in ${storage.name}`,
+    { event: name, hour: label, timeZone: zone.name, storageTimeZone: storage.name },
+  );
 }
 
 export function hoursNotTracked(name: string, day: number, zone: TimeZone, storage: TimeZone): BitmapError {

@@ -24,10 +24,10 @@ import { namesVariable } from '../schema/literal.ts';
 /** Query fields that ask set or counter questions, and their cost from their coerced arguments. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- arguments as graphql-js coerced them, typed by the schema
 const FIELD_COSTS: Record<string, (ctx: Context, args: any) => number> = {
-  count: (ctx, a) => setQuestionCost(ctx, a.set),
-  hasEvents: (ctx, a) => setQuestionCost(ctx, a.set),
-  contains: (ctx, a) => setQuestionCost(ctx, a.set),
-  members: (ctx, a) => memberPageCost(ctx, a.set, a.first),
+  count: (ctx, a) => setQuestionCost(ctx, a.set, a.timeZone),
+  hasEvents: (ctx, a) => setQuestionCost(ctx, a.set, a.timeZone),
+  contains: (ctx, a) => setQuestionCost(ctx, a.set, a.timeZone),
+  members: (ctx, a) => memberPageCost(ctx, a.set, a.first, a.timeZone),
   series: (ctx, a) => seriesCost(ctx, a.set, a),
   cohort: (ctx, a) => cohortCost(ctx, a as CohortArgs),
   funnel: (ctx, a) => funnelCost(ctx, a.steps, a.timeZone),

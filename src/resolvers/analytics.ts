@@ -9,7 +9,7 @@ import type { Granularity, Period, TimeInput, TimeZone } from '../bitmap/period.
 import { checkPeriods, namingZone, rangePeriods, rangeSpan, resolveSet } from '../bitmap/sets.ts';
 import type { PeriodRange, SetContext, SetSpec } from '../bitmap/sets.ts';
 import type { Answer, Query } from '../bitmap/plan.ts';
-import { dayAndHourKeys, hoursNotTracked, sameZone, zoneNamed } from '../bitmap/zones.ts';
+import { dayAndHourKeys, hourAndMinuteKeys, hoursNotTracked, minutesNotTracked, sameZone, zoneNamed } from '../bitmap/zones.ts';
 import type { Context } from '../context.ts';
 import { setShapeCost } from '../limits.ts';
 
@@ -30,24 +30,36 @@ export function zonedContext(ctx: Context, timeZone: string | null | undefined):
   if (timeZone == null) return ctx.setContext;
   const zone = zoneNamed(timeZone);
   if (sameZone(zone, ctx.setContext.tz)) return ctx.setContext;
-  return { ...ctx.setContext, zone, hourDays: new Map() };
+  return { ...ctx.setContext, zone, hourDays: new Map(), minuteHours: new Map() };
 }
 
 /**
  * Asks the questions, and with them, for each storage day whose hour keys they read, whether the
  * day key holds users none of its 24 hour keys holds: marks without hour keys, which hour keys
- * cannot answer for. One round trip; HOURS_NOT_TRACKED names the first such event and day.
+ * cannot answer for; likewise for each storage hour whose minute keys they read (an end inside a
+ * storage hour), its hour key against its 60 minute keys. One round trip; HOURS_NOT_TRACKED names
+ * the first such event and day, else MINUTES_NOT_TRACKED the first such event and hour.
  */
 export async function askChecked(ctx: Context, sc: SetContext, questions: readonly Query[]): Promise<Answer[]> {
   const days = sc.hourDays ? [...sc.hourDays.values()] : [];
-  if (!days.length) return ctx.ask(questions);
-  const checks = days.map(({ name, day }): Query => {
-    const k = dayAndHourKeys(sc.layout, name, day);
-    return { kind: 'exists', expr: diffOf(keyExpr(k.day), orOf(k.hours.map(keyExpr))) };
-  });
+  const hours = sc.minuteHours ? [...sc.minuteHours.values()] : [];
+  if (!days.length && !hours.length) return ctx.ask(questions);
+  const checks = [
+    ...days.map(({ name, day }): Query => {
+      const k = dayAndHourKeys(sc.layout, name, day);
+      return { kind: 'exists', expr: diffOf(keyExpr(k.day), orOf(k.hours.map(keyExpr))) };
+    }),
+    ...hours.map(({ name, hour }): Query => {
+      const k = hourAndMinuteKeys(sc.layout, name, hour);
+      return { kind: 'exists', expr: diffOf(keyExpr(k.hour), orOf(k.minutes.map(keyExpr))) };
+    }),
+  ];
   const answers = await ctx.ask([...questions, ...checks]);
   days.forEach(({ name, day }, i) => {
     if (answers[questions.length + i]) throw hoursNotTracked(name, day, sc.zone!, sc.tz);
+  });
+  hours.forEach(({ name, hour }, i) => {
+    if (answers[questions.length + days.length + i]) throw minutesNotTracked(name, hour, sc.zone!, sc.tz);
   });
   return answers.slice(0, questions.length);
 }

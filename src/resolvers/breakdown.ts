@@ -8,7 +8,7 @@ import type { PeriodRange, PeriodSpec, SetSpec } from '../bitmap/sets.ts';
 import type { Query } from '../bitmap/plan.ts';
 import type { Context } from '../context.ts';
 import { PAGE_PER_UNIT, keysPerPeriod, setShapeCost } from '../limits.ts';
-import { averageWindow, periodsBefore, seriesCost, seriesLength, seriesPeriods, seriesReads, withAverages } from './analytics.ts';
+import { askChecked, averageWindow, inZone, periodsBefore, seriesCost, seriesLength, seriesPeriods, seriesReads, withAverages, zonedContext } from './analytics.ts';
 import type { SeriesPointData, SeriesRange } from './analytics.ts';
 
 export interface BreakdownCountData {
@@ -64,8 +64,8 @@ async function valuesUnder(ctx: Context, prefix: string): Promise<string[]> {
  * Costs before the scan, from the shape alone: the number of values is not known until the names
  * are listed, so a breakdown is priced as MAX_BREAKDOWN_VALUES values, never below what it asks.
  */
-export const countBreakdownCost = (ctx: Context, a: { period: PeriodSpec; set?: SetSpec | null }): number =>
-  ctx.services.config.maxBreakdownValues * setShapeCost(valueSet('_', a.period, a.set), ctx.setContext);
+export const countBreakdownCost = (ctx: Context, a: { period: PeriodSpec; set?: SetSpec | null; timeZone?: string | null }): number =>
+  ctx.services.config.maxBreakdownValues * setShapeCost(valueSet('_', a.period, a.set), zonedContext(ctx, a.timeZone));
 
 export const seriesBreakdownCost = (ctx: Context, a: SeriesRange & { set?: SetSpec | null }): number =>
   ctx.services.config.maxBreakdownValues * seriesCost(ctx, valueSet('_', null, a.set), a);
@@ -75,12 +75,14 @@ export async function countBreakdown(
   prefix: string,
   period: PeriodSpec,
   filter: SetSpec | null | undefined,
+  timeZone?: string | null,
 ): Promise<BreakdownCountData[]> {
   ctx.cost.assertWithin(); // the request is already over MAX_COST: not even the scan
+  const sc = zonedContext(ctx, timeZone);
   const names = await valuesUnder(ctx, prefix);
   const sets = names.map((name) => valueSet(name, period, filter));
-  ctx.cost.assertRoomFor(sets.reduce((sum, s) => sum + setShapeCost(s, ctx.setContext), 0));
-  const counts = (await ctx.ask(sets.map((s): Query => ({ kind: 'count', expr: resolveSet(s, ctx.setContext) })))) as number[];
+  ctx.cost.assertRoomFor(sets.reduce((sum, s) => sum + setShapeCost(s, sc), 0));
+  const counts = (await askChecked(ctx, sc, sets.map((s): Query => ({ kind: 'count', expr: resolveSet(s, sc) })))) as number[];
   return names
     .map((name, i) => ({ name, value: name.slice(prefix.length), count: counts[i]! }))
     .sort(byTotalThenName((x) => x.count, (x) => x.name));
@@ -90,25 +92,29 @@ export async function seriesBreakdown(
   ctx: Context,
   prefix: string,
   filter: SetSpec | null | undefined,
-  range: PeriodRange,
+  range: PeriodRange & { readonly timeZone?: string | null },
   rollingAverage: number | null | undefined,
 ): Promise<BreakdownSeriesData[]> {
   ctx.cost.assertWithin();
   const window = averageWindow(ctx, rollingAverage);
-  seriesLength(ctx, range); // a range over MAX_POINTS is refused before the scan
+  const sc = zonedContext(ctx, range.timeZone);
+  seriesLength(ctx, range, sc); // a range over MAX_POINTS is refused before the scan
   const names = await valuesUnder(ctx, prefix);
   const sets = names.map((name) => valueSet(name, null, filter));
   ctx.cost.assertRoomFor(sets.reduce((sum, s) => sum + seriesCost(ctx, s, { ...range, rollingAverage: window }), 0));
-  const periods = seriesPeriods(ctx, range);
+  const periods = seriesPeriods(ctx, range, sc);
   const before = periodsBefore(periods[0]!, window);
   const all = [...before, ...periods];
+  const named = sc.zone ? periods.map((p) => inZone(p, sc)) : periods;
   // Every value's every point in one ask: the request's one program.
-  const counts = (await ctx.ask(
-    sets.flatMap((s) => all.map((bound): Query => ({ kind: 'count', expr: resolveSet(s, { ...ctx.setContext, bound }) }))),
+  const counts = (await askChecked(
+    ctx,
+    sc,
+    sets.flatMap((s) => all.map((bound): Query => ({ kind: 'count', expr: resolveSet(s, { ...sc, bound }) }))),
   )) as number[];
   return names
     .map((name, i) => {
-      const points = withAverages(periods, counts.slice(i * all.length, (i + 1) * all.length), window, before.length);
+      const points = withAverages(named, counts.slice(i * all.length, (i + 1) * all.length), window, before.length);
       return { name, value: name.slice(prefix.length), total: points.reduce((sum, p) => sum + p.count, 0), points };
     })
     .sort(byTotalThenName((x) => x.total, (x) => x.name));

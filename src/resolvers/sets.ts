@@ -7,29 +7,35 @@ import type { MemberPage } from '../bitmap/program.ts';
 import { userRef } from '../bitmap/ids.ts';
 import { periodAt } from '../bitmap/period.ts';
 import { resolveSet } from '../bitmap/sets.ts';
-import type { SetSpec } from '../bitmap/sets.ts';
+import type { SetContext, SetSpec } from '../bitmap/sets.ts';
 import type { Answer, Query } from '../bitmap/plan.ts';
 import type { Context } from '../context.ts';
 import { PAGE_PER_UNIT, granularityOf, setShapeCost } from '../limits.ts';
+import { askChecked, zonedContext } from './analytics.ts';
 import { userIds } from './ids.ts';
 import { namesVariable } from '../schema/literal.ts';
 
-/** One question's answer. */
-const askOne = async (ctx: Context, q: Query): Promise<Answer> => (await ctx.ask([q]))[0]!;
+/** One question's answer, with the untracked hours and minutes checks of a set in another zone (`sc`). */
+const askOne = async (ctx: Context, q: Query, sc?: SetContext): Promise<Answer> => (await (sc ? askChecked(ctx, sc, [q]) : ctx.ask([q])))[0]!;
 
-/** Cost of a count, hasEvents or contains, from the set as written (src/limits.ts). */
-export const setQuestionCost = (ctx: Context, set: SetSpec): number => setShapeCost(set, ctx.setContext);
+/** Cost of a count, hasEvents or contains, from the set as written (src/limits.ts), its periods named in `timeZone` (default the storage zone). */
+export const setQuestionCost = (ctx: Context, set: SetSpec, timeZone?: string | null): number => setShapeCost(set, zonedContext(ctx, timeZone));
 
 /** The set over keys, once the request has room for what it may cost: an oversized set is refused before a key is named. */
-function resolveWithin(ctx: Context, set: SetSpec, cost: number): Expr {
+function resolveWithin(ctx: Context, set: SetSpec, cost: number, sc: SetContext = ctx.setContext): Expr {
   ctx.cost.assertRoomFor(cost);
-  return resolveSet(set, ctx.setContext);
+  return resolveSet(set, sc);
 }
 
-/** A field's set, resolved: its shape cost, and the set over keys once the request has room for `cost` (its own or more). */
+/**
+ * A field's set, resolved: its shape cost, and the set over keys once the request has room for
+ * `cost` (its own or more). `zoned`: the set context of a set named in another time zone, whose
+ * hour and minute checks go with its question (askOne).
+ */
 interface FieldSet {
   readonly cost: number;
   within(cost: number): Expr;
+  readonly zoned?: SetContext;
 }
 
 /**
@@ -78,7 +84,13 @@ const resolvedSets = new WeakMap<Context['services'], WeakMap<FieldNode, Resolve
  * function; a set naming MINUTE periods, through the minute. A field without its node (a live
  * evaluation) or with a bound period resolves anew.
  */
-function fieldSet(ctx: Context, set: SetSpec, node: FieldNode | undefined): FieldSet {
+function fieldSet(ctx: Context, set: SetSpec, node: FieldNode | undefined, timeZone?: string | null): FieldSet {
+  const sc = zonedContext(ctx, timeZone);
+  if (sc !== ctx.setContext) {
+    // Another zone: resolved anew each time, with its own record of the hours and minutes it reads.
+    const cost = setShapeCost(set, sc);
+    return { cost, within: (total) => resolveWithin(ctx, set, total, sc), zoned: sc };
+  }
   let nodes: WeakMap<FieldNode, Resolved | null> | undefined;
   let hour = 0;
   let minute = 0;
@@ -114,16 +126,16 @@ function fieldSet(ctx: Context, set: SetSpec, node: FieldNode | undefined): Fiel
   };
 }
 
-export async function countSet(ctx: Context, set: SetSpec, node?: FieldNode): Promise<number> {
-  const s = fieldSet(ctx, set, node);
+export async function countSet(ctx: Context, set: SetSpec, node?: FieldNode, timeZone?: string | null): Promise<number> {
+  const s = fieldSet(ctx, set, node, timeZone);
   const expr = s.within(s.cost);
-  return (await askOne(ctx, { kind: 'count', expr })) as number;
+  return (await askOne(ctx, { kind: 'count', expr }, s.zoned)) as number;
 }
 
-export async function hasMembers(ctx: Context, set: SetSpec, node?: FieldNode): Promise<boolean> {
-  const s = fieldSet(ctx, set, node);
+export async function hasMembers(ctx: Context, set: SetSpec, node?: FieldNode, timeZone?: string | null): Promise<boolean> {
+  const s = fieldSet(ctx, set, node, timeZone);
   const expr = s.within(s.cost);
-  return (await askOne(ctx, { kind: 'exists', expr })) as boolean;
+  return (await askOne(ctx, { kind: 'exists', expr }, s.zoned)) as boolean;
 }
 
 export async function containsUser(
@@ -132,19 +144,20 @@ export async function containsUser(
   userId: number | null | undefined,
   externalId: string | null | undefined,
   node?: FieldNode,
+  timeZone?: string | null,
 ): Promise<boolean> {
-  const s = fieldSet(ctx, set, node);
+  const s = fieldSet(ctx, set, node, timeZone);
   const ref = userRef(userId, externalId, ctx.services.config.idMapping);
   if ('id' in ref) {
     // A dense id asks in this tick, joining the request's one program.
-    return (await askOne(ctx, { kind: 'contains', expr: s.within(s.cost), id: ref.id })) as boolean;
+    return (await askOne(ctx, { kind: 'contains', expr: s.within(s.cost), id: ref.id }, s.zoned)) as boolean;
   }
   // An external id is looked up first; the set is resolved after it, in the tick it is asked in, so
   // the request's other fields see its cost.
   const id = (await userIds(ctx, [ref], false))[0];
   const expr = s.within(s.cost);
   if (id === null || id === undefined) return false; // never mapped: in no set
-  return (await askOne(ctx, { kind: 'contains', expr, id })) as boolean;
+  return (await askOne(ctx, { kind: 'contains', expr, id }, s.zoned)) as boolean;
 }
 
 export interface MemberPageResult extends MemberPage {
@@ -163,8 +176,8 @@ function pageSize(ctx: Context, first: number | null | undefined): number {
 }
 
 /** Cost of a members page: its set's keys plus its size by the hundred. */
-export const memberPageCost = (ctx: Context, set: SetSpec, first: number | null | undefined): number =>
-  setShapeCost(set, ctx.setContext) + Math.ceil(pageSize(ctx, first) / PAGE_PER_UNIT);
+export const memberPageCost = (ctx: Context, set: SetSpec, first: number | null | undefined, timeZone?: string | null): number =>
+  setShapeCost(set, zonedContext(ctx, timeZone)) + Math.ceil(pageSize(ctx, first) / PAGE_PER_UNIT);
 
 export async function memberPage(
   ctx: Context,
@@ -172,10 +185,11 @@ export async function memberPage(
   first: number | null | undefined,
   after: number | null | undefined,
   node?: FieldNode,
+  timeZone?: string | null,
 ): Promise<MemberPageResult> {
   const limit = pageSize(ctx, first);
-  const s = fieldSet(ctx, set, node);
+  const s = fieldSet(ctx, set, node, timeZone);
   const expr = s.within(s.cost + Math.ceil(limit / PAGE_PER_UNIT));
-  const page = (await askOne(ctx, { kind: 'members', expr, after: after ?? null, limit })) as MemberPage;
+  const page = (await askOne(ctx, { kind: 'members', expr, after: after ?? null, limit }, s.zoned)) as MemberPage;
   return { ...page, endCursor: page.ids.length ? page.ids[page.ids.length - 1]! : null };
 }

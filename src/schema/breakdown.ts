@@ -4,7 +4,7 @@ import { counterBreakdown, countBreakdown, seriesBreakdown } from '../resolvers/
 import type { BreakdownCountData, BreakdownSeriesData, CounterBreakdownData } from '../resolvers/breakdown.ts';
 import { builder } from './builder.ts';
 import { live, same } from './live.ts';
-import { PeriodInput } from './periods.ts';
+import { PeriodInput, timeZoneArg } from './periods.ts';
 import { SeriesPoint, periodRangeArgs } from './series.ts';
 import type { ArgBuilder } from './series.ts';
 import { SetExpr } from './sets.ts';
@@ -55,14 +55,14 @@ builder.subscriptionFields((t) => ({
   countBreakdown: t.field({
     type: [BreakdownCount],
     description: 'The query `countBreakdown`, live: again when a count changes or a new event under `prefix` appears.',
-    args: { prefix: prefixArg(t), period: t.arg({ type: PeriodInput, required: true }), set: filterArg(t) },
-    subscribe: (_, args, ctx) => live(ctx, 'countBreakdown', args, (c) => countBreakdown(c, args.prefix, args.period, args.set)),
+    args: { prefix: prefixArg(t), period: t.arg({ type: PeriodInput, required: true }), set: filterArg(t), timeZone: timeZoneArg(t) },
+    subscribe: (_, args, ctx) => live(ctx, 'countBreakdown', args, (c) => countBreakdown(c, args.prefix, args.period, args.set, args.timeZone)),
     resolve: same,
   }),
   seriesBreakdown: t.field({
     type: [BreakdownSeries],
     description: 'The query `seriesBreakdown`, live: again when a point changes, a period ends (without `to`) or a new event under `prefix` appears.',
-    args: { prefix: prefixArg(t), set: filterArg(t), ...periodRangeArgs(t) },
+    args: { prefix: prefixArg(t), set: filterArg(t), ...periodRangeArgs(t), timeZone: timeZoneArg(t) },
     subscribe: (_, args, ctx) =>
       live(ctx, 'seriesBreakdown', args, (c) => {
         const { prefix, set, rollingAverage, ...range } = args;
@@ -88,14 +88,14 @@ builder.queryFields((t) => ({
     type: [BreakdownCount],
     description:
       'The count of every event under `prefix` in `period` (optionally within `set`), highest first, then by name; all in one program. More than MAX_BREAKDOWN_VALUES events: TOO_COMPLEX.',
-    args: { prefix: prefixArg(t), period: t.arg({ type: PeriodInput, required: true }), set: filterArg(t) },
-    resolve: (_, { prefix, period, set }, ctx) => countBreakdown(ctx, prefix, period, set),
+    args: { prefix: prefixArg(t), period: t.arg({ type: PeriodInput, required: true }), set: filterArg(t), timeZone: timeZoneArg(t) },
+    resolve: (_, { prefix, period, set, timeZone }, ctx) => countBreakdown(ctx, prefix, period, set, timeZone),
   }),
   seriesBreakdown: t.field({
     type: [BreakdownSeries],
     description:
       'The series of every event under `prefix` (optionally within `set`: its event leaves without a period are bound to each point), highest total first, then by name; all in one program. More than MAX_BREAKDOWN_VALUES events: TOO_COMPLEX.',
-    args: { prefix: prefixArg(t), set: filterArg(t), ...periodRangeArgs(t) },
+    args: { prefix: prefixArg(t), set: filterArg(t), ...periodRangeArgs(t), timeZone: timeZoneArg(t) },
     resolve: (_, { prefix, set, rollingAverage, ...range }, ctx) => seriesBreakdown(ctx, prefix, set, range, rollingAverage),
   }),
   counterBreakdown: t.field({

@@ -29,14 +29,14 @@ builder.subscriptionFields((t) => {
     count: t.field({
       type: 'Count',
       description: 'The query `count`, live.',
-      args: { set: t.arg({ type: SetExpr, required: true }) },
-      subscribe: (_, args, ctx) => live(ctx, 'count', args, (c) => countSet(c, args.set)),
+      args: { set: t.arg({ type: SetExpr, required: true }), timeZone: timeZoneArg(t) },
+      subscribe: (_, args, ctx) => live(ctx, 'count', args, (c) => countSet(c, args.set, undefined, args.timeZone)),
       resolve: same,
     }),
     hasEvents: t.boolean({
       description: 'The query `hasEvents`, live.',
-      args: { set: t.arg({ type: SetExpr, required: true }) },
-      subscribe: (_, args, ctx) => live(ctx, 'hasEvents', args, (c) => hasMembers(c, args.set)),
+      args: { set: t.arg({ type: SetExpr, required: true }), timeZone: timeZoneArg(t) },
+      subscribe: (_, args, ctx) => live(ctx, 'hasEvents', args, (c) => hasMembers(c, args.set, undefined, args.timeZone)),
       resolve: same,
     }),
     series: t.field({

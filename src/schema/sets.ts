@@ -5,7 +5,7 @@ import { containsUser, countSet, hasMembers, memberPage } from '../resolvers/set
 import type { MemberPageResult } from '../resolvers/sets.ts';
 import { externalIdsOf } from '../resolvers/ids.ts';
 import { builder } from './builder.ts';
-import { GranularityEnum, PeriodInput } from './periods.ts';
+import { GranularityEnum, PeriodInput, timeZoneArg } from './periods.ts';
 
 const EventSet = builder.inputType('EventSet', {
   description:
@@ -76,8 +76,8 @@ builder.queryFields((t) => ({
   count: t.field({
     type: 'Count',
     description: 'How many users are in the set.',
-    args: { set: t.arg({ type: SetExpr, required: true }) },
-    resolve: (_, { set }, ctx, info) => countSet(ctx, set, info.fieldNodes[0]),
+    args: { set: t.arg({ type: SetExpr, required: true }), timeZone: timeZoneArg(t) },
+    resolve: (_, { set, timeZone }, ctx, info) => countSet(ctx, set, info.fieldNodes[0], timeZone),
   }),
   contains: t.boolean({
     description: 'Whether the user is in the set.',
@@ -85,13 +85,14 @@ builder.queryFields((t) => ({
       set: t.arg({ type: SetExpr, required: true }),
       userId: t.arg({ type: 'UserId', description: 'The user (or give externalId).' }),
       externalId: t.arg.string({ description: 'The user as a string id (needs ID_MAPPING); one never mapped is in no set.' }),
+      timeZone: timeZoneArg(t),
     },
-    resolve: (_, { set, userId, externalId }, ctx, info) => containsUser(ctx, set, userId, externalId, info.fieldNodes[0]),
+    resolve: (_, { set, userId, externalId, timeZone }, ctx, info) => containsUser(ctx, set, userId, externalId, info.fieldNodes[0], timeZone),
   }),
   hasEvents: t.boolean({
     description: 'Whether the set has any member.',
-    args: { set: t.arg({ type: SetExpr, required: true }) },
-    resolve: (_, { set }, ctx, info) => hasMembers(ctx, set, info.fieldNodes[0]),
+    args: { set: t.arg({ type: SetExpr, required: true }), timeZone: timeZoneArg(t) },
+    resolve: (_, { set, timeZone }, ctx, info) => hasMembers(ctx, set, info.fieldNodes[0], timeZone),
   }),
   members: t.field({
     type: MemberPageType,
@@ -100,7 +101,8 @@ builder.queryFields((t) => ({
       set: t.arg({ type: SetExpr, required: true }),
       first: t.arg.int({ description: 'Page size (default 100).' }),
       after: t.arg({ type: 'UserId', description: 'Start after this id (the previous page’s endCursor).' }),
+      timeZone: timeZoneArg(t),
     },
-    resolve: (_, { set, first, after }, ctx, info) => memberPage(ctx, set, first, after, info.fieldNodes[0]),
+    resolve: (_, { set, first, after, timeZone }, ctx, info) => memberPage(ctx, set, first, after, info.fieldNodes[0], timeZone),
   }),
 }));
