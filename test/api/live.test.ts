@@ -1,6 +1,8 @@
 // Subscriptions over SSE (src/live.ts): first answer equals the query's, new answers on writes from any writer, coalescing, shared evaluations, time rebinding, caps, auth, cleanup and shutdown.
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer } from 'node:http';
+import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -447,6 +449,42 @@ describe.each(ENGINES)('subscriptions (%s)', (kind) => {
     const after = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...TEST_AUTH }, body: JSON.stringify({ query: '{ count(set: { ids: [4] }) }' }) });
     expect(await after.json()).toEqual({ data: { count: 1 } });
   });
+
+  it('over a Node HTTP server, a subscriber that stops reading holds back only the newest answer, and gets it when it reads again', async () => {
+    const t = await open({ engine: kind, config: { liveMinIntervalMs: 0, maxCost: 0 } });
+    const url = new URL(await listenHttp(t.gateway));
+    // About 180 kB an answer: 200 of them are far more than the socket buffers hold.
+    const query = 'subscription { series(set: { event: { name: "live" } }, granularity: DAY, last: 2000) { period { label start end } count } }';
+    const socket = connect(Number(url.port), url.hostname);
+    cleanups.push(() => void socket.destroy());
+    await once(socket, 'connect');
+    socket.write(`GET /graphql?query=${encodeURIComponent(query)} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\nAuthorization: ${TEST_AUTH.authorization}\r\n\r\n`);
+    socket.pause(); // read nothing
+    await until(() => t.gateway.services.live.size === 1, 'subscribed');
+    const marks = 200;
+    for (let i = 0; i < marks; i++) await mark(t, 1000 + i);
+    const received: Buffer[] = [];
+    socket.on('data', (c: Buffer) => received.push(c));
+    socket.resume();
+    const lastCount = (): number | undefined => {
+      const text = Buffer.concat(received).toString();
+      const at = text.lastIndexOf('"count":');
+      return at < 0 ? undefined : Number(/^"count":(\d+)/.exec(text.slice(at))![1]);
+    };
+    await until(() => lastCount() === marks, 'the newest answer arrives', 30_000);
+    const events = Buffer.concat(received).toString().split('event: next\n').slice(1);
+    // Every answer whole and in order; fewer than one per mark: those not read in time were skipped, not queued.
+    const todays = events.map((e) => {
+      const points = (JSON.parse(e.slice(e.indexOf('data: ') + 6, e.indexOf('\n\n'))) as { data: { series: Array<{ count: number }> } }).data.series;
+      expect(points).toHaveLength(2000);
+      return points.at(-1)!.count;
+    });
+    for (let i = 1; i < todays.length; i++) expect(todays[i]!).toBeGreaterThan(todays[i - 1]!);
+    expect(todays.at(-1)).toBe(marks);
+    expect(todays.length).toBeLessThan(marks);
+    socket.destroy();
+    await until(() => t.gateway.services.live.size === 0, 'the client that left is dropped');
+  }, 60_000);
 
   it('breakdowns follow writes, and a new event under the prefix joins them; counterBreakdown follows its counter', async () => {
     const t = await open({ engine: kind });
