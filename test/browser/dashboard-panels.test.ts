@@ -36,6 +36,8 @@ let gw: RunningGateway;
 let writable: RunningGateway;
 let events: LaunchEvent[];
 let browser: Browser;
+/** Marks this file's tests sent through the API (they stay in the data for the tests after them). */
+const apiMarks: Array<{ name: string; userId: number; day: string }> = [];
 
 beforeAll(async () => {
   browser = await launchChromium();
@@ -379,6 +381,7 @@ describe('the breakdown panel', () => {
       body: JSON.stringify({ query: `mutation { markEvents(input: [${input.join(' ')}]) { marked } }` }),
     });
     expect(((await res.json()) as { errors?: unknown }).errors).toBeUndefined();
+    for (const [provider, ids] of marked) for (const id of ids) apiMarks.push({ name: `${PREFIX}${provider}`, userId: id, day: today });
     const { page, context, problems } = await open(query({ from: addDays(today, -6), to: today }), undefined, writable);
     try {
       expect(await page.getAttribute('body', 'data-state')).toBe('ready');
@@ -539,21 +542,6 @@ describe('CSV and PNG of the series and counter panels', () => {
   });
 });
 
-describe('the breakdown panel with Live on', () => {
-  it('stays as drawn and says so (breakdowns have no subscription); the other panels are live', async () => {
-    const { page, context, problems } = await open(query({ live: 'on' }));
-    try {
-      await page.waitForFunction(() => (window.dashboard.live?.updates ?? 0) >= 3, undefined, { timeout: 15_000 }); // series, cohort, counters
-      expect(await page.textContent('#breakdown .stats .not-live')).toBe('not live');
-      expect((await dashboardOf(page)).breakdown!.values.map((v) => v.value)).toEqual(referenceBreakdown().values.map((v) => v.value));
-      expect((await dashboardOf(page)).live!.errors).toEqual([]);
-      expect(problems).toEqual([]);
-    } finally {
-      await context.close();
-    }
-  });
-});
-
 describe('the panel controls', () => {
   it('the cohort pickers and the prefix field belong to the form: a choice redraws its panel and goes in the URL; at phone width every control fits', async () => {
     const { page, context, problems } = await open(query(), { width: 390, height: 844 });
@@ -594,6 +582,126 @@ describe('the panel controls', () => {
       expect(rows.length).toBeGreaterThan(3);
       for (const [key, value] of rows) expect(Math.abs(key! - value!)).toBeLessThanOrEqual(2);
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-panels-phone.png'), fullPage: true });
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+// Last in the file: it adds an event under the prefix, which the tests above do not expect.
+describe('the breakdown panel with Live on', () => {
+  it('draws marks sent through the API, for a known value and for a new event under the prefix, without a reload; today stays partial', async () => {
+    const today = new Date().toISOString().slice(0, 10); // the browser and the gateway both run in UTC
+    const from = addDays(today, -6);
+    const fresh = `Live${randomBytes(3).toString('hex')}`; // a provider no event has yet
+    const { page, context, problems } = await open(query({ from, to: today, live: 'on' }), undefined, writable);
+    try {
+      await page.waitForFunction(() => (window.dashboard.live?.updates ?? 0) >= 4, undefined, { timeout: 15_000 }); // series, breakdown, cohort, counters
+      await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+      expect(await page.$('#breakdown .not-live')).toBeNull();
+
+      /** The reference: distinct users of each name under the prefix per day, from the files and the marks sent so far. */
+      const { byDay } = sets();
+      const labels = days(from, today);
+      const expected = (): { values: RefValue[]; totals: number[] } => {
+        const users = new Map<string, Map<string, Set<string>>>();
+        for (const [name, perDay] of byDay) if (name.startsWith(PREFIX)) users.set(name, new Map([...perDay].map(([d, set]) => [d, new Set(set)])));
+        for (const m of apiMarks) {
+          if (!users.has(m.name)) users.set(m.name, new Map());
+          const perDay = users.get(m.name)!;
+          if (!perDay.has(m.day)) perDay.set(m.day, new Set());
+          perDay.get(m.day)!.add(`api:${m.userId}`);
+        }
+        const values = [...users].map(([name, perDay]) => {
+          const daily = (d: string): number => perDay.get(d)?.size ?? 0;
+          const counts = labels.map(daily);
+          const averages = labels.map((d) => Array.from({ length: WINDOW }, (_, k) => daily(addDays(d, -k))).reduce((a, b) => a + b, 0) / WINDOW);
+          return { value: name.slice(PREFIX.length), total: counts.reduce((a, b) => a + b, 0), counts, averages };
+        });
+        values.sort((a, b) => b.total - a.total || (a.value < b.value ? -1 : 1));
+        return { values, totals: labels.map((_, i) => values.reduce((a, v) => a + v.counts[i]!, 0)) };
+      };
+      const check = (b: DashboardData['breakdown'], want: ReturnType<typeof expected>): void => {
+        expect(b!.labels).toEqual(labels);
+        expect(b!.partial).toEqual(labels.map((d) => d === today));
+        expect(b!.values.map((v) => v.value)).toEqual(want.values.map((v) => v.value));
+        b!.values.forEach((v, i) => {
+          expect(v.counts, v.value).toEqual(want.values[i]!.counts);
+          expect(v.total, v.value).toBe(want.values[i]!.total);
+          expect(v.averages.at(-1), v.value).toBeNull(); // today: no mean
+          expectClose(v.averages.slice(0, -1), want.values[i]!.averages.slice(0, -1), `${v.value} mean`);
+        });
+        expect(b!.totals).toEqual(want.totals);
+      };
+      const before = expected();
+      expect(before.values.some((v) => v.value === fresh)).toBe(false);
+      check((await dashboardOf(page)).breakdown, before);
+
+      // Marks through the API, as any producer sends them: GitHub (one user twice) and the new provider.
+      const sent: Array<{ name: string; userId: number }> = [
+        { name: `${PREFIX}GitHub`, userId: 9_300_001 },
+        { name: `${PREFIX}GitHub`, userId: 9_300_002 },
+        { name: `${PREFIX}GitHub`, userId: 9_300_001 },
+        { name: `${PREFIX}${fresh}`, userId: 9_300_001 },
+        { name: `${PREFIX}${fresh}`, userId: 9_300_003 },
+        { name: `${PREFIX}${fresh}`, userId: 9_300_004 },
+      ];
+      for (const m of sent) {
+        const res = await fetch(`${writable.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${WRITER}` },
+          body: JSON.stringify({ query: `mutation { markEvent(input: { name: "${m.name}", userId: ${m.userId}, at: "${today}T10:00:00Z" }) { marked } }` }),
+        });
+        expect(((await res.json()) as { errors?: unknown }).errors).toBeUndefined();
+        apiMarks.push({ ...m, day: today });
+      }
+      const after = expected();
+      const github = after.values.find((v) => v.value === 'GitHub')!;
+      expect(github.counts.at(-1)! - before.values.find((v) => v.value === 'GitHub')!.counts.at(-1)!).toBe(2);
+      expect(after.values.find((v) => v.value === fresh)!.counts.at(-1)).toBe(3);
+
+      await page.waitForFunction(
+        ([name, n, gh]) => {
+          const b = window.dashboard.breakdown;
+          return b?.values.find((v) => v.value === name)?.counts.at(-1) === n && b.values.find((v) => v.value === 'GitHub')?.counts.at(-1) === gh;
+        },
+        [fresh, 3, github.counts.at(-1)!] as const,
+        { timeout: 15_000 },
+      );
+      const d = await dashboardOf(page);
+      check(d.breakdown, after);
+      // What the page shows: the legend names the new value with its total; today is drawn dashed from yesterday.
+      expect(await page.$$eval('#breakdown ul.legend li', (lis) => lis.map((li) => [(li as HTMLElement).dataset.value, Number((li as HTMLElement).dataset.total)]))).toEqual(
+        after.values.map((v) => [v.value, v.total]),
+      );
+      const i = d.breakdown!.values.findIndex((v) => v.value === fresh);
+      const dashed = d.breakdown!.drawn.series.find((s) => s.label === `${fresh} so far`)!;
+      expect(dashed.values).toEqual([null, null, null, null, null, after.values[i]!.counts.at(-2), 3]);
+      expect(await page.getAttribute('#breakdown .chart', 'data-partial')).toBe(today);
+      expect(await page.textContent('#breakdown .stats')).toContain(`total ${after.totals.reduce((a, b) => a + b, 0).toLocaleString('en-US')}`);
+      expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+      expect(d.live!.errors).toEqual([]);
+
+      // Stacked under Live: the switch redraws, and the next answer is drawn stacked too.
+      await page.click('#f-stacked-on + span');
+      await page.waitForFunction(() => window.dashboard.breakdown?.drawn.stacked === true, undefined, { timeout: 15_000 });
+      const res = await fetch(`${writable.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${WRITER}` },
+        body: JSON.stringify({ query: `mutation { markEvent(input: { name: "${PREFIX}${fresh}", userId: ${9_300_005}, at: "${today}T11:00:00Z" }) { marked } }` }),
+      });
+      expect(((await res.json()) as { errors?: unknown }).errors).toBeUndefined();
+      apiMarks.push({ name: `${PREFIX}${fresh}`, userId: 9_300_005, day: today });
+      await page.waitForFunction((name) => window.dashboard.breakdown?.values.find((v) => v.value === name)?.counts.at(-1) === 4, fresh, { timeout: 15_000 });
+      const last = (await dashboardOf(page)).breakdown!;
+      expect(last.drawn.stacked).toBe(true);
+      check(last, expected());
+      // The top of the stack, painted first: solid to yesterday, then dashed to today's total so far.
+      expect(last.drawn.series.slice(0, 2).map((x) => [x.label, x.values.at(-1)])).toEqual([
+        [`${last.values.at(-1)!.value} (stacked)`, null],
+        [`${last.values.at(-1)!.value} (stacked) so far`, expected().totals.at(-1)],
+      ]);
       expect(problems).toEqual([]);
     } finally {
       await context.close();

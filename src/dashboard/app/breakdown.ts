@@ -7,9 +7,10 @@
 // not drawn.
 
 import uPlot from 'uplot';
-import { EventBreakdownDocument } from '../generated/graphql.ts';
-import type { EventBreakdownQuery } from '../generated/graphql.ts';
-import { request } from './api.ts';
+import { EventBreakdownDocument, LiveEventBreakdownDocument } from '../generated/graphql.ts';
+import type { BreakdownPanelSeriesFragment } from '../generated/graphql.ts';
+import { request, subscribe } from './api.ts';
+import type { RequestError } from './api.ts';
 import { fmtDec, fmtInt, h } from './dom.ts';
 import { chartPng } from './export.ts';
 import type { CsvCell } from './export.ts';
@@ -65,7 +66,7 @@ export function prefixesOf(names: readonly string[]): string[] {
   return [...all].sort();
 }
 
-function breakdownData(prefix: string, granularity: PanelGranularity, rows: EventBreakdownQuery['seriesBreakdown'], now = Date.now()): BreakdownData {
+function breakdownData(prefix: string, granularity: PanelGranularity, rows: readonly BreakdownPanelSeriesFragment[], now = Date.now()): BreakdownData {
   const window = WINDOWS[granularity];
   // Every value has the same periods; those not begun are left out, as in the series panel.
   const shown = (rows[0]?.points ?? []).map((p) => hasBegun(p.period, now));
@@ -89,9 +90,20 @@ export interface BreakdownRange {
   readonly granularity: PanelGranularity;
 }
 
+const variables = (prefix: string, r: BreakdownRange) => ({ prefix, from: r.from, to: r.to, granularity: r.granularity, window: WINDOWS[r.granularity] });
+
 export async function loadBreakdown(prefix: string, range: BreakdownRange): Promise<BreakdownData> {
-  const { seriesBreakdown } = await request(EventBreakdownDocument, { prefix, ...range, window: WINDOWS[range.granularity] });
+  const { seriesBreakdown } = await request(EventBreakdownDocument, variables(prefix, range));
   return breakdownData(prefix, range.granularity, seriesBreakdown);
+}
+
+/**
+ * The same breakdown, sent again as writes change it (the Live toggle): a point of a value, or a
+ * new event under the prefix (a new value). Each answer is read against the clock again, so a
+ * period that ends while the page is open is drawn complete. Returns the function that stops it.
+ */
+export function followBreakdown(prefix: string, range: BreakdownRange, next: (d: BreakdownData) => void, error: (e: RequestError) => void): () => void {
+  return subscribe(LiveEventBreakdownDocument, variables(prefix, range), { next: ({ seriesBreakdown }) => next(breakdownData(prefix, range.granularity, seriesBreakdown)), error });
 }
 
 // ---- drawing ------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import './style.css';
 import { DashboardMetaDocument } from '../generated/graphql.ts';
 import { RequestError, apiKey, request } from './api.ts';
 import type { GraphQLErrorItem } from './api.ts';
-import { breakdownCsv, breakdownPng, loadBreakdown, prefixesOf, renderBreakdown, suggestPrefix } from './breakdown.ts';
+import { breakdownCsv, breakdownPng, followBreakdown, loadBreakdown, prefixesOf, renderBreakdown, suggestPrefix } from './breakdown.ts';
 import type { BreakdownData, BreakdownDrawn } from './breakdown.ts';
 import { cohortCsv, cohortPng, followCohort, loadCohort, renderCohort } from './cohort.ts';
 import type { CohortData } from './cohort.ts';
@@ -429,8 +429,18 @@ function follow(state: DashboardState, data: DashboardData): () => void {
       }, failed('counters')),
     );
   }
-  // Breakdowns have no subscription (a new event under the prefix would need the scan again): the panel says it stays as drawn.
-  if (data.breakdown) panels.breakdown.stats.prepend(h('span', { class: 'not-live', title: 'Breakdowns have no live subscription yet: change a control or reload to draw it again' }, 'not live'));
+  const breakdown = data.breakdown;
+  if (breakdown) {
+    // A new event under the prefix is a new value: the gateway watches the prefix too.
+    stops.push(
+      followBreakdown(breakdown.prefix, { from: state.from, to: state.to, granularity: breakdown.granularity }, (d) => {
+        // Lines or Stacked as the switch is now (it redraws without a new request).
+        const stacked = data.state?.stacked ?? state.stacked;
+        data.breakdown = { ...d, drawn: renderBreakdown(panels.breakdown.body, panels.breakdown.stats, d, stacked) };
+        updated();
+      }, failed('breakdown')),
+    );
+  }
   liveStatus.textContent = stops.length ? 'live' : '';
   return stopAll;
 }
@@ -463,7 +473,6 @@ for (const el of pf.stacked.els) {
     history.pushState(null, '', stateQuery(state));
     d.state = state;
     d.breakdown = { ...d.breakdown, drawn: renderBreakdown(panels.breakdown.body, panels.breakdown.stats, d.breakdown, state.stacked) };
-    if (d.live) panels.breakdown.stats.prepend(h('span', { class: 'not-live' }, 'not live'));
   });
 }
 for (const el of [f.event.el, f.granularity.el, f.cohort.el, f.counter.el, f.counterPeriod.el, f.live.el]) el.addEventListener('change', () => form.requestSubmit());

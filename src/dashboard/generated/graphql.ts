@@ -18,6 +18,14 @@ export type DashboardMetaQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type DashboardMetaQuery = { counterNames: Array<string>, events: Array<{ name: string }> };
 
+export type SeriesPanelPointFragment = { count: number, average: number | null, period: { label: string, start: string, end: string } };
+
+export type CohortPanelTableFragment = { average: Array<number | null>, rows: Array<{ size: number, cells: Array<number | null>, period: { label: string } }> };
+
+export type CountersPanelEntryFragment = { key: string, value: number };
+
+export type BreakdownPanelSeriesFragment = { value: string, total: number, points: Array<{ count: number, average: number | null, period: { label: string, start: string, end: string } }> };
+
 export type EventSeriesQueryVariables = Exact<{
   event: string;
   granularity: Granularity;
@@ -95,6 +103,17 @@ export type LiveTopCountersSubscriptionVariables = Exact<{
 
 export type LiveTopCountersSubscription = { counters: Array<{ key: string, value: number }> };
 
+export type LiveEventBreakdownSubscriptionVariables = Exact<{
+  prefix: string;
+  granularity: Granularity;
+  from: string;
+  to: string;
+  window: number;
+}>;
+
+
+export type LiveEventBreakdownSubscription = { seriesBreakdown: Array<{ value: string, total: number, points: Array<{ count: number, average: number | null, period: { label: string, start: string, end: string } }> }> };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -113,7 +132,52 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
-
+export const CohortPanelTableFragmentDoc = new TypedDocumentString(`
+    fragment CohortPanelTable on CohortTable {
+  rows {
+    period {
+      label
+    }
+    size
+    cells
+  }
+  average
+}
+    `, {"fragmentName":"CohortPanelTable"}) as unknown as TypedDocumentString<CohortPanelTableFragment, unknown>;
+export const CountersPanelEntryFragmentDoc = new TypedDocumentString(`
+    fragment CountersPanelEntry on CounterValue {
+  key
+  value
+}
+    `, {"fragmentName":"CountersPanelEntry"}) as unknown as TypedDocumentString<CountersPanelEntryFragment, unknown>;
+export const SeriesPanelPointFragmentDoc = new TypedDocumentString(`
+    fragment SeriesPanelPoint on SeriesPoint {
+  period {
+    label
+    start
+    end
+  }
+  count
+  average
+}
+    `, {"fragmentName":"SeriesPanelPoint"}) as unknown as TypedDocumentString<SeriesPanelPointFragment, unknown>;
+export const BreakdownPanelSeriesFragmentDoc = new TypedDocumentString(`
+    fragment BreakdownPanelSeries on BreakdownSeries {
+  value
+  total
+  points {
+    ...SeriesPanelPoint
+  }
+}
+    fragment SeriesPanelPoint on SeriesPoint {
+  period {
+    label
+    start
+    end
+  }
+  count
+  average
+}`, {"fragmentName":"BreakdownPanelSeries"}) as unknown as TypedDocumentString<BreakdownPanelSeriesFragment, unknown>;
 export const DashboardMetaDocument = new TypedDocumentString(`
     query DashboardMeta {
   events {
@@ -131,16 +195,18 @@ export const EventSeriesDocument = new TypedDocumentString(`
     to: $to
     rollingAverage: $window
   ) {
-    period {
-      label
-      start
-      end
-    }
-    count
-    average
+    ...SeriesPanelPoint
   }
 }
-    `, {"hash":"sha256:096280fd345aa4bd337a557b25d823994270fdf94fd5e024e9688ff002814b62"}) as unknown as TypedDocumentString<EventSeriesQuery, EventSeriesQueryVariables>;
+    fragment SeriesPanelPoint on SeriesPoint {
+  period {
+    label
+    start
+    end
+  }
+  count
+  average
+}`, {"hash":"sha256:ef25c66a426a906bbf57b88d59a8bbf4e1b622a76d691d7d96aace844cae9d9c"}) as unknown as TypedDocumentString<EventSeriesQuery, EventSeriesQueryVariables>;
 export const EventCohortDocument = new TypedDocumentString(`
     query EventCohort($event: String!, $activity: String!, $granularity: Granularity!, $to: DateTime!, $rows: Int!, $asPercent: Boolean!) {
   cohort(
@@ -151,17 +217,19 @@ export const EventCohortDocument = new TypedDocumentString(`
     rows: $rows
     asPercent: $asPercent
   ) {
-    rows {
-      period {
-        label
-      }
-      size
-      cells
-    }
-    average
+    ...CohortPanelTable
   }
 }
-    `, {"hash":"sha256:968e291530c36306369b9c1b8d7aaacf134b6e1dfb401c8c90caf5686fec5ad6"}) as unknown as TypedDocumentString<EventCohortQuery, EventCohortQueryVariables>;
+    fragment CohortPanelTable on CohortTable {
+  rows {
+    period {
+      label
+    }
+    size
+    cells
+  }
+  average
+}`, {"hash":"sha256:fde2144262f8260ed02296ba15c5e44fdfe62a35c32c170ff87f7f95263b7353"}) as unknown as TypedDocumentString<EventCohortQuery, EventCohortQueryVariables>;
 export const TopCountersDocument = new TypedDocumentString(`
     query TopCounters($name: String!, $granularity: Granularity!, $at: DateTime!, $top: Int!) {
   period(granularity: $granularity, at: $at) {
@@ -172,11 +240,13 @@ export const TopCountersDocument = new TypedDocumentString(`
     period: {at: {granularity: $granularity, date: $at}}
     top: $top
   ) {
-    key
-    value
+    ...CountersPanelEntry
   }
 }
-    `, {"hash":"sha256:ce16878f684e91b6f32dc13bc95400807a6bffbfff774041a3633a61f5465f50"}) as unknown as TypedDocumentString<TopCountersQuery, TopCountersQueryVariables>;
+    fragment CountersPanelEntry on CounterValue {
+  key
+  value
+}`, {"hash":"sha256:2346dbf10aa94c179949fd29dc4afadd3f3a39a199c77867b7f824821fae2c4e"}) as unknown as TypedDocumentString<TopCountersQuery, TopCountersQueryVariables>;
 export const EventBreakdownDocument = new TypedDocumentString(`
     query EventBreakdown($prefix: String!, $granularity: Granularity!, $from: DateTime!, $to: DateTime!, $window: Int!) {
   seriesBreakdown(
@@ -186,20 +256,25 @@ export const EventBreakdownDocument = new TypedDocumentString(`
     to: $to
     rollingAverage: $window
   ) {
-    value
-    total
-    points {
-      period {
-        label
-        start
-        end
-      }
-      count
-      average
-    }
+    ...BreakdownPanelSeries
   }
 }
-    `, {"hash":"sha256:df4e747d386ae20cc5bcd609e929844285c6ed5f776554c2c63b57afba3e4685"}) as unknown as TypedDocumentString<EventBreakdownQuery, EventBreakdownQueryVariables>;
+    fragment SeriesPanelPoint on SeriesPoint {
+  period {
+    label
+    start
+    end
+  }
+  count
+  average
+}
+fragment BreakdownPanelSeries on BreakdownSeries {
+  value
+  total
+  points {
+    ...SeriesPanelPoint
+  }
+}`, {"hash":"sha256:3aeb267f890189ea534a111deaafe14432717166a29c5d5d48f7f5bad068c90d"}) as unknown as TypedDocumentString<EventBreakdownQuery, EventBreakdownQueryVariables>;
 export const LiveEventSeriesDocument = new TypedDocumentString(`
     subscription LiveEventSeries($event: String!, $granularity: Granularity!, $from: DateTime!, $to: DateTime!, $window: Int!) {
   series(
@@ -209,16 +284,18 @@ export const LiveEventSeriesDocument = new TypedDocumentString(`
     to: $to
     rollingAverage: $window
   ) {
-    period {
-      label
-      start
-      end
-    }
-    count
-    average
+    ...SeriesPanelPoint
   }
 }
-    `, {"hash":"sha256:8ba605e3b963bfe6202910013e5f528ad7e5a0c382120055e180b43971d39103"}) as unknown as TypedDocumentString<LiveEventSeriesSubscription, LiveEventSeriesSubscriptionVariables>;
+    fragment SeriesPanelPoint on SeriesPoint {
+  period {
+    label
+    start
+    end
+  }
+  count
+  average
+}`, {"hash":"sha256:af142cd6a3c55aff4e89f082e001665367dcebdc16bf0fa50fb5a4c430ef30fc"}) as unknown as TypedDocumentString<LiveEventSeriesSubscription, LiveEventSeriesSubscriptionVariables>;
 export const LiveEventCohortDocument = new TypedDocumentString(`
     subscription LiveEventCohort($event: String!, $activity: String!, $granularity: Granularity!, $to: DateTime!, $rows: Int!, $asPercent: Boolean!) {
   cohort(
@@ -229,17 +306,19 @@ export const LiveEventCohortDocument = new TypedDocumentString(`
     rows: $rows
     asPercent: $asPercent
   ) {
-    rows {
-      period {
-        label
-      }
-      size
-      cells
-    }
-    average
+    ...CohortPanelTable
   }
 }
-    `, {"hash":"sha256:3683f10bad31abdd146ecff79fb71a1473d1da531259dbd2fd937c869b9d84ae"}) as unknown as TypedDocumentString<LiveEventCohortSubscription, LiveEventCohortSubscriptionVariables>;
+    fragment CohortPanelTable on CohortTable {
+  rows {
+    period {
+      label
+    }
+    size
+    cells
+  }
+  average
+}`, {"hash":"sha256:e63831ba1d3613a86fffff73da683680a656b159b035ca151174fe348d78ffa6"}) as unknown as TypedDocumentString<LiveEventCohortSubscription, LiveEventCohortSubscriptionVariables>;
 export const LiveTopCountersDocument = new TypedDocumentString(`
     subscription LiveTopCounters($name: String!, $granularity: Granularity!, $at: DateTime!, $top: Int!) {
   counters(
@@ -247,8 +326,38 @@ export const LiveTopCountersDocument = new TypedDocumentString(`
     period: {at: {granularity: $granularity, date: $at}}
     top: $top
   ) {
-    key
-    value
+    ...CountersPanelEntry
   }
 }
-    `, {"hash":"sha256:bce94bc52db0702281da36018d8ae99b9e951c4e4a3c0a7fa9d59c988196a041"}) as unknown as TypedDocumentString<LiveTopCountersSubscription, LiveTopCountersSubscriptionVariables>;
+    fragment CountersPanelEntry on CounterValue {
+  key
+  value
+}`, {"hash":"sha256:2d907fa809d68cf34fb02eb7fe805c6bd2d0cab870cbecbe4213d43b1aed1820"}) as unknown as TypedDocumentString<LiveTopCountersSubscription, LiveTopCountersSubscriptionVariables>;
+export const LiveEventBreakdownDocument = new TypedDocumentString(`
+    subscription LiveEventBreakdown($prefix: String!, $granularity: Granularity!, $from: DateTime!, $to: DateTime!, $window: Int!) {
+  seriesBreakdown(
+    prefix: $prefix
+    granularity: $granularity
+    from: $from
+    to: $to
+    rollingAverage: $window
+  ) {
+    ...BreakdownPanelSeries
+  }
+}
+    fragment SeriesPanelPoint on SeriesPoint {
+  period {
+    label
+    start
+    end
+  }
+  count
+  average
+}
+fragment BreakdownPanelSeries on BreakdownSeries {
+  value
+  total
+  points {
+    ...SeriesPanelPoint
+  }
+}`, {"hash":"sha256:870a0d946e83bd7d03f6677583d88279a2825e50672d4d9640ba09299e4381b9"}) as unknown as TypedDocumentString<LiveEventBreakdownSubscription, LiveEventBreakdownSubscriptionVariables>;
