@@ -1,6 +1,10 @@
 // The closed-period cache on a real Redis Cluster (3 masters, 3 replicas): copies answer with no script on any master; a write by another client (a plain SETBIT on a shard key, as a bitmapist-like writer would) is seen on the very next read, on every master; and no stale answer through a failover or a reshard, against plain JS Sets.
 
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +36,8 @@ interface NodeInfo {
   id: string;
   port: number;
   master: boolean;
+  /** The master's id, for a replica. */
+  of: string;
   slots: Array<[number, number]>;
 }
 
@@ -40,11 +46,12 @@ async function nodes(c: TestCluster, via: number): Promise<NodeInfo[]> {
     .trim()
     .split('\n')
     .map((line) => {
-      const [id, addr, flags, , , , , , ...slots] = line.split(' ');
+      const [id, addr, flags, of, , , , , ...slots] = line.split(' ');
       return {
         id: id!,
         port: Number(addr!.split('@')[0]!.split(':')[1]),
         master: flags!.split(',').includes('master') && !flags!.includes('fail'),
+        of: of!,
         slots: slots
           .filter((s) => /^\d/.test(s))
           .map((s) => {
@@ -163,6 +170,7 @@ async function scripts(c: TestCluster, ports: readonly number[]): Promise<Map<nu
 
 /** A random id whose shard lives on `master`. */
 function idOn(s: Setup, master: NodeInfo): number {
+  if (!master.slots.length) throw new Error(`${master.port} serves no slots`);
   for (;;) {
     const id = Math.floor(s.random() * SHARDS * 256);
     if (owns(master, keySlot(s.where(20, id).key))) return id;
@@ -178,7 +186,7 @@ describe('closed-period cache on a Redis Cluster', () => {
 
   it('tracks every master and answers from copies: no script runs on any master', async () => {
     const c = cluster();
-    const masters = (await nodes(c, c.ports[0]!)).filter((n) => n.master);
+    const masters = (await nodes(c, c.ports[0]!)).filter((n) => n.master && n.slots.length);
     expect(s.engine.caching.cache!.active).toBe(true);
     for (const m of masters) expect(await c.cli(m.port, 'client', 'list')).toContain(`name=${CLUSTER_TRACKING_CLIENT_NAME} `);
     await warm(s);
@@ -197,7 +205,7 @@ describe('closed-period cache on a Redis Cluster', () => {
 
   it("sees another client's SETBIT on the very next read, on every master", async () => {
     const c = cluster();
-    const masters = (await nodes(c, c.ports[0]!)).filter((n) => n.master);
+    const masters = (await nodes(c, c.ports[0]!)).filter((n) => n.master && n.slots.length);
     expect(masters.length).toBe(3);
     for (const m of masters) {
       for (let i = 0; i < 6; i++) {
@@ -215,7 +223,7 @@ describe('closed-period cache on a Redis Cluster', () => {
 
   it("watch() names the logical key of another client's SETBIT, whichever master holds it", async () => {
     const c = cluster();
-    const masters = (await nodes(c, c.ports[0]!)).filter((n) => n.master);
+    const masters = (await nodes(c, c.ports[0]!)).filter((n) => n.master && n.slots.length);
     const heard: Array<readonly string[] | null> = [];
     const stop = s.engine.watch((keys) => heard.push(keys));
     try {
@@ -234,7 +242,7 @@ describe('closed-period cache on a Redis Cluster', () => {
     const c = cluster();
     const a = await setup(99, 16);
     try {
-      const masters = (await nodes(c, c.ports[0]!)).filter((n) => n.master);
+      const masters = (await nodes(c, c.ports[0]!)).filter((n) => n.master && n.slots.length);
       const ports = masters.map((m) => m.port);
       const answers = a.engine.caching.answers!;
       expect((await a.t.gql(QUERY)).data).toEqual(a.truth.expected());
@@ -320,6 +328,44 @@ describe('closed-period cache through a failover and a reshard', () => {
     }
   }, 240_000);
 
+  it('gives no stale answer through a manual failover (CLUSTER FAILOVER: the old master stays up, as a replica)', async () => {
+    const c = cluster();
+    // Replicas settled first: the gateway then tracks the masters only, and the replica it is
+    // about to promote is not one of them.
+    await waitFor('every master to have a replica, on every node', 60_000, async () => {
+      for (const p of c.ports) {
+        const now = await nodes(c, p);
+        if (now.filter((n) => n.master).length !== 3 || !now.filter((n) => n.master).every((m) => now.some((r) => !r.master && r.of === m.id))) return false;
+      }
+      return true;
+    });
+    const s = await setup(4242);
+    try {
+      await warm(s);
+      const all = await nodes(c, c.ports[0]!);
+      const old = all.find((n) => n.master && n.slots.length)!;
+      const replica = all.find((n) => !n.master && n.of === old.id)!;
+      expect(await c.cli(replica.port, 'client', 'list')).not.toContain(`name=${CLUSTER_TRACKING_CLIENT_NAME} `);
+      await c.cli(replica.port, 'cluster', 'failover');
+      let promoted = false;
+      const watching = waitFor('the replica to take over', 60_000, async () => {
+        promoted = (await nodes(c, replica.port)).some((n) => n.port === replica.port && n.master);
+        return promoted;
+      });
+      const through = await readThrough(s, () => promoted, 20);
+      await watching;
+      const after = await readThrough(s, () => true, 40);
+      console.log(`manual failover: ${through.answers + after.answers} answers, ${through.wrong.length + after.wrong.length} wrong, ${after.hits} keys answered from copies after it`);
+      expect(through.wrong).toEqual([]);
+      expect(after.wrong).toEqual([]);
+      expect(after.hits).toBeGreaterThan(0);
+      // The promoted master is tracked; the old one, a replica now, keeps its connection or not, but answers nothing.
+      expect(await c.cli(replica.port, 'client', 'list')).toContain(`name=${CLUSTER_TRACKING_CLIENT_NAME} `);
+    } finally {
+      await s.close();
+    }
+  }, 240_000);
+
   it('gives no stale answer while slots move between masters and back (redis-cli --cluster reshard)', async () => {
     const c = cluster();
     const s = await setup(1515);
@@ -357,4 +403,93 @@ describe('closed-period cache through a failover and a reshard', () => {
       await s.close();
     }
   }, 240_000);
+
+  it('gives no stale answer while slots move to a master that joined after tracking began (add-node, then reshard onto it)', async () => {
+    const c = cluster();
+    const s = await setup(9090);
+    const dir = mkdtempSync(join(tmpdir(), 'bitmapql-cache-node-'));
+    const port = await freeNodePort(c.ports);
+    const node = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const exited = new Promise((r) => node.once('exit', r));
+    let disagreement = '';
+    const agreed = (via: number): Promise<void> =>
+      waitFor('the nodes to agree on the slots', 30_000, async () => {
+        try {
+          await run('redis-cli', ['--cluster', 'check', `127.0.0.1:${via}`]);
+          return true;
+        } catch (e) {
+          disagreement = String((e as { stdout?: string }).stdout ?? e).slice(-600);
+          throw e;
+        }
+      }).catch((e: Error) => {
+        throw new Error(`${e.message}: ${disagreement}`);
+      });
+    let added: NodeInfo | undefined;
+    let from: NodeInfo | undefined;
+    try {
+      await waitFor('the new node to answer', 10_000, async () => (await c.cli(port, 'ping')).trim() === 'PONG');
+      await warm(s);
+      from = (await nodes(c, c.ports[0]!)).find((n) => n.master && n.slots.length)!;
+      await run('redis-cli', ['--cluster', 'add-node', `127.0.0.1:${port}`, `127.0.0.1:${from.port}`]);
+      await waitFor('every node to know the new one', 30_000, async () => {
+        for (const p of c.ports) if (!(await nodes(c, p).catch(() => [])).some((n) => n.port === port)) return false;
+        return true;
+      });
+      await waitFor('the new node to see the cluster ok', 30_000, async () => /cluster_state:ok/.test(await c.cli(port, 'cluster', 'info')));
+      added = (await nodes(c, from.port)).find((n) => n.port === port)!;
+      let done = false;
+      const moving = (async () => {
+        try {
+          await agreed(from!.port);
+          await run('redis-cli', ['--cluster', 'reshard', `127.0.0.1:${from!.port}`, '--cluster-from', from!.id, '--cluster-to', added!.id, '--cluster-slots', '2000', '--cluster-yes'], { maxBuffer: 64 << 20 });
+          return null;
+        } catch (e) {
+          return e as Error;
+        } finally {
+          done = true;
+        }
+      })();
+      const during = await readThrough(s, () => done, 20);
+      const failed = await moving;
+      if (failed) throw new Error(`reshard onto the new node: ${String((failed as { stdout?: string }).stdout ?? '').slice(-300)} ${String((failed as { stderr?: string }).stderr ?? '').slice(-500)}`);
+      // The new master holds slots now: writes there, read at once.
+      const after = await readThrough(s, () => true, 40);
+      console.log(`new master: ${during.answers + after.answers} answers, ${during.wrong.length + after.wrong.length} wrong, ${during.unavailable + after.unavailable} SERVICE_UNAVAILABLE, ${during.hits + after.hits} keys answered from copies`);
+      expect(during.wrong).toEqual([]);
+      expect(after.wrong).toEqual([]);
+      expect(after.hits).toBeGreaterThan(0);
+      expect(await c.cli(port, 'client', 'list')).toContain(`name=${CLUSTER_TRACKING_CLIENT_NAME} `);
+    } finally {
+      // Slots back to where they were and the node out of the cluster, for the tests after this one.
+      if (added && from) {
+        await agreed(from.port).catch((e: Error) => console.log(e.message));
+        await run('redis-cli', ['--cluster', 'reshard', `127.0.0.1:${from.port}`, '--cluster-from', added.id, '--cluster-to', from.id, '--cluster-slots', '16384', '--cluster-yes'], { maxBuffer: 64 << 20 }).catch(() => {});
+        await agreed(from.port).catch(() => {});
+        await run('redis-cli', ['--cluster', 'del-node', `127.0.0.1:${from.port}`, added.id]).catch(() => {});
+      }
+      if (node.exitCode === null) node.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+      await s.close();
+    }
+  }, 240_000);
 });
+
+/** True when nothing listens on 127.0.0.1:port. */
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A port free with its cluster bus (port + 10000), below the ephemeral range, not one of the cluster's. */
+async function freeNodePort(taken: readonly number[]): Promise<number> {
+  for (let tries = 0; tries < 1000; tries++) {
+    const p = 20_000 + Math.floor(Math.random() * 2_700);
+    if (taken.some((t) => Math.abs(t - p) % 10_000 === 0)) continue;
+    if ((await isFree(p)) && (await isFree(p + 10_000))) return p;
+  }
+  throw new Error('no free port pair for a cluster node');
+}
