@@ -285,6 +285,11 @@ describe('an event without data', () => {
       expect((await box.getAttribute('data-nearest'))!.split('\n')).toEqual(nearest);
       expect((await dashboardOf(page)).series).toBeNull();
       expect(posts.some((p) => typeof p.query === 'string' && p.query.includes('query EventSeries'))).toBe(false);
+      // The cohort follows Event: it says the same, and its names link to the page with that Event.
+      expect(await page.getAttribute('#cohort .no-data', 'data-name')).toBe(typo);
+      expect((await page.getAttribute('#cohort .no-data', 'data-nearest'))!.split('\n')).toEqual(nearest);
+      expect(new URLSearchParams((await page.getAttribute('#cohort .no-data a', 'href'))!.slice(1)).get('event')).toBe('launch');
+      expect(posts.some((p) => typeof p.query === 'string' && p.query.includes('query EventCohort'))).toBe(false);
       // A name links to the same page with that event.
       const href = await box.locator('a').first().getAttribute('href');
       expect(new URLSearchParams(href!.slice(1)).get('event')).toBe('launch');
@@ -296,6 +301,54 @@ describe('an event without data', () => {
       await context.close();
     }
     // The gateway is still up.
+    expect((await fetch(`${gw.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${READER}` }, body: '{"query":"{ __typename }"}' })).status).toBe(200);
+  });
+
+  it('a misspelt cohort event or activity event: "No data for …" in the cohort panel with the nearest names, no cohort asked for, the other panels drawn', async () => {
+    const names = [...new Set(events.flatMap((e) => (e.provider === undefined ? ['launch'] : ['launch', `launch:provider:${e.provider}`])))].sort();
+    const nearestTo = (typo: string): string[] => [...names].sort((a, b) => levenshtein(typo, a) - levenshtein(typo, b) || (a < b ? -1 : a > b ? 1 : 0)).slice(0, 3);
+    const rows = 5;
+    const base = { event: 'launch', from: addDays(TODAY, -13), to: TODAY, granularity: 'DAY', cohort: 'DAY', rows };
+    for (const [field, typo, first] of [
+      ['cohortEvent', 'launch:provider:GitHb', 'launch:provider:GitHub'],
+      ['activity', 'lanch', 'launch'],
+    ] as const) {
+      const nearest = nearestTo(typo);
+      expect(nearest[0]).toBe(first);
+      const { page, context, problems, posts } = await open(`${gw.url}/${q({ ...base, [field]: typo })}`);
+      try {
+        expect(await page.getAttribute('body', 'data-state')).toBe('ready');
+        const box = page.locator('#cohort .no-data');
+        expect(await box.textContent()).toContain(`No data for ${typo}.`);
+        expect(await box.textContent()).toContain(`Nearest names: ${nearest.join(', ')}`);
+        expect((await box.getAttribute('data-nearest'))!.split('\n')).toEqual(nearest);
+        expect(await page.textContent('#cohort .stats')).toBe('');
+        const d = await dashboardOf(page);
+        expect(d.cohort).toBeNull();
+        expect(posts.some((p) => typeof p.query === 'string' && p.query.includes('query EventCohort'))).toBe(false);
+        // The series is of Event (spelt right): drawn, and no "No data" there.
+        expect(d.series!.points.map((p) => p.count)).toEqual(expectedSeries(base.from, base.to, 'DAY').points.map((p) => p.count));
+        expect(await page.$('#series .no-data')).toBeNull();
+        // The nearest name links to the same page with that name in the misspelt field only.
+        const href = new URLSearchParams((await box.locator('a').first().getAttribute('href'))!.slice(1));
+        expect(href.get(field)).toBe(first);
+        expect(href.get('event')).toBe('launch');
+        if (field === 'activity') {
+          await box.locator('a').first().click();
+          await page.waitForFunction(() => document.body.dataset.state === 'ready' && window.dashboard.cohort?.activity === 'launch', undefined, { timeout: 15_000 });
+          const cohort = (await dashboardOf(page)).cohort!;
+          const want = expectedDailyCohort(TODAY, rows);
+          expect(cohort.rows.map((r) => [r.label, r.size])).toEqual(want.map((r) => [r.label, r.size]));
+          cohort.rows.forEach((r, i) =>
+            want[i]!.cells.forEach((c, k) => (c === null ? expect(r.cells[k], `${r.label}[${k}]`).toBeNull() : expect(r.cells[k], `${r.label}[${k}]`).toBeCloseTo(c, 9))),
+          );
+          expect(await page.$('#cohort .no-data')).toBeNull();
+        }
+        expect(problems).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    }
     expect((await fetch(`${gw.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${READER}` }, body: '{"query":"{ __typename }"}' })).status).toBe(200);
   });
 

@@ -310,6 +310,13 @@ async function render(requested: DashboardState): Promise<void> {
   const missing = event !== null && !events.includes(event);
   const cohortEvent = state.cohortEvent ?? event;
   const activity = state.activity ?? cohortEvent;
+  // The cohort's first name without data (the field it came from: Event when the pair follows it), like the series.
+  const cohortMissing: { name: string; field: 'event' | 'cohortEvent' | 'activity' } | null =
+    cohortEvent !== null && !events.includes(cohortEvent)
+      ? { name: cohortEvent, field: state.cohortEvent === null ? 'event' : 'cohortEvent' }
+      : activity !== null && !events.includes(activity)
+        ? { name: activity, field: 'activity' }
+        : null;
   const pair = cohortEvent === activity ? cohortEvent : `${cohortEvent} → ${activity}`;
   panels.cohort.title.textContent = event ? `Retention · ${pair} by ${cohort.toLowerCase()}` : 'Retention';
   panels.breakdown.title.textContent = state.prefix ? `Breakdown · ${state.prefix}` : 'Breakdown';
@@ -323,7 +330,7 @@ async function render(requested: DashboardState): Promise<void> {
     run('breakdown', panels.breakdown, state.prefix === null ? null : loadBreakdownFor(state, state.prefix), 'No event names with a prefix yet (such as launch:provider:gh): type one above.', (d) => {
       data.breakdown = { ...d, drawn: renderBreakdown(panels.breakdown.body, panels.breakdown.stats, d, state.stacked) };
     }),
-    run('cohort', panels.cohort, cohortEvent === null || activity === null ? null : () => loadCohort({ event: cohortEvent, activity, granularity: cohort, to: end, rows, percent: state.cells === 'percent' }), 'No events yet.', (d) => {
+    run('cohort', panels.cohort, cohortEvent === null || activity === null || cohortMissing ? null : () => loadCohort({ event: cohortEvent, activity, granularity: cohort, to: end, rows, percent: state.cells === 'percent' }), 'No events yet.', (d) => {
       data.cohort = d;
       panels.cohort.stats.replaceChildren(h('span', {}, cohortStats(d, noun)));
       renderCohort(panels.cohort.body, d, noun);
@@ -362,6 +369,7 @@ async function render(requested: DashboardState): Promise<void> {
   }
 
   if (missing) noData(panels.series, event, events, (name) => stateQuery({ ...state, event: name }));
+  if (cohortMissing) noData(panels.cohort, cohortMissing.name, events, (name) => stateQuery({ ...state, [cohortMissing.field]: name }));
   await Promise.all(tasks);
   if (!current()) return;
   window.dashboard = data;
