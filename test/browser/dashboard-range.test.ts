@@ -166,6 +166,8 @@ async function open(url: string, viewport = { width: 1280, height: 900 }): Promi
 }
 
 const dashboardOf = (page: Page): Promise<DashboardData> => page.evaluate(() => window.dashboard);
+/** The series chart's legend, as shown: each entry's label (uPlot's table under the chart). */
+const legendOf = (page: Page): Promise<string[]> => page.$$eval('#series .u-legend .u-series', (rows) => rows.map((r) => r.querySelector('.u-label')?.textContent ?? ''));
 const q = (params: Record<string, string | number>): string => `?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString()}`;
 
 describe('the series panel over a from/to range', () => {
@@ -204,6 +206,7 @@ describe('the series panel over a from/to range', () => {
       expect(await page.textContent('#series .partial-note')).toContain(`${labelOf(TODAY, g)} is not over`);
       expect(await page.textContent('#series .readout')).toContain('so far');
       const unit = { DAY: 'day', WEEK: 'week', MONTH: 'month' }[g];
+      expect(await legendOf(page)).toEqual(['users', 'users so far', `${WINDOW[g]}-${unit} average`]);
       expect(await page.textContent('#series h2')).toBe(`${{ DAY: 'Daily', WEEK: 'Weekly', MONTH: 'Monthly' }[g]} active users · launch`);
       expect(await page.textContent('#series .stats')).toContain(`mean per ${unit}`);
       // The form shows the range.
@@ -230,6 +233,7 @@ describe('the series panel over a from/to range', () => {
       d.series!.points.forEach((p, i) => expect(p.average, p.label).toBeCloseTo(want.points[i]!.average!, 9));
       expect(await page.getAttribute('#series .chart', 'data-partial')).toBe('');
       expect(await page.$('#series .partial-note')).toBeNull();
+      expect(await legendOf(page)).toEqual(['users', '7-day average']); // nothing "so far"
       expect(problems).toEqual([]);
     } finally {
       await context.close();
@@ -376,6 +380,7 @@ describe('wording that fits the entity', () => {
       expect(await page.textContent('#series h2')).toBe('Daily active repositories · launch');
       expect(await page.textContent('#series .readout')).toContain(' · repositories ');
       expect(await page.textContent('#cohort thead th.size')).toBe('Repositories');
+      expect(await legendOf(page)).toEqual(['repositories', '7-day average']); // no period is partial: no "so far"
       expect(await page.textContent('body')).not.toMatch(/\busers\b/i);
       expect(new URL(page.url()).searchParams.get('entity')).toBeNull(); // the gateway's default is not written into links
     } finally {
@@ -385,6 +390,7 @@ describe('wording that fits the entity', () => {
     try {
       expect(await other.page.textContent('#series h2')).toBe('Weekly active notebooks · launch');
       expect(new URL(other.page.url()).searchParams.get('entity')).toBe('notebooks');
+      expect(await legendOf(other.page)).toEqual(['notebooks', 'notebooks so far', '4-week average']); // this week is partial
     } finally {
       await other.context.close();
     }

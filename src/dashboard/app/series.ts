@@ -111,35 +111,30 @@ export function renderSeries(body: HTMLElement, stats: HTMLElement, data: Series
   }
   const width = (): number => Math.max(280, chart.clientWidth);
   const { solid, dashed } = splitPartial(counts, partial);
+  // The dashed series (and its legend entry, "users so far") only when a period is not over.
+  const anyPartial = partial.some((x) => x);
+  const countSeries: uPlot.Series = {
+    label: noun,
+    stroke: '#2563eb',
+    width: 1.5,
+    fill: 'rgba(37, 99, 235, 0.10)',
+    points: { show: data.points.length <= 45, size: 4 },
+  };
+  const partialSeries: uPlot.Series = {
+    label: `${noun} so far`,
+    stroke: '#2563eb',
+    width: 1.5,
+    dash: [...PARTIAL_DASH],
+    // A hollow dot on each partial point only (not on the complete point the dash starts from).
+    points: { show: true, size: 7, width: 1.5, fill: '#fff', filter: () => partial.flatMap((x, i) => (x ? [i] : [])) },
+  };
+  const averageSeries: uPlot.Series = { label: `${data.window}-${unit} average`, stroke: '#ea580c', width: 2.25, points: { show: false } };
   const options: uPlot.Options = {
     width: width(),
     height: HEIGHT,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.08 : 1] } },
-    series: [
-      {},
-      {
-        label: noun,
-        stroke: '#2563eb',
-        width: 1.5,
-        fill: 'rgba(37, 99, 235, 0.10)',
-        points: { show: data.points.length <= 45, size: 4 },
-      },
-      {
-        label: `${noun} so far`,
-        stroke: '#2563eb',
-        width: 1.5,
-        dash: [...PARTIAL_DASH],
-        // A hollow dot on each partial point only (not on the complete point the dash starts from).
-        points: { show: true, size: 7, width: 1.5, fill: '#fff', filter: () => partial.flatMap((x, i) => (x ? [i] : [])) },
-      },
-      {
-        label: `${data.window}-${unit} average`,
-        stroke: '#ea580c',
-        width: 2.25,
-        points: { show: false },
-      },
-    ],
+    series: anyPartial ? [{}, countSeries, partialSeries, averageSeries] : [{}, countSeries, averageSeries],
     axes: [
       { stroke: '#6b7280', grid: { stroke: '#eef0f3', width: 1 }, ticks: { stroke: '#e5e7eb', width: 1 } },
       { stroke: '#6b7280', grid: { stroke: '#eef0f3', width: 1 }, ticks: { stroke: '#e5e7eb', width: 1 }, size: 56 },
@@ -148,7 +143,9 @@ export function renderSeries(body: HTMLElement, stats: HTMLElement, data: Series
     cursor: { drag: { x: false, y: false } },
     hooks: { setCursor: [(u) => show(u.cursor.idx)] },
   };
-  plot = new uPlot(options, [data.points.map((p) => periodX(p)), solid, dashed, data.points.map((p) => p.average)], chart);
+  const xs = data.points.map((p) => periodX(p));
+  const averages = data.points.map((p) => p.average);
+  plot = new uPlot(options, (anyPartial ? [xs, solid, dashed, averages] : [xs, solid, averages]) as uPlot.AlignedData, chart);
   const p = plot;
   observer = new ResizeObserver(() => {
     const w = width();
