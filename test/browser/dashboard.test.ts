@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { Kind, parse, print } from 'graphql';
+import type { FieldNode, OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/bitmap/engines/engine.ts';
 import { DASHBOARD_CSP } from '../../src/dashboard/server.ts';
@@ -356,6 +358,31 @@ describe('the dashboard with PERSISTED_OPERATIONS', () => {
     writeFileSync(join(manifests, 'merged.json'), JSON.stringify(merged));
   });
   afterAll(() => rmSync(manifests, { recursive: true, force: true }));
+
+  it('each Live subscription selects what its query does: the same fragment, under the same field with the same arguments', () => {
+    const manifest = JSON.parse(readFileSync(DASHBOARD_MANIFEST, 'utf8')) as Record<string, string>;
+    const operations = Object.values(manifest).flatMap((text) =>
+      parse(text).definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION),
+    );
+    const byName = new Map(operations.map((o) => [o.name!.value, o]));
+    const live = operations.filter((o) => o.operation === 'subscription');
+    // One subscription per panel: series, breakdown, cohort, counters.
+    expect(live.map((o) => o.name!.value).sort()).toEqual(['LiveEventBreakdown', 'LiveEventCohort', 'LiveEventSeries', 'LiveTopCounters']);
+    for (const sub of live) {
+      const query = byName.get(sub.name!.value.replace(/^Live/, ''));
+      expect(query?.operation, sub.name!.value).toBe('query');
+      const fields = (o: OperationDefinitionNode): FieldNode[] => o.selectionSet.selections.filter((x): x is FieldNode => x.kind === Kind.FIELD);
+      for (const field of fields(sub)) {
+        const twin = fields(query!).find((f) => f.name.value === field.name.value);
+        expect(twin, `${sub.name!.value}.${field.name.value}`).toBeDefined();
+        // The whole selection is one fragment spread, the same one the query uses.
+        const spreads = (f: FieldNode): string[] => f.selectionSet!.selections.map((x) => (x.kind === Kind.FRAGMENT_SPREAD ? x.name.value : `(not a fragment: ${x.kind})`));
+        expect(spreads(field), sub.name!.value).toHaveLength(1);
+        expect(spreads(field), sub.name!.value).toEqual(spreads(twin!));
+        expect(field.arguments!.map((a) => print(a)), sub.name!.value).toEqual(twin!.arguments!.map((a) => print(a)));
+      }
+    }
+  });
 
   it('sends documentIds and draws the same numbers when the manifest holds the page’s operations', async () => {
     const g = await listen(engine, dashboardConfig(dir, { reader: READER }, { persistedOperations: join(manifests, 'merged.json') }));
