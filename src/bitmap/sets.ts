@@ -87,7 +87,7 @@ export const namingZone = (ctx: Pick<SetContext, 'tz' | 'zone'>): TimeZone => ct
  * The keys of an event over the periods first..last of one granularity (consecutive): the stored
  * keys of each in the storage zone, else the storage keys covering their instants.
  */
-export function periodsKeys(ctx: SetContext, name: string, first: Period, last: Period): string[] {
+export function periodsKeys(ctx: SetContext, name: string, first: Period, last: Period): readonly string[] {
   if (sameZone(ctx.zone, ctx.tz)) {
     if (first.index === last.index) return ctx.layout.eventKeys(name, first);
     const keys: string[] = [];
@@ -200,7 +200,7 @@ export function resolveSet(spec: SetSpec, ctx: SetContext): Expr {
   return canonical(toRaw(spec, ctx, 1, { nodes: 0 }));
 }
 
-const orOfKeys = (keys: string[]): RawExpr =>
+const orOfKeys = (keys: readonly string[]): RawExpr =>
   keys.length === 1 ? { op: 'key', key: keys[0]! } : { op: 'or', args: keys.map((key) => ({ op: 'key', key })) };
 
 /** Depth and node limits are checked on the way down, so recursion never goes past maxDepth. */

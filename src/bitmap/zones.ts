@@ -9,6 +9,8 @@
 // of its instant, so a user is in the union exactly when marked at one of those instants.
 
 import { BitmapError } from './errors.ts';
+import { diffOf, keyExpr, orOf } from './expr.ts';
+import type { Expr } from './expr.ts';
 import type { KeyLayout } from './keys.ts';
 import { civilFromDays, daysFromCivil, periodAt, periodEnd, periodLabel, periodStart } from './period.ts';
 import { TimeZone } from './period.ts';
@@ -16,11 +18,11 @@ import type { Granularity, Period } from './period.ts';
 
 /** Storage keys of an event over an instant range, and the storage days whose hour keys they include. */
 export interface Cover {
-  readonly keys: string[];
+  readonly keys: readonly string[];
   /** DAY indexes (storage zone) of which some hour keys are read: those hours must have been tracked. */
-  readonly hourDays: number[];
+  readonly hourDays: readonly number[];
   /** HOUR indexes (storage zone) of which some minute keys are read: those minutes must have been tracked. */
-  readonly minuteHours: number[];
+  readonly minuteHours: readonly number[];
 }
 
 /** Storage periods covering an instant range, with the days whose hours and the hours whose minutes they read. */
@@ -174,8 +176,54 @@ const COVERED = new Set<Granularity>(['HOUR', 'DAY', 'WEEK', 'MONTH', 'YEAR']);
  * instants), with minute keys at an end inside a storage hour.
  */
 export function coverKeys(layout: KeyLayout, name: string, first: Period, last: Period, storage: TimeZone, zone: TimeZone): Cover {
-  const { periods, hourDays, minuteHours } = coverStorage(first, last, storage, zone, true);
-  return { keys: periods.flatMap((p) => layout.eventKeys(name, p)), hourDays, minuteHours };
+  const memo = memoOf(coverMemo, layout);
+  const id = `${zone.name}\n${storage.name}\n${first.granularity}\n${first.index}\n${last.index}\n${name}`;
+  let cover = memo.get(id);
+  if (cover === undefined) {
+    const { periods, hourDays, minuteHours } = coverStorage(first, last, storage, zone, true);
+    cover = Object.freeze({ keys: Object.freeze(periods.flatMap((p) => layout.eventKeys(name, p))), hourDays: Object.freeze(hourDays), minuteHours: Object.freeze(minuteHours) });
+    remember(memo, id, cover);
+  }
+  return cover;
+}
+
+/**
+ * Covers and checks already worked out, per key layout: a dashboard asks about the same periods
+ * of the same events in the same zone every few seconds, and naming a New York month's keys, or a
+ * day's 24 hour keys for its check, cost about as much as reading them. Exact: a cover depends
+ * only on the zones' rules and the periods, a check only on the event and the storage day or hour.
+ */
+const coverMemo = new WeakMap<KeyLayout, Map<string, Cover>>();
+const checkMemo = new WeakMap<KeyLayout, Map<string, Expr>>();
+const MEMO_ENTRIES = 20_000;
+
+function memoOf<T>(memos: WeakMap<KeyLayout, Map<string, T>>, layout: KeyLayout): Map<string, T> {
+  let memo = memos.get(layout);
+  if (!memo) memos.set(layout, (memo = new Map()));
+  return memo;
+}
+
+function remember<T>(memo: Map<string, T>, id: string, value: T): void {
+  if (memo.size >= MEMO_ENTRIES) memo.clear();
+  memo.set(id, value);
+}
+
+/** The users of a storage day no hour key of it holds (`unit` DAY), or of a storage hour no minute key of it holds (`unit` HOUR): marks without the finer keys. */
+export function untrackedExpr(layout: KeyLayout, name: string, unit: 'DAY' | 'HOUR', index: number): Expr {
+  const memo = memoOf(checkMemo, layout);
+  const id = `${unit}\n${index}\n${name}`;
+  let e = memo.get(id);
+  if (e === undefined) {
+    if (unit === 'DAY') {
+      const k = dayAndHourKeys(layout, name, index);
+      e = diffOf(keyExpr(k.day), orOf(k.hours.map(keyExpr)));
+    } else {
+      const k = hourAndMinuteKeys(layout, name, index);
+      e = diffOf(keyExpr(k.hour), orOf(k.minutes.map(keyExpr)));
+    }
+    remember(memo, id, e);
+  }
+  return e;
 }
 
 /**

@@ -3,13 +3,13 @@
 import { cohortCsv, cohortTable, funnelSteps, rollingAverages } from '../bitmap/analytics.ts';
 import type { CohortTableData, FunnelStepData } from '../bitmap/analytics.ts';
 import { BitmapError } from '../bitmap/errors.ts';
-import { andOf, diffOf, keyExpr, orOf } from '../bitmap/expr.ts';
+import { andOf } from '../bitmap/expr.ts';
 import { firstPeriod, periodAt, periodLabel, resolveTime, shiftPeriod } from '../bitmap/period.ts';
 import type { Granularity, Period, TimeInput, TimeZone } from '../bitmap/period.ts';
 import { checkPeriods, namingZone, rangePeriods, rangeSpan, resolveSet } from '../bitmap/sets.ts';
 import type { PeriodRange, SetContext, SetSpec } from '../bitmap/sets.ts';
 import type { Answer, Query } from '../bitmap/plan.ts';
-import { dayAndHourKeys, hourAndMinuteKeys, hoursNotTracked, minutesNotTracked, sameZone, zoneNamed } from '../bitmap/zones.ts';
+import { hoursNotTracked, minutesNotTracked, sameZone, untrackedExpr, zoneNamed } from '../bitmap/zones.ts';
 import type { Context } from '../context.ts';
 import { setShapeCost } from '../limits.ts';
 
@@ -45,14 +45,8 @@ export async function askChecked(ctx: Context, sc: SetContext, questions: readon
   const hours = sc.minuteHours ? [...sc.minuteHours.values()] : [];
   if (!days.length && !hours.length) return ctx.ask(questions);
   const checks = [
-    ...days.map(({ name, day }): Query => {
-      const k = dayAndHourKeys(sc.layout, name, day);
-      return { kind: 'exists', expr: diffOf(keyExpr(k.day), orOf(k.hours.map(keyExpr))) };
-    }),
-    ...hours.map(({ name, hour }): Query => {
-      const k = hourAndMinuteKeys(sc.layout, name, hour);
-      return { kind: 'exists', expr: diffOf(keyExpr(k.hour), orOf(k.minutes.map(keyExpr))) };
-    }),
+    ...days.map(({ name, day }): Query => ({ kind: 'exists', expr: untrackedExpr(sc.layout, name, 'DAY', day) })),
+    ...hours.map(({ name, hour }): Query => ({ kind: 'exists', expr: untrackedExpr(sc.layout, name, 'HOUR', hour) })),
   ];
   const answers = await ctx.ask([...questions, ...checks]);
   days.forEach(({ name, day }, i) => {
