@@ -224,6 +224,7 @@ export class ClusterTracking {
 
   /** The master's connections, opened and tracking, reusing them while they stay up. */
   private async ensure(addr: string): Promise<Master> {
+    if (this.stopped) throw new Error('tracking stopped');
     const held = this.masters.get(addr);
     if (held && held.tracking && held.conn.status === 'ready' && held.probe.status === 'ready') return held;
     if (held) this.discard(held);
@@ -261,9 +262,11 @@ export class ClusterTracking {
       await m.conn.call('CLIENT', 'SETNAME', CLUSTER_TRACKING_CLIENT_NAME);
       await m.conn.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', id, 'BCAST', ...this.options.prefixes.flatMap((p) => ['PREFIX', p]));
       await m.conn.subscribe(INVALIDATE);
+      if (this.stopped) throw new Error('tracking stopped'); // stop() ran meanwhile: these connections are not left open
       m.tracking = true;
     } catch (e) {
       if ((e as Error).name === 'ReplyError') this.refuse(e as Error);
+      this.discard(m);
       throw e;
     }
     return m;
@@ -287,6 +290,7 @@ export class ClusterTracking {
   async stop(): Promise<void> {
     this.stopped = true;
     this.live = false;
+    this.epoch++;
     if (this.timer) clearInterval(this.timer);
     this.cluster.off('+node', this.onTopology);
     this.cluster.off('-node', this.onTopology);
