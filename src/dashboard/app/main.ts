@@ -1,4 +1,4 @@
-// The dashboard page: three panels over the GraphQL API, state in the URL query string.
+// The dashboard page: four panels over the GraphQL API (series, breakdown, cohort, top counts), state in the URL query string.
 // window.dashboard holds the numbers each panel drew; <body data-state> is loading, ready or error.
 // With Live on, each drawn panel subscribes to its own query and is drawn again as writes arrive.
 
