@@ -12,7 +12,7 @@ import type { ClusterEngine } from '../../src/bitmap/engines/cluster/engine.ts';
 import { keySlot } from '../../src/bitmap/engines/cluster/slots.ts';
 import { CLUSTER_TRACKING_CLIENT_NAME } from '../../src/bitmap/engines/cluster/tracking.ts';
 import { rng } from '../rng.ts';
-import { testGateway } from '../helpers.ts';
+import { TEST_AUTH, testGateway } from '../helpers.ts';
 import type { TestGateway } from '../helpers.ts';
 import { useCluster, waitFor } from './cluster.ts';
 import type { TestCluster } from './cluster.ts';
@@ -235,6 +235,28 @@ describe('closed-period cache on a Redis Cluster', () => {
       }
     } finally {
       stop();
+    }
+  });
+
+  it("live subscriptions move on another client's SETBIT and on a counter increment, on the cluster", async () => {
+    const c = cluster();
+    const masters = (await nodes(c, c.ports[0]!)).filter((n) => n.master && n.slots.length);
+    const bits = await sse(s.t, `subscription { count(set: ${day(20)}) }`);
+    const plays = await sse(s.t, 'subscription { counters(name: "plays", period: { at: { granularity: DAY, date: "2026-11-20" } }) { key value } }');
+    try {
+      expect((await bits.next()).data).toEqual({ count: s.truth.days[20].size });
+      expect((await plays.next()).data).toEqual({ counters: [] });
+      for (const m of masters) {
+        const id = idOn(s, m);
+        if (s.truth.days[20].has(id)) continue;
+        await s.set(20, id, 1);
+        expect((await bits.next()).data).toEqual({ count: s.truth.days[20].size });
+      }
+      expect((await s.t.gql('mutation { incrementCounter(name: "plays", key: "song-1", by: 3, at: "2026-11-20T10:00:00Z") { incremented } }')).errors).toBeUndefined();
+      expect((await plays.next()).data).toEqual({ counters: [{ key: 'song-1', value: 3 }] });
+    } finally {
+      await bits.close();
+      await plays.close();
     }
   });
 
@@ -492,4 +514,41 @@ async function freeNodePort(taken: readonly number[]): Promise<number> {
     if ((await isFree(p)) && (await isFree(p + 10_000))) return p;
   }
   throw new Error('no free port pair for a cluster node');
+}
+
+/** A subscription over GraphQL over SSE, through the gateway's fetch: its `next` payloads in order. */
+async function sse(t: TestGateway, query: string): Promise<{ next(ms?: number): Promise<{ data?: unknown; errors?: unknown }>; close(): Promise<void> }> {
+  const res = await t.gateway.yoga.fetch('http://yoga/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...TEST_AUTH },
+    body: JSON.stringify({ query }),
+  });
+  expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  const queued: Array<{ data?: unknown; errors?: unknown }> = [];
+  let buffer = '';
+  return {
+    async next(ms = 5000) {
+      const end = Date.now() + ms;
+      while (!queued.length) {
+        const left = end - Date.now();
+        if (left <= 0) throw new Error(`no answer within ${ms} ms`);
+        const read = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), left))]);
+        if (!read) continue;
+        if (read.done) throw new Error('the stream ended');
+        buffer += decoder.decode(read.value, { stream: true });
+        let at: number;
+        while ((at = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, at);
+          buffer = buffer.slice(at + 2);
+          if (!/^event: next$/m.test(block)) continue;
+          const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+          queued.push(JSON.parse(data) as { data?: unknown; errors?: unknown });
+        }
+      }
+      return queued.shift()!;
+    },
+    close: () => reader.cancel().catch(() => {}),
+  };
 }
