@@ -1,12 +1,18 @@
 // GraphQL over SSE in single-connection mode at /graphql/stream (plugins/live-sse.ts): the graphql-sse client, and the limits, scopes, caps and cleanup of /graphql.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createClient } from 'graphql-sse';
 import type { Client, ExecutionResult } from 'graphql-sse';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/auth.ts';
 import type { Gateway } from '../../src/gateway.ts';
+import { freePort } from '../global-setup.ts';
 import { ENGINES, TEST_AUTH, testGateway } from '../helpers.ts';
 import type { TestGateway } from '../helpers.ts';
 
@@ -35,9 +41,10 @@ async function listen(g: Gateway): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-function client(base: string, headers: Record<string, string> = TEST_AUTH): Client<true> {
+/** `lazy: false`: the client keeps its stream open with no subscription left (the gateway has to end it). */
+function client(base: string, headers: Record<string, string> = TEST_AUTH, lazy = true): Client<true> {
   // A copy: the client adds its stream's token to the object it is given.
-  const c = createClient<true>({ url: `${base}/graphql/stream`, singleConnection: true, headers: { ...headers }, retryAttempts: 0 });
+  const c = createClient<true>({ url: `${base}/graphql/stream`, singleConnection: true, lazy, headers: { ...headers }, retryAttempts: 0 });
   cleanups.push(() => c.dispose());
   return c;
 }
@@ -207,4 +214,57 @@ describe.each(ENGINES)('single-connection mode (%s)', (kind) => {
     expect(text).toMatch(/event: complete\ndata: \{"id":"b"\}/);
     expect(t.gateway.services.live.size).toBe(0);
   });
+});
+
+describe('SIGTERM with a single-connection stream open', () => {
+  it('completes its operations, ends the stream and exits without waiting out the grace time', async () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'bitmapql-live-sse-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const key = `bmq_sse_${randomBytes(8).toString('hex')}`;
+    const port = await freePort();
+    const child = spawn(process.execPath, ['bin/bitmapql.js', 'serve'], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: dir,
+        SHUTDOWN_TIMEOUT_MS: '60000',
+        API_KEYS: JSON.stringify([{ name: 'sse', sha256: hashKey(key), scopes: ['read', 'write'] }]),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    cleanups.push(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    await until(() => out.includes('"listening"'), 'the server listens', 20_000);
+    const c = client(`http://127.0.0.1:${port}`, { authorization: `Bearer ${key}` }, false);
+    const subs = [follow(c, 'subscription { count(set: { ids: [1, 2] }) }'), follow(c, 'subscription { count(set: { ids: [7] }) }')];
+    expect((await subs[0]!.next(() => true)).data).toEqual({ count: 2 });
+    expect((await subs[1]!.next(() => true)).data).toEqual({ count: 1 });
+    // And a stream read by hand, which only the gateway can end (the client above may close its own).
+    const base = `http://127.0.0.1:${port}/graphql/stream`;
+    const auth = { authorization: `Bearer ${key}` };
+    const token = await (await fetch(base, { method: 'PUT', headers: auth })).text();
+    const stream = await fetch(base, { headers: { accept: 'text/event-stream', 'x-graphql-event-stream-token': token, ...auth } });
+    const op = await fetch(base, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-graphql-event-stream-token': token, ...auth },
+      body: JSON.stringify({ query: 'subscription { count(set: { ids: [3] }) }', extensions: { operationId: 'x' } }),
+    });
+    expect(op.status).toBe(202);
+    const text = stream.text(); // resolves when the gateway ends the response
+    const sent = Date.now();
+    child.kill('SIGTERM');
+    expect(await Promise.all(subs.map((s) => s.done))).toEqual(['complete', 'complete']);
+    expect(await text).toMatch(/event: complete\ndata: \{"id":"x"\}/);
+    expect(await exit).toBe(0);
+    // Well inside the 60 s grace time an open stream would otherwise hold it for.
+    expect(Date.now() - sent).toBeLessThan(15_000);
+  }, 40_000);
 });
