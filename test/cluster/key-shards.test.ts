@@ -150,6 +150,18 @@ describe('per-key shard sets', () => {
     }
   });
 
+  it('reads the sets of a program over 10,001 keys (two MGETs) and answers its union', async () => {
+    const keys = Array.from({ length: 10_001 }, (_, i) => `${prefix}many${i}_2026-11-22`);
+    const idOf = (i: number): number => i * 97; // ids up to 970,000: shards 0 … 3789
+    await engine.write(keys.map((key, i) => ({ key, offset: idOf(i), bit: 1 as const })));
+    const program: Program = { registers: 1, instructions: [{ op: 'or', dest: 0, args: keys.map((key) => ({ key })) }, { op: 'count', src: { reg: 0 } }] };
+    const counts0 = await calls(masters, 'bitcount');
+    expect(await engine.run(program)).toEqual([keys.length]);
+    expect(sum(await calls(masters, 'bitcount')) - sum(counts0)).toBe(shardsOfIds(keys.map((_, i) => idOf(i))).length);
+    await engine.delete(keys);
+    expect(await engine.run(program)).toEqual([0]);
+  }, 60_000);
+
   it('gives a cluster written before the sets existed its sets on open, from the keys it holds', async () => {
     const legacyPrefix = `klegacy${Date.now()}_`;
     const legacy = bitmapistLayout(legacyPrefix);

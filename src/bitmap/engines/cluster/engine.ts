@@ -18,7 +18,8 @@ import type { ClosedCacheOptions } from '../closed-cache.ts';
 import { ClusterCaching } from './caching.ts';
 import { runParts } from './calls.ts';
 import { fanOut } from './fan-out.ts';
-import { markShards, outputShards, readShardSets, shardSetKey, shardSetsReadyKey, shardsOf } from './key-shards.ts';
+import type { KeysIn } from './fan-out.ts';
+import { keysInShards, markShards, outputShards, readShardSets, shardSetKey, shardSetsReadyKey, shardsOf } from './key-shards.ts';
 import { shardedLayout } from './layout.ts';
 import type { ShardedLayout } from './layout.ts';
 import { SHARDS_LUA } from './script.ts';
@@ -215,14 +216,18 @@ export class ClusterEngine implements Engine {
     if (program.instructions.length === 0) return [];
     const needsLive = program.instructions.some((i) => i.op === 'count' || i.op === 'any' || i.op === 'scan');
     let live: ((out: number) => readonly number[]) | null = null;
+    let keysIn: KeysIn | undefined;
     if (needsLive) {
-      // Each output goes to the shards its keys live in (their sets, read in one MGET).
+      // Each output goes to the shards its keys live in (their sets, read in one MGET), and each
+      // shard's program leaves out the keys that are not in it.
       const keys = new Set<string>();
       for (const i of program.instructions) for (const key of readKeys(i)) keys.add(key);
-      const perOutput = outputShards(program, await readShardSets(this.client, this.layout, [...keys]).catch(unavailable));
+      const sets = await readShardSets(this.client, this.layout, [...keys]).catch(unavailable);
+      const perOutput = outputShards(program, sets);
       live = (out) => perOutput[out]!;
+      keysIn = keysInShards(sets);
     }
-    const plan = fanOut(program, live, this.layout);
+    const plan = fanOut(program, live, this.layout, keysIn);
     const run = `${this.layout.logical.tempPrefix}${this.instance}${(this.runs++).toString(36)}:`;
     // One call a master, issued together: every master works on its shards at once.
     return plan.combine(await runParts(this.client, this.layout, plan.parts, run, unavailable));

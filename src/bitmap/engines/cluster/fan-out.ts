@@ -1,7 +1,7 @@
 // One Program, one part per shard: which outputs each shard answers (with ids made shard-local), and how the shards' outputs combine into the Program's.
 
 import { sources } from '../../program.ts';
-import type { BitList, Instruction, MemberPage, OutputValue, Program } from '../../program.ts';
+import type { BitList, Instruction, MemberPage, OutputValue, Program, Ref } from '../../program.ts';
 
 /** What a shard must run: the Program's outputs it contributes to, with the steps they need, ids shard-local. */
 export interface ShardPart {
@@ -23,6 +23,9 @@ export interface ShardGeometry {
   shardOf(id: number): number;
 }
 
+/** Which of a Program's keys may have bits in shard k (from their shard sets); `all` when every one may. */
+export type KeysIn = (k: number) => ReadonlySet<string> | 'all';
+
 /**
  * Splits a Program of bitmap instructions (no counter hashes) over shards. Counts add and `any`
  * ORs over the output's live shards; a getbit goes to its id's shard alone; a `bits` list is cut
@@ -30,9 +33,12 @@ export interface ShardGeometry {
  * for a page, and the pages are joined in id order. `live(out)` lists the shards where output
  * `out` (its index among the outputs) may be non-empty, ascending; getbit and bits need no such
  * list (an absent shard reads as zeros), so a program of only those passes null. Shards that run
- * the same outputs unchanged (counts and `any`) share one pruned Program object.
+ * the same outputs unchanged (counts and `any`) share one pruned Program object. With `keysIn`, a
+ * shard's program leaves out what reads keys absent from it: an OR or XOR drops them, an AND with
+ * one reads only that one (empty), so an OR over thousands of keys with one id each costs each
+ * shard only its own few.
  */
-export function fanOut(program: Program, live: ((out: number) => readonly number[]) | null, geometry: ShardGeometry): FanOut {
+export function fanOut(program: Program, live: ((out: number) => readonly number[]) | null, geometry: ShardGeometry, keysIn?: KeysIn): FanOut {
   const { shardSize, shardOf } = geometry;
   const outputs = program.instructions.filter((i) => !('dest' in i));
   // Per shard, per output index: the instruction that shard runs for it.
@@ -96,7 +102,8 @@ export function fanOut(program: Program, live: ((out: number) => readonly number
         }
         same += `${out},`;
       }
-      if (same) {
+      const present = keysIn ? keysIn(k) : 'all';
+      if (same && present === 'all') {
         let p = pruned.get(same);
         if (!p) pruned.set(same, (p = prune(program, mine)));
         return { shard: k, ...p };
@@ -109,7 +116,7 @@ export function fanOut(program: Program, live: ((out: number) => readonly number
         if (same) mine.set(out, { ...i, offsets: same });
         else shared.set(sig, i.offsets);
       }
-      return { shard: k, ...prune(program, mine) };
+      return { shard: k, ...prune(program, mine, present === 'all' ? undefined : present) };
     });
 
   return {
@@ -183,7 +190,7 @@ function empty(i: Instruction): OutputValue {
  * The Program with only the given outputs (replaced by their shard's version), and only the steps
  * they need: walking back, a step is kept while a kept instruction still reads its register.
  */
-function prune(program: Program, keep: ReadonlyMap<number, Instruction>): { program: Program; outputs: number[] } {
+function prune(program: Program, keep: ReadonlyMap<number, Instruction>, present?: ReadonlySet<string>): { program: Program; outputs: number[] } {
   const ins = program.instructions;
   let out = ins.filter((i) => !('dest' in i)).length;
   const kept: Instruction[] = [];
@@ -193,6 +200,7 @@ function prune(program: Program, keep: ReadonlyMap<number, Instruction>): { prog
     let i = ins[at]!;
     if ('dest' in i) {
       if (!needed.delete(i.dest)) continue;
+      if (present) i = withoutAbsent(i, present);
     } else {
       const mine = keep.get(--out);
       if (!mine) continue;
@@ -203,4 +211,36 @@ function prune(program: Program, keep: ReadonlyMap<number, Instruction>): { prog
     for (const r of sources(i)) if ('reg' in r) needed.add(r.reg);
   }
   return { program: { registers: program.registers, instructions: kept.reverse() }, outputs: outputs.reverse() };
+}
+
+/** Keys of an instruction's arguments, kept per instruction: a big OR is checked against a shard's few keys, not the other way. */
+const argKeys = new WeakMap<Instruction, ReadonlySet<string>>();
+
+/**
+ * A BITOP rewritten for a shard where only `present` keys may have bits (an absent key reads as
+ * zeros): an OR or XOR without its absent keys (one left if none is present: the result is empty
+ * either way), an AND of one absent key alone. Registers are kept. The same instruction object
+ * when nothing changes.
+ */
+function withoutAbsent(i: Instruction, present: ReadonlySet<string>): Instruction {
+  if (i.op !== 'and' && i.op !== 'or' && i.op !== 'xor') return i;
+  let keys = argKeys.get(i);
+  if (!keys) {
+    keys = new Set(i.args.flatMap((a) => ('key' in a ? [a.key] : [])));
+    argKeys.set(i, keys);
+  }
+  if (i.op === 'and') {
+    const absent = i.args.find((a) => 'key' in a && !present.has(a.key));
+    return absent ? { ...i, args: [absent] } : i;
+  }
+  let kept: Ref[];
+  if (i.op === 'or' && keys.size > present.size * 4) {
+    // Many keys, few here: the present ones among them, then the registers.
+    kept = [...present].filter((k) => keys.has(k)).map((key) => ({ key }));
+    for (const a of i.args) if ('reg' in a) kept.push(a);
+  } else {
+    kept = i.args.filter((a) => 'reg' in a || present.has(a.key));
+  }
+  if (kept.length === i.args.length) return i;
+  return { ...i, args: kept.length ? kept : [i.args[0]!] };
 }

@@ -52,16 +52,25 @@ export async function markShards(client: Cluster, layout: ShardedLayout, byKey: 
   if (!all.size) return;
   lists[0] = [...all];
   const args: Array<string | number> = [...keys];
-  for (const list of lists) args.push(list.length, ...list);
+  for (const list of lists) {
+    args.push(list.length);
+    for (const k of list) args.push(k); // a list may hold 65,536 shards: too many to spread into a call
+  }
   await (client as WriteClient).bitmapqlWrite(keys.length, args);
 }
 
-/** The shard sets of `keys` (logical, sharded), one MGET. */
+/** MGET takes this many keys at most: a program may read 50,000. */
+const MGET_KEYS = 10_000;
+
+/** The shard sets of `keys` (logical, sharded): one MGET (one for each 10,000 keys). */
 export async function readShardSets(client: Cluster, layout: ShardedLayout, keys: readonly string[]): Promise<Map<string, number[]>> {
   const sets = new Map<string, number[]>();
-  if (!keys.length) return sets;
-  const bytes = await client.mgetBuffer(...keys.map((k) => shardSetKey(layout, k)));
-  keys.forEach((k, i) => sets.set(k, shardsOf(bytes[i])));
+  const chunks: Array<Promise<void>> = [];
+  for (let at = 0; at < keys.length; at += MGET_KEYS) {
+    const chunk = keys.slice(at, at + MGET_KEYS);
+    chunks.push(client.mgetBuffer(chunk.map((k) => shardSetKey(layout, k))).then((bytes) => chunk.forEach((k, i) => sets.set(k, shardsOf(bytes[i])))));
+  }
+  await Promise.all(chunks);
   return sets;
 }
 
@@ -90,6 +99,33 @@ export function outputShards(program: Program, sets: ReadonlyMap<string, readonl
     }
   }
   return out;
+}
+
+/** Which keys of `sets` may have bits in shard k: 'all' where every key may (the common case of dense keys). */
+export function keysInShards(sets: ReadonlyMap<string, readonly number[]>): (k: number) => ReadonlySet<string> | 'all' {
+  let first: readonly number[] | undefined;
+  let alike = true;
+  for (const list of sets.values()) {
+    if (!first) first = list;
+    else if (!same(first, list)) {
+      alike = false;
+      break;
+    }
+  }
+  if (alike) return () => 'all';
+  const byShard = new Map<number, Set<string>>();
+  for (const [key, list] of sets) {
+    for (const k of list) {
+      let keys = byShard.get(k);
+      if (!keys) byShard.set(k, (keys = new Set()));
+      keys.add(key);
+    }
+  }
+  const none = new Set<string>();
+  return (k) => {
+    const keys = byShard.get(k);
+    return keys?.size === sets.size ? 'all' : (keys ?? none);
+  };
 }
 
 function same(a: readonly number[], b: readonly number[]): boolean {
