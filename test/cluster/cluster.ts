@@ -73,6 +73,10 @@ export async function startCluster(nodes = 6, replicas = 1): Promise<TestCluster
   for (let i = 0; i < nodes; i++) ports.push(await freeNodePort(taken));
   const children = new Map<number, ChildProcess>();
   const startNode = async (p: number): Promise<void> => {
+    // A node (re)starts empty: its own RDB file, which it writes only as a replica receiving a
+    // full sync, is removed first. (One shared dump.rdb let a restarted master load another
+    // node's keys: slots it did not own, and a rejoin as replica that never completed.)
+    rmSync(join(dir, `dump-${p}.rdb`), { force: true });
     children.set(
       p,
       spawn(
@@ -80,7 +84,7 @@ export async function startCluster(nodes = 6, replicas = 1): Promise<TestCluster
         [
           '--port', String(p), '--bind', '127.0.0.1', '--dir', dir,
           '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${p}.conf`, '--cluster-node-timeout', '2000',
-          '--save', '', '--appendonly', 'no',
+          '--save', '', '--appendonly', 'no', '--dbfilename', `dump-${p}.rdb`,
         ],
         { stdio: 'ignore' },
       ),
