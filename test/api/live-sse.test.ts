@@ -1,18 +1,13 @@
 // GraphQL over SSE in single-connection mode at /graphql/stream (plugins/live-sse.ts): the graphql-sse client, and the limits, scopes, caps and cleanup of /graphql.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createClient } from 'graphql-sse';
 import type { Client, ExecutionResult } from 'graphql-sse';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/auth.ts';
 import type { Gateway } from '../../src/gateway.ts';
-import { freePort } from '../global-setup.ts';
+import { serveProcess } from '../serve-process.ts';
 import { ENGINES, TEST_AUTH, testGateway } from '../helpers.ts';
 import type { TestGateway } from '../helpers.ts';
 
@@ -218,31 +213,9 @@ describe.each(ENGINES)('single-connection mode (%s)', (kind) => {
 
 describe('SIGTERM with a single-connection stream open', () => {
   it('completes its operations, ends the stream and exits without waiting out the grace time', async () => {
-    const root = fileURLToPath(new URL('../..', import.meta.url));
-    const dir = mkdtempSync(join(tmpdir(), 'bitmapql-live-sse-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const key = `bmq_sse_${randomBytes(8).toString('hex')}`;
-    const port = await freePort();
-    const child = spawn(process.execPath, ['bin/bitmapql.js', 'serve'], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATA_DIR: dir,
-        SHUTDOWN_TIMEOUT_MS: '60000',
-        API_KEYS: JSON.stringify([{ name: 'sse', sha256: hashKey(key), scopes: ['read', 'write'] }]),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    cleanups.push(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    await until(() => out.includes('"listening"'), 'the server listens', 20_000);
+    const served = await serveProcess({ SHUTDOWN_TIMEOUT_MS: '60000' });
+    cleanups.push(() => served.stop());
+    const { child, port, key, exit } = served;
     const c = client(`http://127.0.0.1:${port}`, { authorization: `Bearer ${key}` }, false);
     const subs = [follow(c, 'subscription { count(set: { ids: [1, 2] }) }'), follow(c, 'subscription { count(set: { ids: [7] }) }')];
     expect((await subs[0]!.next(() => true)).data).toEqual({ count: 2 });

@@ -1,13 +1,8 @@
 // Subscriptions over SSE (src/live.ts): first answer equals the query's, new answers on writes from any writer, coalescing, shared evaluations, time rebinding, caps, auth, cleanup and shutdown.
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,7 +10,7 @@ import { hashKey } from '../../src/auth.ts';
 import type { Engine } from '../../src/bitmap/engines/engine.ts';
 import { createGateway } from '../../src/gateway.ts';
 import type { Gateway } from '../../src/gateway.ts';
-import { freePort } from '../global-setup.ts';
+import { serveProcess } from '../serve-process.ts';
 import { ENGINES, TEST_AUTH, redisUrl, testGateway } from '../helpers.ts';
 import type { GqlResult, TestGateway } from '../helpers.ts';
 
@@ -586,31 +581,9 @@ describe('subscriptions (redis): writes straight into Redis by another writer', 
 
 describe('SIGTERM', () => {
   it('ends every stream cleanly and exits without waiting out the grace time', async () => {
-    const root = fileURLToPath(new URL('../..', import.meta.url));
-    const dir = mkdtempSync(join(tmpdir(), 'bitmapql-live-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const key = `bmq_live_${randomBytes(8).toString('hex')}`;
-    const port = await freePort();
-    const child = spawn(process.execPath, ['bin/bitmapql.js', 'serve'], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATA_DIR: dir,
-        SHUTDOWN_TIMEOUT_MS: '60000',
-        API_KEYS: JSON.stringify([{ name: 'live', sha256: hashKey(key), scopes: ['read', 'write'] }]),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    cleanups.push(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    await until(() => out.includes('"listening"'), 'the server listens', 20_000);
+    const served = await serveProcess({ SHUTDOWN_TIMEOUT_MS: '60000' });
+    cleanups.push(() => served.stop());
+    const { child, port, key, exit } = served;
     const streams: Stream[] = [];
     for (let i = 0; i < 3; i++) {
       const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
