@@ -12,46 +12,18 @@ import type { Gateway } from '../../src/gateway.ts';
 import { ENGINES, TEST_AUTH, rng, testGateway } from '../helpers.ts';
 import type { GqlResult, TestGateway } from '../helpers.ts';
 import { code, ok } from '../assertions.ts';
+import { DAY_MS, HOUR, events, labelOfDate, localDay, markAll, users } from './zone-reference.ts';
+import type { G, Mark } from './zone-reference.ts';
 
 const NOW = Date.parse('2026-11-20T12:00:00Z');
-const MARKS = 'mutation($in: [MarkEventInput!]!) { markEvents(input: $in) { marked } }';
-const HOUR = 3_600_000;
-const DAY_MS = 24 * HOUR;
 const NY = 'America/New_York';
 const KOLKATA = 'Asia/Kolkata';
 
-// ---- The reference: local dates from Intl, weeks and months by plain arithmetic, sets of ids. ----
-
-const dayFormats = new Map<string, Intl.DateTimeFormat>();
-function localDay(ms: number, zone: string): string {
-  let f = dayFormats.get(zone);
-  if (!f) dayFormats.set(zone, (f = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' })));
-  return f.format(ms);
-}
-const pad = (n: number): string => String(n).padStart(2, '0');
-function isoWeekOf(date: string): string {
-  const day = Math.floor(Date.parse(`${date}T00:00:00Z`) / DAY_MS);
-  const thursday = day - ((day + 3) % 7) + 3;
-  const year = new Date(thursday * DAY_MS).getUTCFullYear();
-  const week = Math.floor((thursday - Math.floor(Date.UTC(year, 0, 1) / DAY_MS)) / 7) + 1;
-  return `${year}-W${pad(week)}`;
-}
-type G = 'DAY' | 'WEEK' | 'MONTH';
-const labelOfDate = (g: G, d: string): string => (g === 'DAY' ? d : g === 'WEEK' ? isoWeekOf(d) : d.slice(0, 7));
-const localLabel = (g: G, ms: number, zone: string): string => labelOfDate(g, localDay(ms, zone));
 /** The date `days` days from a date. */
 const addDays = (d: string, days: number): string => new Date(Date.parse(`${d}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
 /** A date in the period before the one holding `d`. */
 const dateBefore = (g: G, d: string): string => (g === 'DAY' ? addDays(d, -1) : g === 'WEEK' ? addDays(d, -7) : addDays(`${d.slice(0, 7)}-01`, -1));
 
-interface Mark {
-  name: string;
-  userId: number;
-  ms: number;
-}
-function users(marks: readonly Mark[], name: string, g: G, label: string, zone: string): Set<number> {
-  return new Set(marks.filter((m) => m.name === name && localLabel(g, m.ms, zone) === label).map((m) => m.userId));
-}
 const inter = (a: Set<number>, b: Set<number>): Set<number> => new Set([...a].filter((x) => b.has(x)));
 const minus = (a: Set<number>, b: Set<number>): Set<number> => new Set([...a].filter((x) => !b.has(x)));
 const sorted = (s: Set<number>): number[] => [...s].sort((x, y) => x - y);
@@ -73,10 +45,7 @@ function randomMarks(seed: number, n: number): Mark[] {
   });
 }
 
-async function mark(g: TestGateway, marks: readonly Mark[], flags: { trackHourly: boolean; trackMinutely: boolean }): Promise<void> {
-  const input = marks.map((m) => ({ name: m.name, userId: m.userId, at: new Date(m.ms).toISOString(), ...flags }));
-  ok(await g.gql(MARKS, { in: input }));
-}
+const mark = (g: TestGateway, marks: readonly Mark[], flags: { trackHourly: boolean; trackMinutely: boolean }): Promise<void> => markAll(g, marks, flags);
 
 /** A gateway over `t`'s engine whose programs' input keys are recorded. */
 async function recordingGateway(t: TestGateway, config: Partial<TestGateway['config']> = {}): Promise<{ gateway: Gateway; keys: Set<string>; gql: TestGateway['gql'] }> {
@@ -388,20 +357,3 @@ describe('set questions in a time zone: cost, a DST storage zone, live', () => {
     }
   });
 });
-
-/** The `next` payloads of a subscription's event stream, as they come. */
-async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<{ data?: Record<string, unknown>; errors?: unknown[] }> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let at: number;
-    while ((at = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, at);
-      buffer = buffer.slice(at + 2);
-      if (/^event: next$/m.test(block)) {
-        yield JSON.parse(block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n'));
-      }
-    }
-  }
-}

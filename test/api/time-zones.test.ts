@@ -7,45 +7,11 @@ import { createGateway } from '../../src/gateway.ts';
 import { ENGINES, TEST_AUTH, rng, testGateway } from '../helpers.ts';
 import type { TestGateway } from '../helpers.ts';
 import { code, ok } from '../assertions.ts';
+import { DAY_MS, HOUR, events, isoWeekOf, localDay, localLabel, markAll, users } from './zone-reference.ts';
+import type { Mark } from './zone-reference.ts';
 
 const NOW = Date.parse('2026-11-20T12:00:00Z');
-const MARKS = 'mutation($in: [MarkEventInput!]!) { markEvents(input: $in) { marked } }';
-const HOUR = 3_600_000;
-const DAY_MS = 24 * HOUR;
 
-// ---- The reference: local dates from Intl, weeks and months by plain arithmetic, sets of ids. ----
-
-const dayFormats = new Map<string, Intl.DateTimeFormat>();
-/** The local date (YYYY-MM-DD) of an instant in a zone. */
-function localDay(ms: number, zone: string): string {
-  let f = dayFormats.get(zone);
-  if (!f) dayFormats.set(zone, (f = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' })));
-  return f.format(ms);
-}
-const pad = (n: number): string => String(n).padStart(2, '0');
-/** ISO week label of a date (YYYY-MM-DD): the week-year is the year of its Thursday. */
-function isoWeekOf(date: string): string {
-  const day = Math.floor(Date.parse(`${date}T00:00:00Z`) / DAY_MS);
-  const thursday = day - ((day + 3) % 7) + 3;
-  const year = new Date(thursday * DAY_MS).getUTCFullYear();
-  const week = Math.floor((thursday - Math.floor(Date.UTC(year, 0, 1) / DAY_MS)) / 7) + 1;
-  return `${year}-W${pad(week)}`;
-}
-type G = 'DAY' | 'WEEK' | 'MONTH';
-function localLabel(g: G, ms: number, zone: string): string {
-  const d = localDay(ms, zone);
-  return g === 'DAY' ? d : g === 'WEEK' ? isoWeekOf(d) : d.slice(0, 7);
-}
-
-interface Mark {
-  name: string;
-  userId: number;
-  ms: number;
-}
-/** Users of `name` marked in the local period labelled `label`. */
-function users(marks: readonly Mark[], name: string, g: G, label: string, zone: string): Set<number> {
-  return new Set(marks.filter((m) => m.name === name && localLabel(g, m.ms, zone) === label).map((m) => m.userId));
-}
 const both = (a: Set<number>, b: Set<number>): number => [...a].filter((x) => b.has(x)).length;
 
 /** Random instants (whole seconds) around both 2026 US DST changes and the month ends near them. */
@@ -64,10 +30,7 @@ function randomMarks(seed: number, n: number): Mark[] {
   });
 }
 
-async function mark(g: TestGateway, marks: readonly Mark[], trackHourly = true): Promise<void> {
-  const input = marks.map((m) => ({ name: m.name, userId: m.userId, at: new Date(m.ms).toISOString(), trackHourly }));
-  ok(await g.gql(MARKS, { in: input }));
-}
+const mark = (g: TestGateway, marks: readonly Mark[], trackHourly = true): Promise<void> => markAll(g, marks, { trackHourly });
 
 interface Point {
   period: { label: string; start: string; end: string; key: string | null };
@@ -296,23 +259,6 @@ describe('time zones: cost and a storage zone with DST', () => {
     }
   });
 });
-
-/** The `next` payloads of a subscription's event stream, as they come. */
-async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<{ data?: Record<string, unknown>; errors?: unknown[] }> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let at: number;
-    while ((at = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, at);
-      buffer = buffer.slice(at + 2);
-      if (/^event: next$/m.test(block)) {
-        yield JSON.parse(block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n'));
-      }
-    }
-  }
-}
 
 describe('time zones: live series', () => {
   it('a subscription in New York answers in New York days and moves on at New York midnight', async () => {
