@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll } from 'vitest';
+import type { ClusterEngine } from '../../src/bitmap/engines/cluster/engine.ts';
 
 const run = promisify(execFile);
 
@@ -145,4 +146,18 @@ export function useCluster(nodes = 6, replicas = 1): () => TestCluster {
     if (!cluster) throw new Error('the cluster is not started yet (use it inside a test or beforeAll)');
     return cluster;
   };
+}
+
+/** Every key on every master whose name holds `text`, sorted. */
+export async function physicalKeys(engine: ClusterEngine, text: string): Promise<string[]> {
+  const all: string[] = [];
+  for (const node of engine.cluster.nodes('master')) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `*${text}*`, 'COUNT', 1000);
+      cursor = next;
+      all.push(...keys);
+    } while (cursor !== '0');
+  }
+  return all.sort();
 }

@@ -10,31 +10,13 @@ import { UsageError } from '../../src/usage-error.ts';
 import { NOW, World, checkRandomExpressions, checkSpellings, iso } from '../api/algebra-world.ts';
 import { rng, testGateway } from '../helpers.ts';
 import type { TestGateway } from '../helpers.ts';
-import { useCluster } from './cluster.ts';
+import { physicalKeys, useCluster } from './cluster.ts';
+import { ok } from '../assertions.ts';
 
 /** 128 ids a shard: the algebra world's ids (0-419, 4095, 65535, 65536, 1000003) fall in 8 shards. */
 const W = 7;
 const MARKS = 'mutation($in: [MarkEventInput!]!) { markEvents(input: $in) { marked } }';
 const cluster = useCluster();
-
-function ok<T>(r: { data?: T | null; errors?: unknown }): T {
-  expect(r.errors).toBeUndefined();
-  return r.data!;
-}
-
-/** Every key on every master whose name holds `text`. */
-async function physicalKeys(engine: ClusterEngine, text: string): Promise<string[]> {
-  const all: string[] = [];
-  for (const node of engine.cluster.nodes('master')) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `*${text}*`, 'COUNT', 1000);
-      cursor = next;
-      all.push(...keys);
-    } while (cursor !== '0');
-  }
-  return all.sort();
-}
 
 /** A bitmap with these bits set (bit 0 the top bit of byte 0), as SETBIT leaves it. */
 function bitmapOf(bits: readonly number[]): Buffer {

@@ -7,31 +7,13 @@ import type { ClusterEngine } from '../../src/bitmap/engines/cluster/engine.ts';
 import { shardTag } from '../../src/bitmap/engines/cluster/slots.ts';
 import { rng, testGateway } from '../helpers.ts';
 import type { TestGateway } from '../helpers.ts';
-import { useCluster } from './cluster.ts';
+import { physicalKeys, useCluster } from './cluster.ts';
+import { ok } from '../assertions.ts';
 
 const W = 7; // 128 ids a shard
 const MARKS = 'mutation($in: [MarkEventInput!]!) { markEvents(input: $in) { marked } }';
 const NOW = Date.parse('2026-11-30T12:00:00Z');
 const cluster = useCluster(3, 0);
-
-function ok<T>(r: { data?: T | null; errors?: unknown }): T {
-  expect(r.errors).toBeUndefined();
-  return r.data!;
-}
-
-/** Every key on every master whose name holds `text`. */
-async function physicalKeys(engine: ClusterEngine, text: string): Promise<string[]> {
-  const all: string[] = [];
-  for (const node of engine.cluster.nodes('master')) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `*${text}*`, 'COUNT', 1000);
-      cursor = next;
-      all.push(...keys);
-    } while (cursor !== '0');
-  }
-  return all.sort();
-}
 
 describe('MINUTE on the cluster', () => {
   let t: TestGateway;
