@@ -15,18 +15,10 @@ import { bitmapistLayout } from '../src/bitmap/keys.ts';
 import type { Competitor } from './competitors.ts';
 import { startGateway } from './gateway-process.ts';
 import type { GatewayProcess } from './gateway-process.ts';
-import { measure, runBenchmark, verify } from './harness.ts';
+import { intEnv, measure, runBenchmark, verify } from './harness.ts';
 import { graphql } from './http-client.ts';
 import { median, quantile, table } from './report.ts';
 import { rng } from './dataset.ts';
-
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a whole number ≥ 1, got ${JSON.stringify(raw)}`);
-  return v;
-}
 
 const BITS = intEnv('BENCH_CLUSTER_CACHE_BITS', 4 * 2 ** 20);
 const ROUNDS = intEnv('BENCH_CLUSTER_CACHE_ROUNDS', 40);

@@ -27,7 +27,7 @@ import { COHORT_EVENTS, EVENTS, KEY_PREFIX, SEED, dayList, loadRedis, rng, subSe
 import type { Dataset, Day } from './dataset.ts';
 import { referenceCount } from './expr.ts';
 import { startGateway } from './gateway-process.ts';
-import { measure, verify } from './harness.ts';
+import { intEnv, measure, verify } from './harness.ts';
 import { formatBytes, median, quantile, table } from './report.ts';
 import { dashboard } from './scenarios.ts';
 
@@ -41,14 +41,6 @@ function listEnv(name: string, fallback: string): number[] {
     return v;
   });
 }
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a whole number ≥ 1, got ${JSON.stringify(raw)}`);
-  return v;
-}
-
 const log = (msg: string): void => console.log(`· ${msg}`);
 const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const seconds = (since: number): string => `${((performance.now() - since) / 1000).toFixed(1)} s`;

@@ -88,3 +88,12 @@ export async function runBenchmark(main: () => Promise<void>, cleanup: () => Pro
     await cleanup();
   }
 }
+
+/** A whole number from the environment (`fallback` when unset or empty), refused below `min`. */
+export function intEnv(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be a whole number ≥ ${min}, got ${JSON.stringify(raw)}`);
+  return v;
+}

@@ -38,15 +38,7 @@ import { startRedis } from '../test/global-setup.ts';
 import { startGateway } from './gateway-process.ts';
 import type { GatewayProcess } from './gateway-process.ts';
 import { KeepAliveClient } from './http-client.ts';
-import { runBenchmark } from './harness.ts';
-
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a whole number ≥ 1, got ${JSON.stringify(raw)}`);
-  return v;
-}
+import { intEnv, runBenchmark } from './harness.ts';
 
 const MARKS = intEnv('BENCH_LIVE_MARKS', 50);
 const WARMUP_MARKS = 3;

@@ -45,24 +45,16 @@ import { toGraphQL, day, referenceCount } from './expr.ts';
 import { startGateway } from './gateway-process.ts';
 import { graphql } from './http-client.ts';
 import type { GatewayProcess } from './gateway-process.ts';
-import { measure, runBenchmark, verify } from './harness.ts';
+import { intEnv, measure, runBenchmark, verify } from './harness.ts';
 import { measureMemory, memoryCases, printMemory } from './memory.ts';
 import { median, printTiming } from './report.ts';
 import { COUNT_SCENARIOS } from './scenarios.ts';
 import type { ScenarioContext } from './scenarios.ts';
 
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < 0) throw new Error(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
-  return v;
-}
-
-const ROUNDS = Math.max(1, intEnv('BENCH_ROUNDS', 200));
-const WARMUP = intEnv('BENCH_WARMUP', 20);
-const D_ROUNDS = Math.max(1, intEnv('BENCH_COHORT_ROUNDS', 20));
-const D_WARMUP = intEnv('BENCH_COHORT_WARMUP', 3);
+const ROUNDS = Math.max(1, intEnv('BENCH_ROUNDS', 200, 0));
+const WARMUP = intEnv('BENCH_WARMUP', 20, 0);
+const D_ROUNDS = Math.max(1, intEnv('BENCH_COHORT_ROUNDS', 20, 0));
+const D_WARMUP = intEnv('BENCH_COHORT_WARMUP', 3, 0);
 const SCENARIOS = new Set((process.env.BENCH_SCENARIOS || 'A,B,C,D').split(',').map((s) => s.trim().toUpperCase()));
 for (const s of SCENARIOS) if (!['A', 'B', 'C', 'D'].includes(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${JSON.stringify(s)} (A, B, C or D)`);
 

@@ -26,19 +26,11 @@ import type { Dataset } from './dataset.ts';
 import { referenceCount } from './expr.ts';
 import { startGateway } from './gateway-process.ts';
 import type { GatewayProcess } from './gateway-process.ts';
-import { measure, runBenchmark, verify } from './harness.ts';
+import { intEnv, measure, runBenchmark, verify } from './harness.ts';
 import { formatBytes, median, quantile, table } from './report.ts';
 import { dashboard } from './scenarios.ts';
 
 const M = 2 ** 20;
-
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < 0) throw new Error(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
-  return v;
-}
 
 function sizes(): number[] {
   const raw = process.env.BENCH_SIZES || '1M,10M';
@@ -158,8 +150,8 @@ async function runSize(bits: number, redis: Redis, redisUrl: string, track: (sto
     await verify(`A at ${label(bits)}`, competitors, expected);
     log(`${label(bits)}: ${competitors.length} competitors agree on all ${exprs.length} counts`);
 
-    const rounds = Math.max(1, intEnv('BENCH_SIZE_ROUNDS', bits <= M ? 100 : bits <= 16 * M ? 60 : 20));
-    const warmup = intEnv('BENCH_SIZE_WARMUP', 10);
+    const rounds = Math.max(1, intEnv('BENCH_SIZE_ROUNDS', bits <= M ? 100 : bits <= 16 * M ? 60 : 20, 0));
+    const warmup = intEnv('BENCH_SIZE_WARMUP', 10, 0);
     t = performance.now();
     await measure(competitors, { warmup: 0, rounds: warmup });
     // Copies arrive in the background: warm up until no gateway's count of copies moves.
