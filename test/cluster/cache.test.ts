@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterEngine } from '../../src/bitmap/engines/cluster/engine.ts';
+import { shardSetKey } from '../../src/bitmap/engines/cluster/key-shards.ts';
 import { keySlot } from '../../src/bitmap/engines/cluster/slots.ts';
 import { CLUSTER_TRACKING_CLIENT_NAME } from '../../src/bitmap/engines/cluster/tracking.ts';
 import { rng } from '../rng.ts';
@@ -317,6 +318,7 @@ async function readThrough(s: Setup, done: () => boolean, atLeast: number): Prom
 describe('closed-period cache through a failover and a reshard', () => {
   it('gives no stale answer while a master is killed and its replica takes over, and answers from copies again after', async () => {
     const c = cluster();
+    await replicasSettled(c); // the master killed has a replica to take over
     const s = await setup(77);
     try {
       await warm(s);
@@ -354,13 +356,7 @@ describe('closed-period cache through a failover and a reshard', () => {
     const c = cluster();
     // Replicas settled first: the gateway then tracks the masters only, and the replica it is
     // about to promote is not one of them.
-    await waitFor('every master to have a replica, on every node', 60_000, async () => {
-      for (const p of c.ports) {
-        const now = await nodes(c, p);
-        if (now.filter((n) => n.master).length !== 3 || !now.filter((n) => n.master).every((m) => now.some((r) => !r.master && r.of === m.id))) return false;
-      }
-      return true;
-    });
+    await replicasSettled(c);
     const s = await setup(4242);
     try {
       await warm(s);
@@ -496,6 +492,71 @@ describe('closed-period cache through a failover and a reshard', () => {
     }
   }, 240_000);
 });
+
+describe('closed-period cache with cluster-require-full-coverage no', () => {
+  it('stays off while a master with slots is down (no replica took over), and gives no stale answer once it is back, empty', async () => {
+    const c = cluster();
+    await replicasSettled(c);
+    const s = await setup(3131);
+    let stopped: { master: NodeInfo; replica: NodeInfo; masterBack: boolean } | undefined;
+    try {
+      await warm(s);
+      const all = await nodes(c, c.ports[0]!);
+      // A master that holds none of the gateway's own records (shard width, shard sets): it comes back empty.
+      const records = [s.engine.layout.shardBitsKey, s.engine.layout.shardsKey, shardSetKey(s.engine.layout, `${s.t.prefix}seen_2026-11-20`)].map(keySlot);
+      const master = all.find((n) => n.master && n.slots.length && !records.some((r) => owns(n, r)))!;
+      const replica = all.find((n) => !n.master && n.of === master.id)!;
+      for (const p of c.ports) await c.cli(p, 'config', 'set', 'cluster-require-full-coverage', 'no');
+      stopped = { master, replica, masterBack: false };
+      await c.stopNode(replica.port);
+      await c.stopNode(master.port);
+      const other = c.ports.find((p) => p !== master.port && p !== replica.port)!;
+      await waitFor('the master to be marked failed', 30_000, async () => (await c.cli(other, 'cluster', 'nodes')).split('\n').some((l) => l.includes(`:${master.port}@`) && / master,fail /.test(` ${l.split(' ')[2]} `)));
+      for (let i = 0; i < 10; i++) await s.t.gql(QUERY);
+      expect(s.engine.caching.cache!.active).toBe(false);
+      await c.startNode(master.port); // empty: the nodes keep nothing on disk
+      stopped.masterBack = true;
+      for (const d of [20, 21] as const) for (const id of [...s.truth.days[d]]) if (owns(master, keySlot(s.where(d, id).key))) s.truth.days[d].delete(id);
+      await waitFor('the master to be back', 30_000, async () => !(await c.cli(other, 'cluster', 'nodes')).split('\n').some((l) => l.includes(`:${master.port}@`) && l.split(' ')[2]!.includes('fail')));
+      await waitFor('the master to see the cluster ok', 30_000, async () => /cluster_state:ok/.test(await c.cli(master.port, 'cluster', 'info')));
+      // Tracking is back once every master with slots is tracked again; until then copies are off.
+      await waitFor('copies to be in use again', 30_000, async () => s.engine.caching.cache!.active);
+      const after = await readThrough(s, () => true, 60);
+      console.log(`master back: ${after.answers} answers, ${after.wrong.length} wrong, ${after.unavailable} SERVICE_UNAVAILABLE, ${after.hits} keys answered from copies`);
+      expect(after.wrong).toEqual([]);
+      expect(after.hits).toBeGreaterThan(0);
+      expect(await c.cli(master.port, 'client', 'list')).toContain(`name=${CLUSTER_TRACKING_CLIENT_NAME} `);
+    } finally {
+      if (stopped) {
+        // Started once each: a second start on a port in use would leave the running node unowned.
+        if (!stopped.masterBack) await c.startNode(stopped.master.port).catch(() => {});
+        await c.startNode(stopped.replica.port).catch(() => {});
+        for (const p of c.ports) await c.cli(p, 'config', 'set', 'cluster-require-full-coverage', 'yes').catch(() => '');
+        await waitFor('cluster_state:ok on every node', 60_000, async () => {
+          for (const p of c.ports) if (!/cluster_state:ok/.test(await c.cli(p, 'cluster', 'info'))) return false;
+          return true;
+        });
+      }
+      await s.close();
+    }
+  }, 240_000);
+});
+
+/** Every node lists three masters, each with its replica (a fresh cluster lists replicas-to-be as masters for a moment), and every replica is in sync. */
+function replicasSettled(c: TestCluster): Promise<void> {
+  return waitFor('every master to have a replica, on every node', 60_000, async () => {
+    for (const p of c.ports) {
+      const now = await nodes(c, p);
+      const masters = now.filter((n) => n.master);
+      if (masters.length !== 3 || !masters.every((m) => now.some((r) => !r.master && r.of === m.id))) return false;
+    }
+    // And each replica has synced once: one that never has refuses to take over (its data age is unknown).
+    for (const r of (await nodes(c, c.ports[0]!)).filter((n) => !n.master)) {
+      if (!/master_link_status:up/.test(await c.cli(r.port, 'info', 'replication'))) return false;
+    }
+    return true;
+  });
+}
 
 /** True when nothing listens on 127.0.0.1:port. */
 function isFree(port: number): Promise<boolean> {

@@ -198,7 +198,7 @@ export class ClusterTracking {
     }
   }
 
-  /** The masters (not failed, not joining) that these nodes list in CLUSTER NODES, added to `into`. */
+  /** The masters (not joining, not failed unless they still own slots) that these nodes list in CLUSTER NODES, added to `into`. */
   private async listedMasters(probes: ReadonlyArray<Redis | null>, into: Set<string>): Promise<Set<string>> {
     const out = new Set(into);
     const views = await Promise.all(
@@ -206,10 +206,14 @@ export class ClusterTracking {
     );
     for (const view of views) {
       for (const line of view.split('\n')) {
-        const [, addr, flags] = line.split(' ');
+        const [, addr, flags, , , , , , ...slots] = line.split(' ');
         if (!addr || !flags) continue;
         const f = flags.split(',');
-        if (!f.includes('master') || f.includes('fail') || f.includes('handshake') || f.includes('noaddr')) continue;
+        if (!f.includes('master') || f.includes('handshake') || f.includes('noaddr')) continue;
+        // A failed master that still owns slots (no replica took them; with
+        // cluster-require-full-coverage no the cluster stays ok) takes writes again once it is
+        // back: tracking waits for it. One without slots (its replica took over) returns as a replica.
+        if (f.includes('fail') && !slots.some((s) => /^\d/.test(s))) continue;
         out.add(addr.split('@')[0]!.split(',')[0]!);
       }
     }
