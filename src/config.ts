@@ -222,6 +222,11 @@ export const SETTINGS = {
     schema: int(0).default(50_000),
     doc: 'work one request may ask for: keys read by all its questions (series points and cohort cells each count); 0: no limit',
   },
+  maxTimeZones: {
+    env: 'MAX_TIME_ZONES',
+    schema: int(0).default(10),
+    doc: 'distinct `timeZone` arguments in one request (each new zone is worked out once, about 15 ms); 0: no limit',
+  },
   maxQueryDepth: { env: 'MAX_QUERY_DEPTH', schema: int(1).default(12), doc: 'selection depth of one GraphQL document' },
   maxAliases: { env: 'MAX_ALIASES', schema: int(1).default(1000), doc: 'aliases in one GraphQL document' },
   maxTokens: { env: 'MAX_TOKENS', schema: int(1).default(50_000), doc: 'tokens in one GraphQL document' },

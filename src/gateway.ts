@@ -123,7 +123,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         costLimit: { enabled: false },
         blockFieldSuggestion: { enabled: false }, // hideSuggestions() instead, with INTROSPECTION=false
       }),
-      costCheck(config.maxCost), // MAX_COST from the request's shape, before any resolver runs
+      costCheck(config.maxCost, config.maxTimeZones), // MAX_COST from the request's shape, before any resolver runs
       liveTransport(config.persistedOperations ? undefined : STREAM_ENDPOINT), // a subscription only to a caller that takes a stream
       liveShare(), // one execution and one JSON text per answer and distinct document, shared by its subscribers
       ...(config.liveDirectWrites ? [liveDirect({ maskError })] : []), // one SSE frame per answer, written to each subscriber's Node response

@@ -73,6 +73,11 @@ export class TimeZone {
    * Exact instants only, so no time zone rule is assumed; full, it starts again empty.
    */
   private readonly known = new Map<number, Readonly<Civil>>();
+  /**
+   * The zone's name as Intl knows it (`america/NEW_york` is America/New_York), for what is worked
+   * out once per zone: every spelling of one zone shares it, so made-up spellings cannot grow a cache.
+   */
+  readonly id: string;
 
   constructor(readonly name: string = 'UTC') {
     if (name !== 'UTC') {
@@ -93,6 +98,7 @@ export class TimeZone {
         throw new BitmapError('BAD_INPUT', `unknown time zone ${JSON.stringify(name)}`);
       }
     }
+    this.id = this.format?.resolvedOptions().timeZone ?? 'UTC';
   }
 
   civil(ms: number): Readonly<Civil> {

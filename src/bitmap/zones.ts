@@ -281,11 +281,12 @@ const cutsHours = new Map<string, boolean>();
  * end inside a storage hour and be read with minute keys, so the cost from the shape prices them.
  */
 export function mayCutHours(zone: TimeZone, storage: TimeZone): boolean {
-  const id = `${storage.name}\n${zone.name}`;
+  // By Intl's names: spellings of a zone (America/New_York, AMERICA/new_york, …) are one pair.
+  const id = `${storage.id}\n${zone.id}`;
   let cuts = cutsHours.get(id);
   if (cuts === undefined) {
-    const z = new TimeZone(zone.name);
-    const s = new TimeZone(storage.name);
+    const z = new TimeZone(zone.id);
+    const s = new TimeZone(storage.id);
     cuts = false;
     const step = 30 * 86_400_000;
     for (let t = Date.UTC(1900, 0, 1); t < Date.UTC(2100, 0, 1) && !cuts; t += step) {

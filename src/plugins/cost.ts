@@ -39,12 +39,24 @@ const FIELD_COSTS: Record<string, (ctx: Context, args: any) => number> = {
   counterBreakdown: (ctx, a) => counterBreakdownCost(ctx, a),
 };
 
+/** Over MAX_TIME_ZONES: refused before any zone is looked up. */
+export const tooManyTimeZones = (zones: number, limit: number): BitmapError =>
+  new BitmapError(
+    'TOO_COMPLEX',
+    `the request names at least ${zones} distinct time zones; the limit is ${limit} (MAX_TIME_ZONES): ask in fewer zones, or split the request`,
+    { timeZones: zones, limit },
+  );
+
 /**
  * Refuses a query, or a subscription (its fields take the arguments of the queries of their
  * names, and each evaluation costs what the query does), whose cost from its shape is over
- * `limit` (MAX_COST; 0: off).
+ * `limit` (MAX_COST; 0: off), or whose root fields name more than `maxTimeZones` distinct
+ * `timeZone`s (MAX_TIME_ZONES; 0: off). The zones are counted first, as written: pricing a
+ * field in a zone new to the process works out once whether that zone is ever a fraction of an
+ * hour from the storage zone (about 15 ms), and a thousand aliases each in its own zone (or its
+ * own spelling of one) would block the event loop for seconds before the cost was known.
  */
-export function costCheck(limit: number): Plugin {
+export function costCheck(limit: number, maxTimeZones = 0): Plugin {
   // A field whose arguments name no variable has the same coerced arguments every time its
   // document runs, and yoga hands back the same parsed document for the same text: a dashboard
   // refreshed every few seconds is coerced here once, not on every request (coercing 50 counts'
@@ -60,7 +72,7 @@ export function costCheck(limit: number): Plugin {
     return args ?? getArgumentValues(field, node, variables);
   };
   const check = ({ args, setResultAndStopExecution }: Pick<Parameters<NonNullable<Plugin['onExecute']>>[0], 'args' | 'setResultAndStopExecution'>): void => {
-    if (limit <= 0) return;
+    if (limit <= 0 && maxTimeZones <= 0) return;
     const operation = getOperationAST(args.document, args.operationName);
     const query = operation?.operation === 'subscription' ? args.schema.getSubscriptionType() : operation?.operation === 'query' ? args.schema.getQueryType() : null;
     if (!operation || !query) return;
@@ -72,8 +84,35 @@ export function costCheck(limit: number): Plugin {
     const fragments = new Map<string, FragmentDefinitionNode>();
     for (const d of args.document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
     const fieldsOfQuery = query.getFields();
+    const refuse = (refusal: BitmapError, node: FieldNode, key: string): void => {
+      const error = new GraphQLError(refusal.message, {
+        nodes: node,
+        path: [key],
+        originalError: refusal,
+        extensions: { code: refusal.code, ...refusal.details },
+      });
+      setResultAndStopExecution({ data: null, errors: [error] });
+    };
+    const fields = rootFields(operation.selectionSet, fragments, vars.coerced);
+    if (maxTimeZones > 0) {
+      const zones = new Set<string>();
+      for (const [key, node] of fields) {
+        const field = fieldsOfQuery[node.name.value];
+        if (!field?.args.some((a: { name: string }) => a.name === 'timeZone')) continue;
+        let zone: unknown;
+        try {
+          zone = argumentsOf(field as GraphQLField<unknown, unknown>, node, vars.coerced).timeZone;
+        } catch {
+          continue; // execution reports it, before any resolver runs
+        }
+        if (typeof zone !== 'string' || zones.has(zone)) continue;
+        zones.add(zone);
+        if (zones.size > maxTimeZones) return refuse(tooManyTimeZones(zones.size, maxTimeZones), node, key);
+      }
+    }
+    if (limit <= 0) return;
     let total = 0;
-    for (const [key, node] of rootFields(operation.selectionSet, fragments, vars.coerced)) {
+    for (const [key, node] of fields) {
       const cost = FIELD_COSTS[node.name.value];
       const field = fieldsOfQuery[node.name.value];
       if (!cost || !field) continue;
@@ -83,17 +122,7 @@ export function costCheck(limit: number): Plugin {
         if (e instanceof BitmapError || e instanceof GraphQLError) continue; // its resolver refuses it, before any work
         throw e;
       }
-      if (total > limit) {
-        const refusal = tooCostly(total, limit);
-        const error = new GraphQLError(refusal.message, {
-          nodes: node,
-          path: [key],
-          originalError: refusal,
-          extensions: { code: refusal.code, ...refusal.details },
-        });
-        setResultAndStopExecution({ data: null, errors: [error] });
-        return;
-      }
+      if (total > limit) return refuse(tooCostly(total, limit), node, key);
     }
   };
   return { onExecute: check, onSubscribe: check };
