@@ -228,12 +228,54 @@ export function untrackedExpr(layout: KeyLayout, name: string, unit: 'DAY' | 'HO
 
 /**
  * The counter hashes of a counter over the request-zone periods `first`..`last`: the same storage
- * periods' hashes, summed. Counters always write per-hour hashes, so no hours can be missing; their
- * minute hashes exist only from TRACK_MINUTELY on, with nothing to check them by, so an end inside
- * a storage hour is refused (TIME_ZONE_UNALIGNED).
+ * periods' hashes, summed, and the storage hours whose minute hashes that reads (an end inside a
+ * storage hour). Counters always write per-hour hashes, so no hours can be missing; their minute
+ * hashes exist only while TRACK_MINUTELY is on, so each such hour is checked against its hour hash
+ * (counterMinuteCheck).
  */
-export const coverCounterKeys = (layout: KeyLayout, name: string, first: Period, last: Period, storage: TimeZone, zone: TimeZone): string[] =>
-  coverStorage(first, last, storage, zone).periods.flatMap((p) => layout.counterKeys(name, p));
+export function coverCounterKeys(
+  layout: KeyLayout,
+  name: string,
+  first: Period,
+  last: Period,
+  storage: TimeZone,
+  zone: TimeZone,
+): { keys: string[]; minuteHours: readonly number[] } {
+  const { periods, minuteHours } = coverStorage(first, last, storage, zone, true);
+  return { keys: periods.flatMap((p) => layout.counterKeys(name, p)), minuteHours };
+}
+
+/**
+ * At most what `n` consecutive request-zone periods of a counter cost, read as one run: its hashes
+ * (zonedRunKeys), and with `minutes` (mayCutHours) at each of the two edges 59 minute hashes and
+ * the check of their hour, MINUTE_CHECK_COST (its hour hash and 60 minute hashes).
+ */
+export const zonedCounterCost = (g: Granularity, n: number, minutes = false): number =>
+  zonedRunKeys(g, n) + (minutes ? 2 * (59 + MINUTE_CHECK_COST) : 0);
+
+/**
+ * The check of a storage hour whose minute hashes a counter question reads: the hour hash's value
+ * and the sum of its 60 minute hashes' values, for one field (null: all fields). Increments are
+ * whole numbers ≥ 1 and add to the hour's hash always and to the minute's only with minutes
+ * tracked, so the two are equal exactly when every increment of that hour (of that field) has
+ * its minute: then the minute hashes answer for any part of the hour.
+ */
+export function counterMinuteCheck(layout: KeyLayout, name: string, hour: number): { hour: string[]; minutes: string[] } {
+  return {
+    hour: layout.counterKeys(name, { granularity: 'HOUR', index: hour }),
+    minutes: Array.from({ length: 60 }, (_, i) => layout.counterKeys(name, { granularity: 'MINUTE', index: hour * 60 + i })).flat(),
+  };
+}
+
+export function counterMinutesNotTracked(name: string, field: string | null, hour: number, zone: TimeZone, storage: TimeZone): BitmapError {
+  const label = periodLabel({ granularity: 'HOUR', index: hour });
+  const what = field === null ? `counter "${name}"` : `counter "${name}" key ${JSON.stringify(field)}`;
+  return new BitmapError(
+    'MINUTES_NOT_TRACKED',
+    `${what} has increments in the hour ${label} (storage time zone ${storage.name}) without minute hashes (its hour hash holds more than its 60 minute hashes), and the ${zone.name} periods asked for start or end inside that hour: increment with TRACK_MINUTELY=true to ask in zones that are not a whole number of hours from ${storage.name}, or ask in ${storage.name}`,
+    { counter: name, ...(field === null ? {} : { key: field }), hour: label, timeZone: zone.name, storageTimeZone: storage.name },
+  );
+}
 
 /** Storage periods covering the request-zone periods `first`..`last` exactly (one run of instants); `minutes`: minute keys at ends inside a storage hour. */
 export function coverStorage(first: Period, last: Period, storage: TimeZone, zone: TimeZone, minutes = false): StorageCover {

@@ -7,7 +7,10 @@ import { resolveSet } from '../bitmap/sets.ts';
 import type { PeriodRange, PeriodSpec, SetSpec } from '../bitmap/sets.ts';
 import type { Query } from '../bitmap/plan.ts';
 import type { Context } from '../context.ts';
-import { PAGE_PER_UNIT, keysPerPeriod, setShapeCost } from '../limits.ts';
+import { PAGE_PER_UNIT, setShapeCost } from '../limits.ts';
+import { askCounters, counterKeysOver, counterRunCost } from './counters.ts';
+import type { CounterChecks } from './counters.ts';
+import { MINUTE_CHECK_COST, mayCutHours } from '../bitmap/zones.ts';
 import { askChecked, averageWindow, inZone, periodsBefore, seriesCost, seriesLength, seriesPeriods, seriesReads, withAverages, zonedContext } from './analytics.ts';
 import type { SeriesPointData, SeriesRange } from './analytics.ts';
 
@@ -131,11 +134,16 @@ function breakdownTop(ctx: Context, top: number | null | undefined): number {
 
 /**
  * A counter breakdown's cost: the top over the range (its hashes, and its size by the hundred),
- * then each top key's series and the total's, each point's hashes.
+ * then each top key's series and the total's, each point's hashes. In a zone not always whole
+ * hours from the storage zone a point's hashes include its edges' minute hashes, and each point
+ * adds the checks of its two edge hours once (they are of all fields: counterBreakdown).
  */
 export const counterBreakdownCost = (ctx: Context, a: SeriesRange & { top?: number | null }): number => {
   const top = breakdownTop(ctx, a.top);
-  return seriesLength(ctx, a) * keysPerPeriod(a.granularity) + Math.ceil(top / PAGE_PER_UNIT) + (top + 1) * seriesReads(ctx, a) * keysPerPeriod(a.granularity);
+  const sc = zonedContext(ctx, a.timeZone);
+  const checks = sc.zone !== undefined && mayCutHours(sc.zone, sc.tz) ? 2 * MINUTE_CHECK_COST : 0;
+  const perPoint = (top + 1) * (counterRunCost(sc, a.granularity) - checks) + checks;
+  return counterRunCost(sc, a.granularity, seriesLength(ctx, a, sc)) + Math.ceil(top / PAGE_PER_UNIT) + seriesReads(ctx, a, sc) * perPoint;
 };
 
 /**
@@ -146,7 +154,7 @@ export const counterBreakdownCost = (ctx: Context, a: SeriesRange & { top?: numb
 export async function counterBreakdown(
   ctx: Context,
   name: string,
-  range: PeriodRange,
+  range: PeriodRange & { readonly timeZone?: string | null },
   rollingAverage: number | null | undefined,
   top: number | null | undefined,
 ): Promise<CounterBreakdownData[]> {
@@ -155,19 +163,31 @@ export async function counterBreakdown(
   const n = breakdownTop(ctx, top);
   const window = averageWindow(ctx, rollingAverage);
   ctx.cost.assertRoomFor(counterBreakdownCost(ctx, { ...range, rollingAverage: window, top: n }));
-  const { layout } = ctx.services;
-  const periods = seriesPeriods(ctx, range);
+  const sc = zonedContext(ctx, range.timeZone);
+  const periods = seriesPeriods(ctx, range, sc);
   const before = periodsBefore(periods[0]!, window);
   const all = [...before, ...periods];
-  const [entries] = (await ctx.ask([{ kind: 'counterTop', keys: periods.flatMap((p) => layout.counterKeys(name, p)), top: n }])) as [CounterEntries];
+  // In another zone, hours read by minute are checked of all fields (the total): increments only
+  // add, so a total that matches means every key's does.
+  const topChecks: CounterChecks = new Map();
+  const runKeys = counterKeysOver(sc, name, periods, topChecks, null);
+  const [entries] = (await askCounters(ctx, sc, [{ kind: 'counterTop', keys: runKeys, top: n }], topChecks)) as [CounterEntries];
   const keys = entries.map(([key]) => key);
   // Per point: the total first, then each top key.
-  const values = (await ctx.ask(
-    all.flatMap((p) => [null, ...keys].map((field): Query => ({ kind: 'counter', keys: layout.counterKeys(name, p), field }))),
+  const checks: CounterChecks = new Map();
+  const values = (await askCounters(
+    ctx,
+    sc,
+    all.flatMap((p) => {
+      const hashes = counterKeysOver(sc, name, [p], checks, null);
+      return [null, ...keys].map((field): Query => ({ kind: 'counter', keys: hashes, field }));
+    }),
+    checks,
   )) as number[];
+  const named = sc.zone ? periods.map((p) => inZone(p, sc)) : periods;
   const at = (point: number, series: number): number => values[point * (keys.length + 1) + series]!;
   const seriesOf = (counts: number[]): { total: number; points: SeriesPointData[] } => {
-    const points = withAverages(periods, counts, window, before.length);
+    const points = withAverages(named, counts, window, before.length);
     return { total: points.reduce((sum, p) => sum + p.count, 0), points };
   };
   const topSeries = keys

@@ -11,7 +11,8 @@ import type { PeriodRange, PeriodSpec } from '../bitmap/sets.ts';
 import { resolveTime } from '../bitmap/period.ts';
 import type { Granularity, Period, TimeInput } from '../bitmap/period.ts';
 import type { SetContext } from '../bitmap/sets.ts';
-import { coverCounterKeys, zonedRunKeys } from '../bitmap/zones.ts';
+import { counterMinuteCheck, counterMinutesNotTracked, coverCounterKeys, mayCutHours, zonedCounterCost } from '../bitmap/zones.ts';
+import type { Answer, Query } from '../bitmap/plan.ts';
 import type { Context } from '../context.ts';
 import { PAGE_PER_UNIT, granularityOf, keysPerPeriod } from '../limits.ts';
 import { averageWindow, inZone, periodsBefore, seriesPeriods, seriesReads, withAverages, zonedContext } from './analytics.ts';
@@ -84,16 +85,58 @@ function topSize(ctx: Context, top: number | null | undefined): number {
   return limit;
 }
 
-/** Hashes one period is read as: its own (a YEAR its 12 months), or in another zone at most its covering ones. */
-const hashesPerPeriod = (sc: SetContext, g: Granularity): number => (sc.zone ? zonedRunKeys(g, 1) : keysPerPeriod(g));
+/** True when a zoned question may read minute hashes: its zone is not always whole hours from the storage zone. */
+const cutsHours = (sc: SetContext): boolean => sc.zone !== undefined && mayCutHours(sc.zone, sc.tz);
 
-/** A counter's hashes in a period: the stored ones, or in another zone the storage periods' covering it (src/bitmap/zones.ts). */
-const counterKeysIn = (sc: SetContext, name: string, p: Period): string[] =>
-  sc.zone ? coverCounterKeys(sc.layout, name, p, p, sc.tz, sc.zone) : sc.layout.counterKeys(name, p);
+/**
+ * Hashes `n` consecutive periods are read as, one run: their own (a YEAR its 12 months), or in
+ * another zone at most their covering ones, with the minute checks of the run's two edges.
+ */
+export const counterRunCost = (sc: SetContext, g: Granularity, n = 1): number =>
+  sc.zone ? zonedCounterCost(g, n, cutsHours(sc)) : n * keysPerPeriod(g);
+
+/** Storage hours whose minute hashes a counter question reads, each with the field its answer takes (null: all of them). */
+export type CounterChecks = Map<string, { readonly name: string; readonly hour: number; readonly field: string | null }>;
+
+/**
+ * A counter's hashes over consecutive periods (one run): the stored ones, or in another zone the
+ * storage periods' covering the run (src/bitmap/zones.ts), whose storage hours read by minute go
+ * into `checks` for `field`.
+ */
+export function counterKeysOver(sc: SetContext, name: string, periods: readonly Period[], checks: CounterChecks, field: string | null): string[] {
+  if (!sc.zone) return periods.flatMap((p) => sc.layout.counterKeys(name, p));
+  const { keys, minuteHours } = coverCounterKeys(sc.layout, name, periods[0]!, periods[periods.length - 1]!, sc.tz, sc.zone);
+  for (const hour of minuteHours) checks.set(JSON.stringify([name, hour, field]), { name, hour, field });
+  return keys;
+}
+
+/**
+ * Asks the questions, and with them, for each storage hour whose minute hashes they read, its
+ * hour hash's value and its 60 minute hashes' sum (of the field, or of all fields): one round
+ * trip. They differ when some increment of that hour has no minute: MINUTES_NOT_TRACKED, naming
+ * the counter and the storage hour.
+ */
+export async function askCounters(ctx: Context, sc: SetContext, questions: readonly Query[], checks: CounterChecks): Promise<Answer[]> {
+  const list = [...checks.values()];
+  if (!list.length) return ctx.ask(questions);
+  const asks = list.flatMap(({ name, hour, field }): Query[] => {
+    const k = counterMinuteCheck(sc.layout, name, hour);
+    return [
+      { kind: 'counter', keys: k.hour, field },
+      { kind: 'counter', keys: k.minutes, field },
+    ];
+  });
+  const answers = await ctx.ask([...questions, ...asks]);
+  const n = questions.length;
+  list.forEach(({ name, hour, field }, i) => {
+    if (answers[n + 2 * i] !== answers[n + 2 * i + 1]) throw counterMinutesNotTracked(name, field, hour, sc.zone!, sc.tz);
+  });
+  return answers.slice(0, n);
+}
 
 /** Cost of a counters top from its shape: the hashes of its period (a YEAR 12) plus its size by the hundred. */
 export const topCountersCost = (ctx: Context, period: PeriodSpec, top: number | null | undefined, timeZone?: string | null): number =>
-  hashesPerPeriod(zonedContext(ctx, timeZone), granularityOf(period) ?? 'DAY') + Math.ceil(topSize(ctx, top) / PAGE_PER_UNIT);
+  counterRunCost(zonedContext(ctx, timeZone), granularityOf(period) ?? 'DAY') + Math.ceil(topSize(ctx, top) / PAGE_PER_UNIT);
 
 export async function topCounters(
   ctx: Context,
@@ -105,15 +148,16 @@ export async function topCounters(
   const limit = topSize(ctx, top);
   ctx.cost.assertRoomFor(topCountersCost(ctx, period, top, timeZone));
   const sc = zonedContext(ctx, timeZone);
-  const keys = counterKeysIn(sc, assertEventName(name), resolvePeriod(period, sc.zone ?? sc.tz, sc.now));
-  const [entries] = (await ctx.ask([{ kind: 'counterTop', keys, top: limit }])) as [CounterEntries];
+  const checks: CounterChecks = new Map();
+  const keys = counterKeysOver(sc, assertEventName(name), [resolvePeriod(period, sc.zone ?? sc.tz, sc.now)], checks, null);
+  const [entries] = (await askCounters(ctx, sc, [{ kind: 'counterTop', keys, top: limit }], checks)) as [CounterEntries];
   return entries.map(([key, value]) => ({ key, value }));
 }
 
 /** Cost of a counter series from its shape: the points it reads (its own and its average's earlier ones) × the hashes of one point (a YEAR 12). */
 export function counterSeriesCost(ctx: Context, range: SeriesRange): number {
   const sc = zonedContext(ctx, range.timeZone);
-  return seriesReads(ctx, range, sc) * hashesPerPeriod(sc, range.granularity);
+  return seriesReads(ctx, range, sc) * counterRunCost(sc, range.granularity);
 }
 
 export async function counterSeries(
@@ -130,7 +174,14 @@ export async function counterSeries(
   const sc = zonedContext(ctx, range.timeZone);
   const periods = seriesPeriods(ctx, range, sc);
   const before = periodsBefore(periods[0]!, window);
-  const values = await ctx.ask([...before, ...periods].map((p) => ({ kind: 'counter', keys: counterKeysIn(sc, name, p), field: key ?? null })));
+  const checks: CounterChecks = new Map();
+  const field = key ?? null;
+  const values = await askCounters(
+    ctx,
+    sc,
+    [...before, ...periods].map((p): Query => ({ kind: 'counter', keys: counterKeysOver(sc, name, [p], checks, field), field })),
+    checks,
+  );
   return withAverages(sc.zone ? periods.map((p) => inZone(p, sc)) : periods, values as number[], window, before.length);
 }
 

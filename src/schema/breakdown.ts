@@ -73,7 +73,12 @@ builder.subscriptionFields((t) => ({
   counterBreakdown: t.field({
     type: [CounterBreakdownSeries],
     description: 'The query `counterBreakdown`, live: again when the counter changes (the top keys may change with it) or a period ends (without `to`).',
-    args: { name: t.arg.string({ required: true }), top: t.arg.int({ description: 'How many keys get a series of their own (default 10), the highest over the whole range.' }), ...periodRangeArgs(t) },
+    args: {
+      name: t.arg.string({ required: true }),
+      top: t.arg.int({ description: 'How many keys get a series of their own (default 10), the highest over the whole range.' }),
+      ...periodRangeArgs(t),
+      timeZone: timeZoneArg(t),
+    },
     subscribe: (_, args, ctx) =>
       live(ctx, 'counterBreakdown', args, (c) => {
         const { name, top, rollingAverage, ...range } = args;
@@ -102,7 +107,12 @@ builder.queryFields((t) => ({
     type: [CounterBreakdownSeries],
     description:
       'A series for each of the `top` keys of a counter over the whole range (default 10, at most MAX_BREAKDOWN_VALUES), highest total first, then a last series of every other key (`other: true`).',
-    args: { name: t.arg.string({ required: true }), top: t.arg.int({ description: 'How many keys get a series of their own (default 10), the highest over the whole range.' }), ...periodRangeArgs(t) },
+    args: {
+      name: t.arg.string({ required: true }),
+      top: t.arg.int({ description: 'How many keys get a series of their own (default 10), the highest over the whole range.' }),
+      ...periodRangeArgs(t),
+      timeZone: timeZoneArg(t),
+    },
     resolve: (_, { name, top, rollingAverage, ...range }, ctx) => counterBreakdown(ctx, name, range, rollingAverage, top),
   }),
 }));

@@ -48,7 +48,7 @@ export const PeriodInput = builder.inputRef<PeriodSpec>('PeriodInput').implement
 export const timeZoneArg = (t: ArgBuilder) =>
   t.arg.string({
     description:
-      'IANA time zone (e.g. America/New_York) every period of the question is named in (`current`, `ago`, `at`, ranges, bound periods); default: the gateway’s TIME_ZONE. Another zone’s periods are read as the storage keys covering them, with hour keys at their edges (HOURS_NOT_TRACKED where those hours were not recorded), and minute keys where an edge is inside a storage hour, as for a zone not a whole number of hours from TIME_ZONE (MINUTES_NOT_TRACKED where those minutes were not recorded; TIME_ZONE_UNALIGNED where no key can split the hour, and always for counters).',
+      'IANA time zone (e.g. America/New_York) every period of the question is named in (`current`, `ago`, `at`, ranges, bound periods); default: the gateway’s TIME_ZONE. Another zone’s periods are read as the storage keys covering them, with hour keys at their edges (HOURS_NOT_TRACKED where those hours were not recorded), and minute keys where an edge is inside a storage hour, as for a zone not a whole number of hours from TIME_ZONE (MINUTES_NOT_TRACKED where those minutes were not recorded, for counters where an hour’s minute hashes sum to less than its hour hash; TIME_ZONE_UNALIGNED where no key can split the hour).',
   });
 
 export const PeriodType = builder.objectRef<ZonedPeriod>('Period');
