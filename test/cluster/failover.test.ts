@@ -3,7 +3,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import type { ClusterEngine } from '../../src/bitmap/engines/cluster/engine.ts';
+import { shardSetKey } from '../../src/bitmap/engines/cluster/key-shards.ts';
 import { keySlot } from '../../src/bitmap/engines/cluster/slots.ts';
 import { testGateway } from '../helpers.ts';
 import type { TestGateway } from '../helpers.ts';
@@ -377,6 +379,83 @@ describe('a write redirected by ASK while its slot migrates', () => {
       for (const n of [1, 2, 3]) expect((await c.cli(target.port, 'getbit', physical, String(n))).trim()).toBe('1');
       expect([...(await stored(t, key))].sort((a, b) => a - b)).toEqual([id(1), id(2), id(3)]);
       const count = await t.gql(`{ n: count(set: { event: { name: "moving", period: { at: { granularity: DAY, date: "${DAY}" } } } }) }`);
+      expect(count.data).toEqual({ n: 3 });
+    } finally {
+      if (paused !== undefined) await c.cli(paused, 'client', 'unpause');
+      await t.close();
+    }
+  }, 120_000);
+});
+
+describe('a shard-set write redirected by ASK while the slot of the shard sets migrates', () => {
+  it('is acknowledged only once the replica of the importing node holds it', async () => {
+    const c = cluster();
+    await clusterOk(c);
+    const t = await testGateway({ engine: 'cluster', cluster: c.seeds, config: { shardBits: W, minReplicaAcks: 1, replicaAckTimeoutMs: 300 } });
+    const engine = t.engine as ClusterEngine;
+    let paused: number | undefined;
+    try {
+      const all = await withReplicas(c, c.ports[0]!);
+      const masters = all.filter((n) => n.master && n.slots.length);
+      const slot = keySlot(engine.layout.shardsKey);
+      const source = masterOf(all, slot);
+      const target = masters.find((m) => m.id !== source.id)!;
+      const targetReplica = all.find((n) => n.of === target.id)!;
+      const slotOf = (k: number): number => keySlot(engine.layout.key('', k));
+      // Shards whose own keys are on neither the migrating slot nor `target`: their writes are
+      // WAITed on masters whose replicas run, so only the shard-set write can miss an ack.
+      const shards = Array.from({ length: 256 }, (_, i) => i)
+        .filter((i) => slotOf(i) !== slot && masterOf(all, slotOf(i)).id !== target.id)
+        .slice(0, 3);
+      expect(shards).toHaveLength(3);
+      const [k1, k2, k3] = shards as [number, number, number];
+      const key = `${t.prefix}sets_${DAY}`;
+      const setKey = shardSetKey(engine.layout, key);
+      const id = (k: number): number => k * 2 ** W + 1;
+      // Each mark is in a shard new to the key: its shard set (and the cluster-wide bitmap) changes.
+      const mark = (k: number) => t.gql(MARK, { in: [{ name: 'sets', userId: id(k), at: `${DAY}T10:00:00Z` }] });
+
+      await waitFor('a mark to be acknowledged (the replicas in sync)', 30_000, async () => (await mark(k1)).errors === undefined);
+      // The slot of the shard sets half moved from `source` to `target`: its keys (the cluster-wide
+      // bitmap and the sets) already on `target`, which takes writes to them after ASKING.
+      await c.cli(target.port, 'cluster', 'setslot', String(slot), 'importing', source.id);
+      await c.cli(source.port, 'cluster', 'setslot', String(slot), 'migrating', target.id);
+      const moving = (await c.cli(source.port, 'cluster', 'getkeysinslot', String(slot), '100')).trim().split('\n').filter(Boolean);
+      expect(moving).toEqual(expect.arrayContaining([engine.layout.shardsKey, setKey]));
+      expect((await c.cli(source.port, 'migrate', '127.0.0.1', String(target.port), '', '0', '5000', 'keys', ...moving)).trim()).toBe('OK');
+
+      // The importing node's replica applies nothing: the set write it takes cannot be acknowledged
+      // (WAITed on `source` instead, whose replica runs, it was acknowledged before).
+      await c.cli(targetReplica.port, 'client', 'pause', '60000', 'WRITE');
+      paused = targetReplica.port;
+      const refused = await mark(k2);
+      expect(refused.errors?.[0]?.extensions?.code).toBe('REPLICATION_TIMEOUT');
+      await c.cli(targetReplica.port, 'client', 'unpause');
+      paused = undefined;
+      await waitFor('the importing node to acknowledge', 30_000, async () => (await mark(k3)).errors === undefined);
+
+      // Finish the migration: every master names `target` as the slot's owner.
+      expect((await c.cli(source.port, 'cluster', 'countkeysinslot', String(slot))).trim()).toBe('0');
+      for (const m of masters) await c.cli(m.port, 'cluster', 'setslot', String(slot), 'node', target.id);
+      const expected = [k1, k2, k3].sort((a, b) => a - b);
+      // The set and the cluster-wide bitmap as stored on `target` (read there, bit by bit).
+      const direct = new Redis({ host: '127.0.0.1', port: target.port, lazyConnect: true });
+      const bits = async (physical: string): Promise<number[]> => {
+        const bytes = (await direct.getBuffer(physical)) ?? Buffer.alloc(0);
+        const on: number[] = [];
+        for (let i = 0; i < bytes.length * 8; i++) if (bytes[i >> 3]! & (0x80 >> (i & 7))) on.push(i);
+        return on;
+      };
+      try {
+        expect(await bits(setKey)).toEqual(expected);
+        expect(await bits(engine.layout.shardsKey)).toEqual(expected);
+      } finally {
+        direct.disconnect();
+      }
+      expect(await engine.keyShards(key)).toEqual(expected);
+      for (const k of expected) expect((await c.cli(masterOf(all, slotOf(k)).port, 'getbit', engine.layout.key(key, k), '1')).trim()).toBe('1');
+      expect([...(await stored(t, key))].sort((a, b) => a - b)).toEqual(expected.map(id));
+      const count = await t.gql(`{ n: count(set: { event: { name: "sets", period: { at: { granularity: DAY, date: "${DAY}" } } } }) }`);
       expect(count.data).toEqual({ n: 3 });
     } finally {
       if (paused !== undefined) await c.cli(paused, 'client', 'unpause');

@@ -19,7 +19,7 @@ import { ClusterCaching } from './caching.ts';
 import { runParts } from './calls.ts';
 import { fanOut } from './fan-out.ts';
 import type { KeysIn } from './fan-out.ts';
-import { keysInShards, markShards, outputShards, readShardSets, shardSetKey, shardSetsReadyKey, shardsOf } from './key-shards.ts';
+import { keysInShards, markShards, outputShards, readShardSets, shardSetKey, shardSetsReadyKey, shardSetWrite, shardsOf } from './key-shards.ts';
 import { shardedLayout } from './layout.ts';
 import type { ShardedLayout } from './layout.ts';
 import { SHARDS_LUA } from './script.ts';
@@ -193,6 +193,18 @@ export class ClusterEngine implements Engine {
     await markShards(this.client, this.layout, byKey).catch(unavailable);
   }
 
+  /**
+   * markShards for write(): with MIN_REPLICA_ACKS routed (routed.ts) and where it ran added to
+   * `executed`, so it is WAITed on the node that took it (the importing one while the slot of the
+   * shard sets migrates), not on the master the client's slot map names.
+   */
+  private async markShardsRouted(byKey: ReadonlyMap<string, Iterable<number>>, executed: Executed[]): Promise<void> {
+    if (this.minReplicaAcks === 0) return this.markShards(byKey);
+    const call = shardSetWrite(this.layout, byKey);
+    if (!call) return;
+    await this.routed(scriptOnSlot(this.client, keySlot(this.layout.shardsKey), WRITE_SCRIPT, call.numKeys, call.args), executed).catch(unavailable);
+  }
+
   async run(program: Program): Promise<OutputValue[]> {
     if (program.instructions.length === 0) return [];
     // Reused answers and copies of closed periods first (caching.ts); the rest runs in the masters.
@@ -276,9 +288,9 @@ export class ClusterEngine implements Engine {
       const local = w.offset - this.layout.base(k);
       offsets.push(w.bit ? local : -local - 1);
     }
-    if (byShard.size) await this.markShards(shardsByKey);
     // With MIN_REPLICA_ACKS each call is routed here (routed.ts): WAIT goes where it ran.
     const executed: Executed[] = [];
+    if (byShard.size) await this.markShardsRouted(shardsByKey, executed);
     const done = await Promise.allSettled([
       ...[...byShard].map(([k, keys]) => {
         const args: Array<string | number> = [...keys.keys()];
@@ -294,8 +306,7 @@ export class ClusterEngine implements Engine {
     ]);
     const failed = done.find((r) => r.status === 'rejected');
     if (failed) unavailable(failed.reason);
-    // The shard bitmap and sets were marked through the client: WAITed on their slot's master.
-    await this.replicated(executed, byShard.size ? [keySlot(this.layout.shardsKey)] : []);
+    await this.replicated(executed);
   }
 
   /** A routed call's reply; where it ran is added to `executed`. */
@@ -308,24 +319,13 @@ export class ClusterEngine implements Engine {
   /**
    * With MIN_REPLICA_ACKS: WAIT on each connection a write ran on (`executed`: routed.ts followed
    * MOVED and ASK itself, so a write that an ASK sent to the importing node of a migrating slot is
-   * WAITed there, not on the slot's old master), and on the connection to the master of each slot
-   * in `viaClient` (written through the client, which keeps its map current on MOVED but not on
-   * ASK). Fewer acks than asked for within the timeout fail the write: it is on its master, and
-   * may or may not survive a failover.
+   * WAITed there, not on the slot's old master). Every write under MIN_REPLICA_ACKS is routed so,
+   * the shard sets' too. Fewer acks than asked for within the timeout fail the write: it is on its
+   * master, and may or may not survive a failover.
    */
-  private async replicated(executed: readonly Executed[], viaClient: Iterable<number> = []): Promise<void> {
+  private async replicated(executed: readonly Executed[]): Promise<void> {
     if (this.minReplicaAcks === 0) return;
-    const all = [...executed];
-    const map = (this.client as unknown as { slots: string[][] }).slots;
-    const nodes = new Map(this.masters().map((n) => [`${n.options.host}:${n.options.port}`, n]));
-    for (const slot of new Set(viaClient)) {
-      const owner = map[slot]?.[0];
-      if (!owner) unavailable(new Error(`CLUSTERDOWN slot ${slot} has no master`));
-      const node = nodes.get(owner);
-      if (!node) unavailable(new Error(`the master ${owner} of a written slot is not connected`));
-      all.push({ node, stream: node.stream });
-    }
-    const acks = await replicaAcks(all, this.minReplicaAcks, this.replicaAckTimeoutMs).catch(unavailable);
+    const acks = await replicaAcks(executed, this.minReplicaAcks, this.replicaAckTimeoutMs).catch(unavailable);
     if (acks < this.minReplicaAcks) {
       throw new BitmapError(
         'REPLICATION_TIMEOUT',

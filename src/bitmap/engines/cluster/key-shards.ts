@@ -39,6 +39,16 @@ type WriteClient = Cluster & { bitmapqlWrite(numKeys: number, args: Array<string
  * starts after the write is acknowledged finds the shard in the sets it reads.
  */
 export async function markShards(client: Cluster, layout: ShardedLayout, byKey: ReadonlyMap<string, Iterable<number>>): Promise<void> {
+  const call = shardSetWrite(layout, byKey);
+  if (call) await (client as WriteClient).bitmapqlWrite(call.numKeys, call.args);
+}
+
+/**
+ * The write.lua call markShards makes (keys, then each key's shard count and shards), none when
+ * there is no shard to mark. Its keys are all in the slot of `layout.shardsKey`: a caller that
+ * WAITs for replicas routes it there itself (routed.ts) to learn the node that ran it.
+ */
+export function shardSetWrite(layout: ShardedLayout, byKey: ReadonlyMap<string, Iterable<number>>): { numKeys: number; args: Array<string | number> } | undefined {
   const all = new Set<number>();
   const keys: string[] = [layout.shardsKey];
   const lists: number[][] = [[]];
@@ -49,14 +59,14 @@ export async function markShards(client: Cluster, layout: ShardedLayout, byKey: 
     lists.push(list);
     for (const k of list) all.add(k);
   }
-  if (!all.size) return;
+  if (!all.size) return undefined;
   lists[0] = [...all];
   const args: Array<string | number> = [...keys];
   for (const list of lists) {
     args.push(list.length);
     for (const k of list) args.push(k); // a list may hold 65,536 shards: too many to spread into a call
   }
-  await (client as WriteClient).bitmapqlWrite(keys.length, args);
+  return { numKeys: keys.length, args };
 }
 
 /** MGET takes this many keys at most: a program may read 50,000. */
