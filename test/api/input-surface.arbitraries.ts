@@ -127,7 +127,27 @@ const HOSTILE_NUMBERS = [
 /** Extremes that are still a GraphQL Int (32-bit). */
 const EXTREME_INTS = [-1, 0, 2 ** 31 - 1, -(2 ** 31), 2e9, -2e9, 1_000_000];
 
-export const GRANS = ['HOUR', 'DAY', 'WEEK', 'MONTH', 'YEAR'];
+export const GRANS = ['MINUTE', 'HOUR', 'DAY', 'WEEK', 'MONTH', 'YEAR'];
+
+/** IANA zones: whole hours from UTC or not (half hours, 45 minutes, Lord Howe's half-hour DST), spellings Intl accepts. */
+export const VALID_ZONES = [
+  'UTC', 'utc', 'Etc/UTC', 'GMT', 'America/New_York', 'america/NEW_york', 'Europe/Amsterdam', 'Europe/Dublin', 'Europe/London',
+  'Asia/Kolkata', 'Asia/Calcutta', 'Asia/Kathmandu', 'Australia/Lord_Howe', 'Australia/Adelaide', 'Asia/Tokyo', 'Pacific/Kiritimati',
+  'Pacific/Pago_Pago', 'Pacific/Chatham', 'America/St_Johns', 'Africa/Monrovia', 'Antarctica/Troll', 'Etc/GMT-14', 'Etc/GMT+12',
+  'Asia/Colombo', 'America/Sao_Paulo',
+];
+const HOSTILE_ZONES = [
+  '', ' ', 'Etc/GMT+14', '+05:30', '-00:00', 'Z', 'UTC+1', 'GMT+5', 'Local', 'Factory', 'America/Nowhere', 'America/', '/', '..', '../etc/passwd',
+  'America/New_York ', ' America/New_York', 'America/New_York\u0000', 'America/New_York\ud800', '\ud800', '\udfff', '😀', 'Europe/Amsterdam/x',
+  'x'.repeat(5000), `America/${'a'.repeat(300)}`, 'A'.repeat(64), '__proto__', 'constructor', 'NaN', 'null', '{', 'America\\New_York',
+];
+/** Time zone names: mostly ones Intl knows, then hostile text. */
+export const zoneText: Arbitrary<string> = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...VALID_ZONES) },
+  { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_ZONES) },
+  { weight: 1, arbitrary: fc.constantFrom(...Intl.supportedValuesOf('timeZone')) },
+  { weight: 1, arbitrary: fc.string({ unit: fc.oneof(fc.constantFrom('/', '_', '+', '-', 'a', 'A', '0'), fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c))), maxLength: 16 }) },
+);
 /** Period shifts, up to ones that move far past the years 0000 to 9999. */
 export const shiftBy = fc.oneof(
   { weight: 3, arbitrary: fc.integer({ min: -40, max: 40 }) },
@@ -217,6 +237,7 @@ function family(options: ArbitraryOptions, malformed: boolean) {
   );
   const lastV = typed('Int', fc.oneof(smallInt, fc.integer({ min: 0, max: 3000 }).map(num)));
 
+
   const periodV: Arbitrary<V> = typed(
     'PeriodInput',
     fc.oneof(
@@ -257,8 +278,8 @@ function family(options: ArbitraryOptions, malformed: boolean) {
     fc.tuple(fc.constantFrom('or', 'and', 'xor'), fc.constantFrom(100, 999, 1001)).map(([op, n]) =>
       obj([op, list(Array.from({ length: n }, (_, i) => obj(['event', obj(['name', str('login')], ['period', obj(['ago', obj(['granularity', en('DAY')], ['periods', num(i)])])])])))]),
     ),
-    // 4 × 2000 hours: 8,000 keys in one operator.
-    fc.tuple(fc.constantFrom('or', 'or', 'and', 'xor'), fc.constantFrom(1, 2, 4, 5), fc.constantFrom('DAY', 'HOUR')).map(([op, n, g]) =>
+    // 4 × 2000 hours (or minutes): 8,000 keys in one operator.
+    fc.tuple(fc.constantFrom('or', 'or', 'and', 'xor'), fc.constantFrom(1, 2, 4, 5), fc.constantFrom('DAY', 'HOUR', 'MINUTE')).map(([op, n, g]) =>
       obj([op, list(Array.from({ length: n }, (_, i) => obj(['range', obj(['name', str(VALID_NAMES[i % 4]!)], ['granularity', en(g)], ['last', num(2000)])])))]),
     ),
   );
@@ -318,6 +339,8 @@ function family(options: ArbitraryOptions, malformed: boolean) {
   const args = (...a: Array<Arbitrary<[string, V | undefined]>>): Arbitrary<Array<[string, V | undefined]>> =>
     fc.tuple(fc.tuple(...a), extraArg).map(([xs, extra]) => (extra ? [...xs, extra] : xs));
   const arg = (name: string, v: Arbitrary<V | undefined>): Arbitrary<[string, V | undefined]> => v.map((x) => [name, x]);
+  /** An optional timeZone argument (left out half the time). */
+  const zoneArg = arg('timeZone', opt(typed('String', textV(zoneText))));
 
   const { period: periodSel } = fc.letrec<{ period: Sel[] }>((tie) => ({
     period: selection([
@@ -338,17 +361,20 @@ function family(options: ArbitraryOptions, malformed: boolean) {
   const funnelSel = selection(['count', 'fromFirst', 'fromPrevious'].map((f) => field(f)));
   const counterSel = selection(['key', 'value'].map((f) => field(f)));
   const optGran = req(granV);
+  const prefixV = typed('String!', textV(fc.oneof(fc.constantFrom('', 'l', 'log', 'b', '*', 'a[', '\\'), nameText)));
+  const breakdownCountSel = selection(['name', 'value', 'count'].map((f) => field(f)));
+  const breakdownSeriesSel = selection([...['name', 'value', 'total'].map((f) => field(f)), field('points', fc.constant([]), seriesSel)]);
   const rangeArgs = [arg('granularity', optGran), arg('from', opt(dateV)), arg('to', opt(dateV)), arg('last', opt(lastV)), arg('rollingAverage', opt(smallInt))] as const;
   const counterKey = typed('String', textV(fc.oneof(fc.constantFrom('s1', 's2', '', 'x'.repeat(501), '\ud800', ' '), fc.string({ unit: codeUnit, maxLength: 8 }))));
   const externalId = typed('String', textV(fc.oneof(fc.constantFrom('u1', 'u2', '', '\ud800', 'x'.repeat(5000)), fc.string({ unit: codeUnit, maxLength: 8 }))));
 
   const queryField = fc.oneof(
-    field('count', args(arg('set', req(setV)))),
-    field('contains', args(arg('set', req(setV)), arg('userId', opt(optIdV, 1)), arg('externalId', opt(externalId, 5)))),
-    field('hasEvents', args(arg('set', req(setV)))),
-    field('members', args(arg('set', req(setV)), arg('first', opt(intOf(fc.integer({ min: 0, max: 20_000 })))), arg('after', opt(optIdV))), pageSel),
-    field('period', args(arg('granularity', optGran), arg('at', opt(dateV))), periodSel),
-    field('series', args(arg('set', req(setV)), ...rangeArgs), seriesSel),
+    field('count', args(arg('set', req(setV)), zoneArg)),
+    field('contains', args(arg('set', req(setV)), arg('userId', opt(optIdV, 1)), arg('externalId', opt(externalId, 5)), zoneArg)),
+    field('hasEvents', args(arg('set', req(setV)), zoneArg)),
+    field('members', args(arg('set', req(setV)), arg('first', opt(intOf(fc.integer({ min: 0, max: 20_000 })))), arg('after', opt(optIdV)), zoneArg), pageSel),
+    field('period', args(arg('granularity', optGran), arg('at', opt(dateV)), zoneArg), periodSel),
+    field('series', args(arg('set', req(setV)), ...rangeArgs, zoneArg), seriesSel),
     field(
       'cohort',
       args(
@@ -360,12 +386,15 @@ function family(options: ArbitraryOptions, malformed: boolean) {
         arg('from', opt(dateV)),
         arg('to', opt(dateV)),
         arg('asPercent', opt(typed('Boolean', fc.boolean().map((v): V => ({ k: 'bool', v }))))),
+        zoneArg,
       ),
       cohortSel,
     ),
-    field('funnel', args(arg('steps', req(typed('[SetExpr!]!', fc.array(setV, { maxLength: 5 }).map(list))))), funnelSel),
-    field('counters', args(arg('name', req(nameV)), arg('period', req(periodV)), arg('top', opt(intOf(fc.integer({ min: 0, max: 20_000 }))))), counterSel),
-    field('counterSeries', args(arg('name', req(nameV)), arg('key', opt(counterKey)), ...rangeArgs), seriesSel),
+    field('funnel', args(arg('steps', req(typed('[SetExpr!]!', fc.array(setV, { maxLength: 5 }).map(list)))), zoneArg), funnelSel),
+    field('counters', args(arg('name', req(nameV)), arg('period', req(periodV)), arg('top', opt(intOf(fc.integer({ min: 0, max: 20_000 })))), zoneArg), counterSel),
+    field('counterSeries', args(arg('name', req(nameV)), arg('key', opt(counterKey)), ...rangeArgs, zoneArg), seriesSel),
+    field('countBreakdown', args(arg('period', req(periodV)), arg('prefix', req(prefixV)), arg('set', opt(setV)), zoneArg), breakdownCountSel),
+    field('seriesBreakdown', args(arg('prefix', req(prefixV)), arg('set', opt(setV)), ...rangeArgs, zoneArg), breakdownSeriesSel),
     field('events', args(arg('prefix', opt(typed('String', textV(nameText))))), selection([field('name')])),
     field('counterNames', args(arg('prefix', opt(typed('String', textV(nameText)))))),
     field('__typename'),
@@ -593,6 +622,9 @@ const SUB_TYPES: Record<string, string> = {
   rows: 'CohortRow',
   funnel: 'FunnelStep',
   counters: 'CounterValue',
+  countBreakdown: 'BreakdownCount',
+  seriesBreakdown: 'BreakdownSeries',
+  points: 'SeriesPoint',
   events: 'Event',
   markEvent: 'MarkResult',
   markEvents: 'MarkResult',

@@ -166,7 +166,7 @@ function inconsistency(granularity: string, p: PeriodAnswer): string | undefined
   const labelYear = yearOf(p.label, /^(-?\d+)/);
   // An ISO week-year can be the calendar year before or after its first day's.
   if (!(Math.abs(labelYear - startYear) <= (granularity === 'WEEK' ? 1 : 0))) return `label ${p.label} is not of the year of its start ${p.start}`;
-  if (p.key !== null && yearOf(p.key, /^W?(-?\d+)-/) !== labelYear) return `key ${p.key} and label ${p.label} name different years`;
+  if (p.key !== null && yearOf(p.key, /^[Wm]?(-?\d+)-/) !== labelYear) return `key ${p.key} and label ${p.label} name different years`;
   if (GARBAGE.test(JSON.stringify(p))) return 'NaN in it';
   return undefined;
 }
