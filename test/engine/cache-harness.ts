@@ -62,7 +62,7 @@ export async function cacheHarness(o: CacheHarnessOptions = {}): Promise<CacheHa
     ...(o.answerBytes !== undefined ? { answerCacheBytes: o.answerBytes } : {}),
   }).connect();
   const gateway = await createGateway(config, { engine, now: () => NOW });
-  return {
+  const h: CacheHarness = {
     redis,
     raw,
     engine,
@@ -82,9 +82,10 @@ export async function cacheHarness(o: CacheHarnessOptions = {}): Promise<CacheHa
       await gateway.close();
       await engine.close();
       raw.disconnect();
-      await redis.stop();
+      await h.redis.stop(); // the one running now: a test may have restarted it
     },
   };
+  return h;
 }
 
 /** Days' members in plain Sets, written with plain SETBIT from a client other than the gateway. */
