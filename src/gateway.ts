@@ -128,7 +128,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       liveShare(), // one execution and one JSON text per answer and distinct document, shared by its subscribers
       ...(config.liveDirectWrites ? [liveDirect({ maskError })] : []), // one SSE frame per answer, written to each subscriber's Node response
       // GraphQL over SSE, single-connection mode, at /graphql/stream: not with persisted operations (it takes documents as text)
-      ...(config.persistedOperations ? [] : liveStreams({ live: services.live, limits: { ...limits, maxTokens: config.maxTokens } })),
+      ...(config.persistedOperations ? [] : liveStreams({ live: services.live, limits: { ...limits, maxTokens: config.maxTokens }, maxReserved: config.liveMaxTotal })),
     ],
   });
   return {

@@ -9,6 +9,7 @@
 // connection whose end frees them). On shutdown every stream's operations complete (the
 // registry ends them), then the streams themselves end, so no connection waits out the grace time.
 
+import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { GraphQLError, getOperationAST } from 'graphql';
 import type { DocumentNode, ExecutionArgs } from 'graphql';
@@ -25,10 +26,16 @@ const TOKEN_HEADER = 'x-graphql-event-stream-token';
 const TOKEN_PARAM = 'token';
 /** After the registry has ended the subscriptions: time for their `complete` messages to be written before the streams end. */
 const END_AFTER_MS = 50;
+/** How long a reserved token (PUT) waits for its stream to open before it is forgotten. */
+export const RESERVATION_MS = 30_000;
+/** Longest token a client may choose for itself in its PUT (graphql-sse's own are 36 characters). */
+const MAX_TOKEN_LENGTH = 128;
 
 export interface LiveStreamOptions {
   readonly live: LiveRegistry;
   readonly limits: InputShapeLimits;
+  /** Reserved tokens whose stream has not opened yet, at most (LIVE_MAX_TOTAL). */
+  readonly maxReserved: number;
 }
 
 type Params = { query?: unknown; variables?: unknown; extensions?: unknown };
@@ -39,6 +46,14 @@ export function liveStreams(options: LiveStreamOptions): Plugin[] {
   /** Open streams' responses, and how many are open per token. */
   const streams = new Set<ServerResponse>();
   const openTokens = new Map<string, number>();
+  /**
+   * Reservations (PUT) by token, with when each lapses. graphql-sse's handler keeps a reserved
+   * stream until a connection to it ends, so a reservation never followed by its stream would stay
+   * for the life of the process: reservations are answered here instead, at most `maxReserved`,
+   * each for RESERVATION_MS, and handed to the handler only when their stream opens.
+   */
+  const reserved = new Map<string, number>();
+  const sse = graphqlSse();
   options.live.onClose(() => {
     setTimeout(() => {
       for (const res of streams) res.end();
@@ -60,6 +75,12 @@ export function liveStreams(options: LiveStreamOptions): Plugin[] {
       };
       const token = request.headers.get(TOKEN_HEADER) ?? url.searchParams.get(TOKEN_PARAM);
       const res = (serverContext as { res?: ServerResponse } | undefined)?.res;
+      if (request.method === 'PUT') {
+        endResponse(reserve(token, fetchAPI.Response));
+        return;
+      }
+      // The stream of a reserved token: registered with the handler once the checks below pass.
+      const opening = token !== null && request.headers.get('accept') === 'text/event-stream' && reserved.delete(token);
       if (/text\/event-stream/i.test(request.headers.get('accept') ?? '') && res) {
         streams.add(res);
         if (token) openTokens.set(token, (openTokens.get(token) ?? 0) + 1);
@@ -83,10 +104,35 @@ export function liveStreams(options: LiveStreamOptions): Plugin[] {
         if (params) shape({ params });
       } catch (e) {
         refuse(e);
+        return;
       }
+      if (opening) await sse.register(token);
     },
   };
-  return [guard, graphqlSse()];
+
+  /** A PUT: a token reserved for a stream to come, as graphql-sse's handler answers it. */
+  const reserve = (asked: string | null, Res: typeof Response): Response => {
+    const json = (status: number, message: string, code: string): Response =>
+      new Res(JSON.stringify({ errors: [{ message, extensions: { code } }] }), { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
+    const now = Date.now();
+    for (const [t, until] of reserved) {
+      if (until > now) break; // in the order reserved, so in the order they lapse
+      reserved.delete(t);
+    }
+    if (asked !== null && asked.length > MAX_TOKEN_LENGTH) return json(400, `a stream token is at most ${MAX_TOKEN_LENGTH} characters`, 'BAD_REQUEST');
+    if (asked !== null && (reserved.has(asked) || openTokens.has(asked))) return json(409, 'Stream already registered', 'BAD_REQUEST');
+    if (reserved.size >= options.maxReserved) {
+      return json(
+        429,
+        `${reserved.size} stream tokens are reserved and not yet open; the limit is ${options.maxReserved} (LIVE_MAX_TOTAL): open the stream of a token soon after reserving it`,
+        'TOO_MANY_SUBSCRIPTIONS',
+      );
+    }
+    const token = asked ?? randomUUID();
+    reserved.set(token, now + RESERVATION_MS);
+    return new Res(token, { status: 201, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  };
+  return [guard, sse.plugin];
 }
 
 /**
@@ -96,14 +142,16 @@ export function liveStreams(options: LiveStreamOptions): Plugin[] {
  * arguments and answers 400 "Unable to detect operation AST" instead, so the plugin loses every
  * refusal's code and message.
  */
-function graphqlSse(): Plugin {
+function graphqlSse(): { plugin: Plugin; register(token: string): Promise<void> } {
   const contexts = new WeakMap<Request, object>();
   let handler: ((req: Request) => Promise<Response>) | undefined;
+  let Req: typeof Request = Request;
   const refusal = (result: unknown): unknown =>
     result && typeof result === 'object' && !(Symbol.asyncIterator in result) && !('data' in result) ? { data: null, ...result } : result;
-  return {
+  const plugin: Plugin = {
     onYogaInit({ yoga }) {
       const y = yoga as unknown as YogaServerInstance<Record<string, unknown>, Record<string, unknown>>;
+      Req = y.fetchAPI.Request;
       handler = createHandler(
         {
           onSubscribe: async (req, params) => {
@@ -136,6 +184,13 @@ function graphqlSse(): Plugin {
       if (url.pathname !== STREAM_ENDPOINT || !handler) return;
       contexts.set(request, serverContext as object);
       return handler(request).then(endResponse);
+    },
+  };
+  return {
+    plugin,
+    /** Registers a reserved token with the handler, just before its stream opens (the open ends it when it closes). */
+    async register(token) {
+      await handler?.(new Req(`http://gateway${STREAM_ENDPOINT}`, { method: 'PUT', headers: { [TOKEN_HEADER]: token, accept: '*/*' } }));
     },
   };
 }
