@@ -133,7 +133,7 @@ export function costCheck(limit: number, maxTimeZones = 0): Plugin {
  * sharing a key once; validation has made their arguments equal), through fragments (each spread
  * once) and inline fragments, leaving out what @skip/@include leave out.
  */
-function rootFields(
+export function rootFields(
   selectionSet: SelectionSetNode,
   fragments: ReadonlyMap<string, FragmentDefinitionNode>,
   variables: Record<string, unknown>,

@@ -11,10 +11,11 @@
 
 import { buildExecutionContext, execute } from '@graphql-tools/executor';
 import type { ExecutionArgs } from '@graphql-tools/executor';
-import { createSourceEventStream } from 'graphql';
+import { GraphQLError, createSourceEventStream } from 'graphql';
 import type { DocumentNode, ExecutionResult, ExecutionArgs as SourceArgs } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { Answer, Sink } from '../live.ts';
+import { rootFields } from './cost.ts';
 
 type Shared = Map<string, Promise<ExecutionResult> | ExecutionResult>;
 
@@ -34,9 +35,21 @@ export function liveShare(): Plugin {
     onSubscribe({ subscribeFn, setSubscribeFn }) {
       setSubscribeFn(async (args: ExecutionArgs) => {
         // Invalid variables and the like: the executor's own answer, with its codes and status.
-        if (Array.isArray(buildExecutionContext(args))) return subscribeFn(args);
+        const context = buildExecutionContext(args);
+        if (!('operation' in context)) return subscribeFn(args);
+        // Validation wants one root field, counted before the variables are known: @skip/@include
+        // may leave none, and graphql-js then fails on an undefined field (INTERNAL_SERVER_ERROR).
+        const variables = (context.variableValues as unknown as { coerced: Record<string, unknown> }).coerced;
+        if (rootFields(context.operation.selectionSet, new Map(Object.entries(context.fragments)), variables).size === 0) {
+          return {
+            data: null,
+            errors: [new GraphQLError('a subscription needs one root field, and @skip or @include left none', { extensions: { code: 'BAD_REQUEST' } })],
+          };
+        }
         const source = await createSourceEventStream(args as unknown as SourceArgs);
-        if (!(Symbol.asyncIterator in source)) return source;
+        // A refusal from the field's subscribe resolver (BAD_INPUT, MISSING_PERIOD, …): with data
+        // null, as the other refusals; without it yoga takes the resolver's error for an unexpected one (HTTP 500).
+        if (!(Symbol.asyncIterator in source)) return { data: null, ...source };
         const results = new LiveResults(source as AsyncIterableIterator<unknown>, args);
         const request = (args.contextValue as { request?: Request } | undefined)?.request;
         if (request) byRequest.set(request, results);

@@ -40,7 +40,7 @@ export interface Sel {
 }
 
 export interface Operation {
-  kind: 'query' | 'mutation';
+  kind: 'query' | 'mutation' | 'subscription';
   name?: string;
   sels: Sel[];
 }
@@ -177,8 +177,10 @@ export function arbitraries(options: ArbitraryOptions) {
   const wellTyped = family(options, false);
   const hostile = family(options, true);
   const request = fc.oneof({ weight: 3, arbitrary: wellTyped.request }, { weight: 2, arbitrary: hostile.request });
+  const subscription = fc.oneof({ weight: 3, arbitrary: wellTyped.subscription }, { weight: 1, arbitrary: hostile.subscription });
   // Counterexamples print as the body sent, cut short (a 2,000-alias document is long).
-  return { request: request.map((r) => Object.defineProperty(r, fc.toStringMethod, { value: () => shortBody(r) })) };
+  const printed = (r: Request): Request => Object.defineProperty(r, fc.toStringMethod, { value: () => shortBody(r) });
+  return { request: request.map(printed), subscription: subscription.map(printed) };
 }
 
 function family(options: ArbitraryOptions, malformed: boolean) {
@@ -488,10 +490,19 @@ function family(options: ArbitraryOptions, malformed: boolean) {
     )
     .map((body): Request => ({ k: 'raw', body }));
 
+  // A subscription has one root field (graphql-js refuses more), any of the live questions.
+  const subscription: Arbitrary<Request> = fc
+    .tuple(queryField.filter((f) => SUBSCRIPTION_FIELDS.has(f.field)), opt(fc.constantFrom('S', 'Live'), 3))
+    .map(([f, name]): Request => ({ k: 'doc', ops: [{ kind: 'subscription', name, sels: malformed ? [f] : uniqueAliases([f]) }] }));
+
   return {
     request: malformed ? fc.oneof({ weight: 20, arbitrary: doc }, { weight: 2, arbitrary: text }, { weight: 1, arbitrary: raw }) : doc,
+    subscription,
   };
 }
+
+/** Root fields of the Subscription type (each takes its query's arguments). */
+const SUBSCRIPTION_FIELDS = new Set(['count', 'hasEvents', 'series', 'cohort', 'funnel', 'counters', 'counterSeries', 'countBreakdown', 'seriesBreakdown', 'counterBreakdown']);
 
 /** Every field of a level gets its own response name, so no two can conflict (recursively). */
 function uniqueAliases(sels: Sel[]): Sel[] {
@@ -602,8 +613,8 @@ export function render(req: Request): Rendered {
 
   const ops = req.ops.map((op) => {
     const decls: string[] = [];
-    const body = sels(op.sels, op.kind === 'query' ? 'Query' : 'Mutation', decls);
-    const head = op.name || decls.length ? `${op.kind} ${op.name ?? ''}${decls.length ? `(${decls.join(', ')})` : ''} ` : op.kind === 'mutation' ? 'mutation ' : '';
+    const body = sels(op.sels, op.kind === 'query' ? 'Query' : op.kind === 'mutation' ? 'Mutation' : 'Subscription', decls);
+    const head = op.name || decls.length ? `${op.kind} ${op.name ?? ''}${decls.length ? `(${decls.join(', ')})` : ''} ` : op.kind === 'query' ? '' : `${op.kind} `;
     return `${head}{ ${body} }`;
   });
   return { query: (req.prelude ?? '') + [...ops, ...fragments].join('\n'), variables, operationName: req.operationName };

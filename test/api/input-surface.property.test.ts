@@ -67,7 +67,7 @@ function violation({ status, text, ms }: Answer, sent: string): string | undefin
 describe.each(ENGINES)('the GraphQL input surface (%s engine)', (engine) => {
   let t: TestGateway;
   let raw: Redis | undefined;
-  const { request } = arbitraries({ hugeIds: process.env.FC_HUGE_IDS === '1' });
+  const { request, subscription } = arbitraries({ hugeIds: process.env.FC_HUGE_IDS === '1' });
 
   /** Temporary keys of this gateway's layout. */
   const temps = async (): Promise<string[]> => {
@@ -121,6 +121,80 @@ describe.each(ENGINES)('the GraphQL input surface (%s engine)', (engine) => {
     expect(await temps()).toEqual([]);
     expect(await healthy()).toBe(true);
   }, 120_000 + RUNS * 1_000);
+
+  it(`answers ${Math.ceil(RUNS / 4)} random subscriptions (SSE) with data or coded errors, and drops each once its client leaves`, async () => {
+    await fc.assert(
+      fc.asyncProperty(subscription, async (req) => {
+        const start = performance.now();
+        const ac = new AbortController();
+        const res = await t.gateway.yoga.fetch('http://yoga/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...TEST_AUTH },
+          body: body(req),
+          signal: ac.signal,
+        });
+        // The first answer (or a refusal before the stream: a JSON body), then the client leaves.
+        let text = '';
+        if (/event-stream/.test(res.headers.get('content-type') ?? '')) {
+          const reader = res.body!.getReader();
+          const decoder = new TextDecoder();
+          while (!/event: (next|complete)\n/.test(text)) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            text += decoder.decode(value, { stream: true });
+          }
+          ac.abort();
+          await reader.cancel().catch(() => {});
+          text = /event: next\ndata: (.*)\n/.exec(text)?.[1] ?? `{"data": {"completed": true}}`;
+        } else text = await res.text();
+        const problem = violation({ status: res.status, text, ms: performance.now() - start }, body(req));
+        const end = Date.now() + 5000;
+        while (t.gateway.services.live.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+        const open = t.gateway.services.live.size;
+        const left = await temps();
+        const up = await healthy();
+        if (problem || open || left.length || !up) {
+          throw new Error(
+            [
+              problem && `${problem}: ${text.slice(0, 600)}`,
+              open ? `${open} subscriptions still open after the client left` : '',
+              left.length ? `temporary keys left: ${left.slice(0, 5).join(', ')}` : '',
+              up ? '' : '/health does not answer 200',
+              `request: ${shortBody(req)}`,
+            ]
+              .filter(Boolean)
+              .join('\n'),
+          );
+        }
+      }),
+      { numRuns: Math.ceil(RUNS / 4), seed: SEED, endOnFailure: process.env.FC_SHRINK === '0' },
+    );
+  }, 120_000 + RUNS * 1_000);
+
+  // Found by the property: a subscription whose one root field @skip/@include leaves out failed in
+  // graphql-js (INTERNAL_SERVER_ERROR), and one its subscribe resolver refuses was HTTP 500.
+  it.each([
+    ['its one root field skipped', 'subscription { count(set: { ids: [1] }) @skip(if: true) }', {}, 'BAD_REQUEST'],
+    ['its one root field left out by a variable', 'subscription ($on: Boolean!) { ... on Subscription @include(if: $on) { count(set: { ids: [1] }) } }', { on: false }, 'BAD_REQUEST'],
+    ['an unknown time zone', 'subscription { count(set: { event: { name: "login", period: { current: DAY } } }, timeZone: "Nope/Zone") }', {}, 'BAD_INPUT'],
+    ['a time zone with a lone surrogate', 'subscription ($z: String) { count(set: { event: { name: "login", period: { current: MINUTE } } }, timeZone: $z) }', { z: 'Asia/Kolkata\ud800' }, 'BAD_INPUT'],
+    ['an event without a period', 'subscription { countBreakdown(prefix: "", period: { current: MINUTE }, set: { event: { name: "login" } }) { count } }', {}, 'MISSING_PERIOD'],
+    ['an empty counter name', 'subscription { counterSeries(name: "", granularity: MINUTE, last: 2000) { count } }', {}, 'BAD_EVENT_NAME'],
+  ])('a subscription with %s: HTTP 200, a next event with the code, nothing left open', async (_, query, variables, code) => {
+    const res = await t.gateway.yoga.fetch('http://yoga/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...TEST_AUTH },
+      body: JSON.stringify({ query, variables }),
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const next = JSON.parse(/event: next\ndata: (.*)\n/.exec(text)?.[1] ?? 'null') as { data?: unknown; errors?: Array<{ extensions?: { code?: string } }> } | null;
+    expect(next?.data ?? null, text).toBeNull(); // a validation refusal has no data at all
+    expect(next?.errors?.map((e) => e.extensions?.code)).toEqual([code]);
+    expect(text).toMatch(/event: complete/);
+    expect(t.gateway.services.live.size).toBe(0);
+    expect(await healthy()).toBe(true);
+  });
 
   // Found by the property: graphql-js refuses these before running anything, with no code of its own.
   it.each([
