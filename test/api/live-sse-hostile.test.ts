@@ -2,9 +2,10 @@
 // server: a flood of reserved tokens whose streams never open, chosen tokens, operations for a
 // stream that has closed, a huge body, a wrong content type, clients leaving mid-stream. Each gets
 // a coded refusal or a clean one; the gateway still answers /health and a query, and no
-// subscription is left once the clients have gone.
+// subscription is left once the clients have gone. And on /graphql's direct writer: clients that
+// leave in the middle of a frame while marks keep coming.
 
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RESERVATION_MS } from '../../src/plugins/live-sse.ts';
@@ -165,5 +166,68 @@ describe.each(ENGINES)('/graphql/stream against hostile clients (%s)', (engine) 
     await junk.body?.cancel();
     expect(t.gateway.services.live.size).toBe(0);
     await stillUp(t, base);
+  });
+});
+
+describe.each(ENGINES)("the direct writer's clients leaving mid-frame (%s)", (engine) => {
+  it('40 subscribers of a 2000-minute series (frames of ~100 kB) each cut off inside a frame while marks arrive: every subscription dropped, the gateway answers', async () => {
+    const { t, base } = await open({ engine, now: Date.parse('2026-11-22T09:05:00Z'), config: { trackMinutely: true } });
+    const query = 'subscription { series(set: { event: { name: "cut" } }, granularity: MINUTE, last: 2000) { count period { start end label } } }';
+    const port = Number(new URL(base).port);
+    let marks = 0;
+    const mark = async (): Promise<void> => {
+      const r = await t.gql(`mutation { markEvent(input: { name: "cut", userId: ${marks++}, at: "2026-11-22T09:0${marks % 5}:00Z" }) { marked } }`);
+      expect(r.errors).toBeUndefined();
+    };
+    /** One subscriber: resolves with the bytes it had when it cut its connection, after `cut` bytes (inside the first or a later frame). */
+    const subscriber = (cut: number): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = httpRequest(
+          { host: '127.0.0.1', port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...TEST_AUTH } },
+          (res) => {
+            let got = 0;
+            res.on('data', (chunk: Buffer) => {
+              got += chunk.length;
+              if (got >= cut) {
+                req.destroy();
+                resolve(got);
+              }
+            });
+            res.on('error', () => {});
+            res.on('end', () => reject(new Error(`the stream ended after ${got} bytes`)));
+          },
+        );
+        req.on('error', () => {});
+        req.end(JSON.stringify({ query }));
+      });
+    const cuts = Array.from({ length: 40 }, (_, i) => 1000 + i * 7919);
+    const clients = cuts.map((c) => subscriber(c));
+    const marking = (async () => {
+      for (let i = 0; i < 20; i++) {
+        await mark();
+        await new Promise((r) => setTimeout(r, 15));
+      }
+    })();
+    const got = await Promise.all(clients);
+    await marking;
+    for (const [i, g] of got.entries()) expect(g).toBeGreaterThanOrEqual(cuts[i]!);
+    await until(() => t.gateway.services.live.size === 0, 'every subscription dropped once its client cut the connection');
+    await stillUp(t, base);
+    // And the question still answers live for a new subscriber: a mark moves its count.
+    const ac = new AbortController();
+    cleanups.push(() => ac.abort());
+    const res = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...TEST_AUTH },
+      body: JSON.stringify({ query: 'subscription { count(set: { event: { name: "cut", period: { current: DAY } } }) }' }),
+      signal: ac.signal,
+    });
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes(`"count":${marks}`)) text += new TextDecoder().decode((await reader.read()).value);
+    await mark();
+    while (!text.includes(`"count":${marks}`)) text += new TextDecoder().decode((await reader.read()).value);
+    ac.abort();
+    await until(() => t.gateway.services.live.size === 0, 'the last subscriber dropped');
   });
 });
