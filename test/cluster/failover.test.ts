@@ -83,6 +83,7 @@ async function markThroughFailover(t: TestGateway, event: string): Promise<{ ack
   const all = await nodes(c, c.ports[0]!);
   const victim = all.find((n) => n.master && owns(n, shard0))!;
   let killedAt = -1;
+  let failedOverAt = -1;
   let rejoined: Promise<void> | null = null;
   const other = c.ports.find((p) => p !== victim.port)!;
   for (let i = 0; ; i++) {
@@ -101,12 +102,17 @@ async function markThroughFailover(t: TestGateway, event: string): Promise<{ ack
     // master has a replica again and acknowledged writes resume on every shard).
     if (killedAt >= 0 && !rejoined && i % 10 === 0) {
       const now = await nodes(c, other);
-      if (now.some((n) => n.master && n.port !== victim.port && owns(n, shard0))) rejoined = c.startNode(victim.port);
+      if (now.some((n) => n.master && n.port !== victim.port && owns(n, shard0))) {
+        rejoined = c.startNode(victim.port);
+        failedOverAt = acked.length;
+      }
     }
-    if (killedAt >= 0 && acked.length >= killedAt + 150) break;
+    // Marks to the other masters' shards go on meanwhile: stop only once the replica has taken
+    // over (the victim restarted sooner would stay a master) and marks have been acknowledged since.
+    if (failedOverAt >= 0 && acked.length >= Math.max(killedAt + 150, failedOverAt + 50)) break;
     if (i > 20_000) throw new Error('marks were not acknowledged again after the failover');
   }
-  await (rejoined ?? c.startNode(victim.port));
+  await rejoined;
   await clusterOk(c);
   await waitFor('the old master to rejoin as a replica', 30_000, async () => {
     const now = await nodes(c, victim.port === c.ports[0] ? c.ports[1]! : c.ports[0]!);
