@@ -64,6 +64,9 @@ export function weekIndexOfIso(year: number, week: number): number {
   return weekOfDay(daysFromCivil(year, 1, 4)) + week - 1;
 }
 
+/** Wall-clock fields by instant for each zone (by TimeZone.id): every spelling of a zone shares them, so there are at most as many as zones Intl knows. */
+const knownByZone = new Map<string, Map<number, Readonly<Civil>>>();
+
 /** A time zone turns instants into wall-clock fields and back. */
 export class TimeZone {
   private readonly format?: Intl.DateTimeFormat;
@@ -72,14 +75,18 @@ export class TimeZone {
    * a request asks about the same few instants (each date it names, in the same days) every time.
    * Exact instants only, so no time zone rule is assumed; full, it starts again empty.
    */
-  private readonly known = new Map<number, Readonly<Civil>>();
+  private readonly known: Map<number, Readonly<Civil>>;
   /**
    * The zone's name as Intl knows it (`america/NEW_york` is America/New_York), for what is worked
    * out once per zone: every spelling of one zone shares it, so made-up spellings cannot grow a cache.
    */
   readonly id: string;
 
-  constructor(readonly name: string = 'UTC') {
+  /** `fresh`: a cache of its own, not the zone's shared one (for a sweep of instants no request asks about). */
+  constructor(
+    readonly name: string = 'UTC',
+    fresh = false,
+  ) {
     if (name !== 'UTC') {
       try {
         this.format = new Intl.DateTimeFormat('en-US', {
@@ -99,6 +106,12 @@ export class TimeZone {
       }
     }
     this.id = this.format?.resolvedOptions().timeZone ?? 'UTC';
+    let known = fresh ? undefined : knownByZone.get(this.id);
+    if (known === undefined) {
+      known = new Map();
+      if (!fresh) knownByZone.set(this.id, known);
+    }
+    this.known = known;
   }
 
   civil(ms: number): Readonly<Civil> {

@@ -177,7 +177,8 @@ const COVERED = new Set<Granularity>(['HOUR', 'DAY', 'WEEK', 'MONTH', 'YEAR']);
  */
 export function coverKeys(layout: KeyLayout, name: string, first: Period, last: Period, storage: TimeZone, zone: TimeZone): Cover {
   const memo = memoOf(coverMemo, layout);
-  const id = `${zone.name}\n${storage.name}\n${first.granularity}\n${first.index}\n${last.index}\n${name}`;
+  // By Intl's names: every spelling of a zone has the same cover.
+  const id = `${zone.id}\n${storage.id}\n${first.granularity}\n${first.index}\n${last.index}\n${name}`;
   let cover = memo.get(id);
   if (cover === undefined) {
     const { periods, hourDays, minuteHours } = coverStorage(first, last, storage, zone, true);
@@ -327,8 +328,8 @@ export function mayCutHours(zone: TimeZone, storage: TimeZone): boolean {
   const id = `${storage.id}\n${zone.id}`;
   let cuts = cutsHours.get(id);
   if (cuts === undefined) {
-    const z = new TimeZone(zone.id);
-    const s = new TimeZone(storage.id);
+    const z = new TimeZone(zone.id, true);
+    const s = new TimeZone(storage.id, true);
     cuts = false;
     const step = 30 * 86_400_000;
     for (let t = Date.UTC(1900, 0, 1); t < Date.UTC(2100, 0, 1) && !cuts; t += step) {

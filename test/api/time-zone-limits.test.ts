@@ -83,4 +83,20 @@ describe("a time zone's id", () => {
   it('keeps the name as asked', () => {
     expect(new TimeZone('asia/TOKYO').name).toBe('asia/TOKYO');
   });
+
+  it("spellings of a zone share its wall-clock fields (one cache a zone, not one a spelling), which are Intl's", () => {
+    const zones = spellings('america/new_york', 6).map((s) => new TimeZone(s));
+    const parts = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' });
+    for (let i = 0; i < 200; i++) {
+      const ms = Date.UTC(2026, 0, 1) + i * 86_400_000 * 1.7;
+      const first = zones[0]!.civil(ms);
+      for (const z of zones) expect(z.civil(ms)).toBe(first); // the same object: one cache
+      const f = Object.fromEntries(parts.formatToParts(new Date(ms)).map((p) => [p.type, Number(p.value)]));
+      expect([first.year, first.month, first.day, first.hour, first.minute]).toEqual([f.year, f.month, f.day, f.hour, f.minute]);
+    }
+    // A fresh zone (a sweep of instants no request asks about) keeps its own.
+    const ms = Date.UTC(2026, 5, 1);
+    expect(new TimeZone('America/New_York', true).civil(ms)).not.toBe(zones[0]!.civil(ms));
+    expect(new TimeZone('America/New_York', true).civil(ms)).toEqual(zones[0]!.civil(ms));
+  });
 });
