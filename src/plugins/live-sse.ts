@@ -28,7 +28,7 @@ const TOKEN_PARAM = 'token';
 const END_AFTER_MS = 50;
 /** How long a reserved token (PUT) waits for its stream to open before it is forgotten. */
 export const RESERVATION_MS = 30_000;
-/** Longest token a client may choose for itself in its PUT (graphql-sse's own are 36 characters). */
+/** Longest token a client may choose for itself in its PUT (graphql-sse's own are 36 characters), and longest operation id (sent again with every answer). */
 const MAX_TOKEN_LENGTH = 128;
 
 export interface LiveStreamOptions {
@@ -102,6 +102,10 @@ export function liveStreams(options: LiveStreamOptions): Plugin[] {
         csrf({ request });
         const params = await paramsOf(request, url);
         if (params) shape({ params });
+        const id = (params?.extensions as { operationId?: unknown } | null | undefined)?.operationId;
+        if (typeof id === 'string' && id.length > MAX_TOKEN_LENGTH) {
+          throw new GraphQLError(`an operationId is at most ${MAX_TOKEN_LENGTH} characters (every answer repeats it)`, { extensions: { code: 'BAD_REQUEST' } });
+        }
       } catch (e) {
         refuse(e);
         return;

@@ -123,6 +123,9 @@ describe.each(ENGINES)('/graphql/stream against hostile clients (%s)', (engine) 
     const ac = new AbortController();
     const stream = await openStream(base, 'mine', ac.signal);
     expect((await put(base, { [TOKEN]: 'mine' })).status).toBe(409);
+    // An operation id every answer would repeat, 100,000 characters long: refused.
+    const longId = await operation(base, 'mine', 'x'.repeat(100_000), 'subscription { count(set: { ids: [1] }) }');
+    expect([longId.status, await codeOf(longId)]).toEqual([400, 'BAD_REQUEST']);
     // Several operations on the one token, then the client leaves mid-stream.
     for (let i = 0; i < 5; i++) expect((await operation(base, 'mine', `op${i}`, `subscription { count(set: { ids: [${i}] }) }`)).status).toBe(202);
     const reader = stream.body!.getReader();
