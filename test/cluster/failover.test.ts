@@ -342,7 +342,7 @@ describe('a write redirected by ASK while its slot migrates', () => {
     await clusterOk(c);
     const t = await testGateway({ engine: 'cluster', cluster: c.seeds, config: { shardBits: W, minReplicaAcks: 1, replicaAckTimeoutMs: 300 } });
     const engine = t.engine as ClusterEngine;
-    let paused: number | undefined;
+    let paused: number[] = [];
     try {
       const all = await withReplicas(c, c.ports[0]!);
       const masters = all.filter((n) => n.master && n.slots.length);
@@ -354,7 +354,9 @@ describe('a write redirected by ASK while its slot migrates', () => {
       const slot = slotOf(k);
       const source = masterOf(all, slot);
       const target = masters.find((m) => m.id !== source.id && m.id !== setsOwner.id)!;
-      const targetReplica = all.find((n) => n.of === target.id)!;
+      // Every replica of it: after the failovers above one master may hold two (replica migration).
+      const targetReplicas = all.filter((n) => n.of === target.id);
+      expect(targetReplicas.length).toBeGreaterThan(0);
       const key = `${t.prefix}moving_${DAY}`;
       const id = (n: number): number => k * 2 ** W + n;
       const mark = (n: number) => t.gql(MARK, { in: [{ name: 'moving', userId: id(n), at: `${DAY}T10:00:00Z` }] });
@@ -368,14 +370,14 @@ describe('a write redirected by ASK while its slot migrates', () => {
       expect(moving).toContain(engine.layout.key(key, k));
       expect((await c.cli(source.port, 'migrate', '127.0.0.1', String(target.port), '', '0', '5000', 'keys', ...moving)).trim()).toBe('OK');
 
-      // The importing node's replica applies nothing (CLIENT PAUSE WRITE holds its replication
+      // The importing node's replicas apply nothing (CLIENT PAUSE WRITE holds its replication
       // stream too): a write the importing node takes cannot be acknowledged.
-      await c.cli(targetReplica.port, 'client', 'pause', '60000', 'WRITE');
-      paused = targetReplica.port;
+      for (const r of targetReplicas) await c.cli(r.port, 'client', 'pause', '60000', 'WRITE');
+      paused = targetReplicas.map((r) => r.port);
       const refused = await mark(2);
       expect(refused.errors?.[0]?.extensions?.code).toBe('REPLICATION_TIMEOUT');
-      await c.cli(targetReplica.port, 'client', 'unpause');
-      paused = undefined;
+      for (const r of targetReplicas) await c.cli(r.port, 'client', 'unpause');
+      paused = [];
       await waitFor('the importing node to acknowledge', 30_000, async () => (await mark(3)).errors === undefined);
 
       // Finish the migration: every master names `target` as the slot's owner.
@@ -387,7 +389,7 @@ describe('a write redirected by ASK while its slot migrates', () => {
       const count = await t.gql(`{ n: count(set: { event: { name: "moving", period: { at: { granularity: DAY, date: "${DAY}" } } } }) }`);
       expect(count.data).toEqual({ n: 3 });
     } finally {
-      if (paused !== undefined) await c.cli(paused, 'client', 'unpause');
+      for (const port of paused) await c.cli(port, 'client', 'unpause');
       await t.close();
     }
   }, 120_000);
@@ -399,14 +401,16 @@ describe('a shard-set write redirected by ASK while the slot of the shard sets m
     await clusterOk(c);
     const t = await testGateway({ engine: 'cluster', cluster: c.seeds, config: { shardBits: W, minReplicaAcks: 1, replicaAckTimeoutMs: 300 } });
     const engine = t.engine as ClusterEngine;
-    let paused: number | undefined;
+    let paused: number[] = [];
     try {
       const all = await withReplicas(c, c.ports[0]!);
       const masters = all.filter((n) => n.master && n.slots.length);
       const slot = keySlot(engine.layout.shardsKey);
       const source = masterOf(all, slot);
       const target = masters.find((m) => m.id !== source.id)!;
-      const targetReplica = all.find((n) => n.of === target.id)!;
+      // Every replica of it: after the failovers above one master may hold two (replica migration).
+      const targetReplicas = all.filter((n) => n.of === target.id);
+      expect(targetReplicas.length).toBeGreaterThan(0);
       const slotOf = (k: number): number => keySlot(engine.layout.key('', k));
       // Shards whose own keys are on neither the migrating slot nor `target`: their writes are
       // WAITed on masters whose replicas run, so only the shard-set write can miss an ack.
@@ -430,14 +434,14 @@ describe('a shard-set write redirected by ASK while the slot of the shard sets m
       expect(moving).toEqual(expect.arrayContaining([engine.layout.shardsKey, setKey]));
       expect((await c.cli(source.port, 'migrate', '127.0.0.1', String(target.port), '', '0', '5000', 'keys', ...moving)).trim()).toBe('OK');
 
-      // The importing node's replica applies nothing: the set write it takes cannot be acknowledged
+      // The importing node's replicas apply nothing: the set write it takes cannot be acknowledged
       // (WAITed on `source` instead, whose replica runs, it was acknowledged before).
-      await c.cli(targetReplica.port, 'client', 'pause', '60000', 'WRITE');
-      paused = targetReplica.port;
+      for (const r of targetReplicas) await c.cli(r.port, 'client', 'pause', '60000', 'WRITE');
+      paused = targetReplicas.map((r) => r.port);
       const refused = await mark(k2);
       expect(refused.errors?.[0]?.extensions?.code).toBe('REPLICATION_TIMEOUT');
-      await c.cli(targetReplica.port, 'client', 'unpause');
-      paused = undefined;
+      for (const r of targetReplicas) await c.cli(r.port, 'client', 'unpause');
+      paused = [];
       await waitFor('the importing node to acknowledge', 30_000, async () => (await mark(k3)).errors === undefined);
 
       // Finish the migration: every master names `target` as the slot's owner.
@@ -464,7 +468,7 @@ describe('a shard-set write redirected by ASK while the slot of the shard sets m
       const count = await t.gql(`{ n: count(set: { event: { name: "sets", period: { at: { granularity: DAY, date: "${DAY}" } } } }) }`);
       expect(count.data).toEqual({ n: 3 });
     } finally {
-      if (paused !== undefined) await c.cli(paused, 'client', 'unpause');
+      for (const port of paused) await c.cli(port, 'client', 'unpause');
       await t.close();
     }
   }, 120_000);
