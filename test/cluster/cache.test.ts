@@ -2,7 +2,6 @@
 
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,8 +14,8 @@ import { CLUSTER_TRACKING_CLIENT_NAME } from '../../src/bitmap/engines/cluster/t
 import { rng } from '../rng.ts';
 import { TEST_AUTH, testGateway } from '../helpers.ts';
 import type { TestGateway } from '../helpers.ts';
-import { useCluster, waitFor } from './cluster.ts';
-import type { TestCluster } from './cluster.ts';
+import { freeNodePort, nodes, owns, useCluster, waitFor } from './cluster.ts';
+import type { NodeInfo, TestCluster } from './cluster.ts';
 
 const run = promisify(execFile);
 const cluster = useCluster();
@@ -32,38 +31,6 @@ const QUERY = `{
   one: count(set: { xor: [${day(20)}, ${day(21)}] })
   only20: count(set: { minus: { from: ${day(20)}, subtract: [${day(21)}] } })
 }`;
-
-interface NodeInfo {
-  id: string;
-  port: number;
-  master: boolean;
-  /** The master's id, for a replica. */
-  of: string;
-  slots: Array<[number, number]>;
-}
-
-async function nodes(c: TestCluster, via: number): Promise<NodeInfo[]> {
-  return (await c.cli(via, 'cluster', 'nodes'))
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const [id, addr, flags, of, , , , , ...slots] = line.split(' ');
-      return {
-        id: id!,
-        port: Number(addr!.split('@')[0]!.split(':')[1]),
-        master: flags!.split(',').includes('master') && !flags!.includes('fail'),
-        of: of!,
-        slots: slots
-          .filter((s) => /^\d/.test(s))
-          .map((s) => {
-            const [a, b] = s.split('-').map(Number);
-            return [a!, b ?? a!] as [number, number];
-          }),
-      };
-    });
-}
-
-const owns = (n: NodeInfo, slot: number): boolean => n.slots.some(([a, b]) => slot >= a && slot <= b);
 
 /** The two days' members in plain JS Sets, and the answers QUERY must give. */
 class Truth {
@@ -426,7 +393,7 @@ describe('closed-period cache through a failover and a reshard', () => {
     const c = cluster();
     const s = await setup(9090);
     const dir = mkdtempSync(join(tmpdir(), 'bitmapql-cache-node-'));
-    const port = await freeNodePort(c.ports);
+    const port = await freeNodePort(new Set(c.ports));
     const node = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     const exited = new Promise((r) => node.once('exit', r));
     let disagreement = '';
@@ -556,25 +523,6 @@ function replicasSettled(c: TestCluster): Promise<void> {
     }
     return true;
   });
-}
-
-/** True when nothing listens on 127.0.0.1:port. */
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-/** A port free with its cluster bus (port + 10000), below the ephemeral range, not one of the cluster's. */
-async function freeNodePort(taken: readonly number[]): Promise<number> {
-  for (let tries = 0; tries < 1000; tries++) {
-    const p = 20_000 + Math.floor(Math.random() * 2_700);
-    if (taken.some((t) => Math.abs(t - p) % 10_000 === 0)) continue;
-    if ((await isFree(p)) && (await isFree(p + 10_000))) return p;
-  }
-  throw new Error('no free port pair for a cluster node');
 }
 
 /** A subscription over GraphQL over SSE, through the gateway's fetch: its `next` payloads in order. */

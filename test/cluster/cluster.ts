@@ -38,7 +38,7 @@ function isFree(port: number): Promise<boolean> {
  * A port free together with port + 10000 (the node's cluster bus), both below Linux's ephemeral
  * range (32768 and up), so an outgoing connection cannot take one between the check and the bind.
  */
-async function freeNodePort(taken: Set<number>): Promise<number> {
+export async function freeNodePort(taken: Set<number>): Promise<number> {
   for (let tries = 0; tries < 1000; tries++) {
     const p = 20_000 + Math.floor(Math.random() * 2_700);
     if (taken.has(p) || taken.has(p + 10_000) || taken.has(p - 10_000)) continue;
@@ -160,4 +160,51 @@ export async function physicalKeys(engine: ClusterEngine, text: string): Promise
     } while (cursor !== '0');
   }
   return all.sort();
+}
+
+/** A node as `CLUSTER NODES` lists it; `master` is false for a master flagged failed. */
+export interface NodeInfo {
+  id: string;
+  port: number;
+  master: boolean;
+  /** The master's id, for a replica. */
+  of: string;
+  slots: Array<[number, number]>;
+}
+
+/** The nodes as the node on port `via` sees them. */
+export async function nodes(c: TestCluster, via: number): Promise<NodeInfo[]> {
+  return (await c.cli(via, 'cluster', 'nodes'))
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [id, addr, flags, of, , , , , ...slots] = line.split(' ');
+      return {
+        id: id!,
+        port: Number(addr!.split('@')[0]!.split(':')[1]),
+        master: flags!.split(',').includes('master') && !flags!.includes('fail'),
+        of: of!,
+        slots: slots
+          .filter((s) => /^\d/.test(s))
+          .map((s) => {
+            const [a, b] = s.split('-').map(Number);
+            return [a!, b ?? a!] as [number, number];
+          }),
+      };
+    });
+}
+
+export const owns = (n: NodeInfo, slot: number): boolean => n.slots.some(([a, b]) => slot >= a && slot <= b);
+
+export const masterOf = (all: readonly NodeInfo[], slot: number): NodeInfo => all.find((n) => n.master && owns(n, slot))!;
+
+/** Every master listed with a replica of its own (just after a cluster starts or fails over, some may not be yet). */
+export async function withReplicas(c: TestCluster, via: number): Promise<NodeInfo[]> {
+  let all: NodeInfo[] = [];
+  await waitFor('every master to list a replica', 30_000, async () => {
+    all = await nodes(c, via);
+    const masters = all.filter((n) => n.master && n.slots.length);
+    return masters.length > 0 && masters.every((m) => all.some((r) => r.of === m.id));
+  });
+  return all;
 }

@@ -9,7 +9,7 @@ import { shardSetKey } from '../../src/bitmap/engines/cluster/key-shards.ts';
 import { keySlot } from '../../src/bitmap/engines/cluster/slots.ts';
 import { testGateway } from '../helpers.ts';
 import type { TestGateway } from '../helpers.ts';
-import { useCluster, waitFor } from './cluster.ts';
+import { masterOf, nodes, owns, useCluster, waitFor, withReplicas } from './cluster.ts';
 import type { TestCluster } from './cluster.ts';
 
 const run = promisify(execFile);
@@ -17,37 +17,6 @@ const cluster = useCluster();
 const W = 8;
 const DAY = '2026-11-20';
 const MARK = 'mutation($in: [MarkEventInput!]!) { markEvents(input: $in) { marked } }';
-
-interface NodeInfo {
-  id: string;
-  port: number;
-  master: boolean;
-  /** The master's id, for a replica. */
-  of: string;
-  slots: Array<[number, number]>;
-}
-
-async function nodes(c: TestCluster, via: number): Promise<NodeInfo[]> {
-  const text = await c.cli(via, 'cluster', 'nodes');
-  return text
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const [id, addr, flags, of, , , , , ...slots] = line.split(' ');
-      return {
-        id: id!,
-        port: Number(addr!.split('@')[0]!.split(':')[1]),
-        master: flags!.split(',').includes('master') && !flags!.includes('fail'),
-        of: of!,
-        slots: slots.filter((s) => /^\d/.test(s)).map((s) => {
-          const [a, b] = s.split('-').map(Number);
-          return [a!, b ?? a!] as [number, number];
-        }),
-      };
-    });
-}
-
-const owns = (n: NodeInfo, slot: number): boolean => n.slots.some(([a, b]) => slot >= a && slot <= b);
 
 async function clusterOk(c: TestCluster): Promise<void> {
   const alive = c.ports;
@@ -322,19 +291,6 @@ describe('slots resharded while counts run', () => {
     }
   }, 240_000);
 });
-
-/** Every master listed with a replica of its own (just after a cluster starts or fails over, some may not be yet). */
-async function withReplicas(c: TestCluster, via: number): Promise<NodeInfo[]> {
-  let all: NodeInfo[] = [];
-  await waitFor('every master to list a replica', 30_000, async () => {
-    all = await nodes(c, via);
-    const masters = all.filter((n) => n.master && n.slots.length);
-    return masters.length > 0 && masters.every((m) => all.some((r) => r.of === m.id));
-  });
-  return all;
-}
-
-const masterOf = (all: readonly NodeInfo[], slot: number): NodeInfo => all.find((n) => n.master && owns(n, slot))!;
 
 describe('a write redirected by ASK while its slot migrates', () => {
   it('is acknowledged only once the replica of the node that took it (the importing one) holds it', async () => {
