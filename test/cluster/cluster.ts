@@ -208,3 +208,16 @@ export async function withReplicas(c: TestCluster, via: number): Promise<NodeInf
   });
   return all;
 }
+
+const replOffset = (info: string, field: string): number => Number(new RegExp(`^${field}:(\\d+)`, 'm').exec(info)?.[1] ?? -1);
+
+/** Resolves once each given replica is linked to its master and has applied all the master had taken when this was called. */
+export async function caughtUp(c: TestCluster, masterPort: number, replicaPorts: readonly number[]): Promise<void> {
+  const sent = replOffset(await c.cli(masterPort, 'info', 'replication'), 'master_repl_offset');
+  for (const port of replicaPorts) {
+    await waitFor(`the replica on ${port} to apply all its master had taken`, 30_000, async () => {
+      const info = await c.cli(port, 'info', 'replication');
+      return /master_link_status:up/.test(info) && replOffset(info, 'slave_repl_offset') >= sent;
+    });
+  }
+}

@@ -9,7 +9,7 @@ import { shardSetKey } from '../../src/bitmap/engines/cluster/key-shards.ts';
 import { keySlot } from '../../src/bitmap/engines/cluster/slots.ts';
 import { testGateway } from '../helpers.ts';
 import type { TestGateway } from '../helpers.ts';
-import { masterOf, nodes, owns, useCluster, waitFor, withReplicas } from './cluster.ts';
+import { caughtUp, masterOf, nodes, owns, useCluster, waitFor, withReplicas } from './cluster.ts';
 import type { TestCluster } from './cluster.ts';
 
 const run = promisify(execFile);
@@ -174,12 +174,7 @@ async function killWithReplicaPaused(
     }
   }
   // Everything before is on the replica: it applied the master's whole stream so far.
-  const offset = (text: string, field: string): number => Number(new RegExp(`^${field}:(\\d+)`, 'm').exec(text)?.[1] ?? -1);
-  const sent = offset(await c.cli(victim.port, 'info', 'replication'), 'master_repl_offset');
-  await waitFor('the replica to apply all before', 30_000, async () => {
-    const info = await c.cli(replica.port, 'info', 'replication');
-    return /master_link_status:up/.test(info) && offset(info, 'slave_repl_offset') >= sent;
-  });
+  await caughtUp(c, victim.port, [replica.port]);
   let held = false;
   let killed = false;
   try {
