@@ -1,6 +1,8 @@
 // Test helpers: a gateway on any engine, isolated by a fresh key prefix or data folder.
 
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -105,6 +107,23 @@ export async function testGateway(options: TestGatewayOptions): Promise<TestGate
       await engine.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * The gateway on a Node HTTP server on a free loopback port (the path `bitmapql serve` takes);
+ * its base URL and how to close it (open connections, such as event streams, ended first).
+ */
+export async function serveOnHttp(g: Gateway): Promise<{ base: string; close(): Promise<void> }> {
+  const server = createServer(g.yoga);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

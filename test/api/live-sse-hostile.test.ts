@@ -5,11 +5,10 @@
 // subscription is left once the clients have gone. And on /graphql's direct writer: clients that
 // leave in the middle of a frame while marks keep coming.
 
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RESERVATION_MS } from '../../src/plugins/live-sse.ts';
-import { ENGINES, TEST_AUTH, testGateway } from '../helpers.ts';
+import { ENGINES, TEST_AUTH, serveOnHttp, testGateway } from '../helpers.ts';
 import type { TestGateway } from '../helpers.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -21,16 +20,9 @@ afterEach(async () => {
 async function open(options: Parameters<typeof testGateway>[0]): Promise<{ t: TestGateway; base: string }> {
   const t = await testGateway(options);
   cleanups.push(() => t.close());
-  const server = createServer(t.gateway.yoga);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return { t, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  const served = await serveOnHttp(t.gateway);
+  cleanups.push(() => served.close());
+  return { t, base: served.base };
 }
 
 const STREAM = '/graphql/stream';

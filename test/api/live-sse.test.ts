@@ -1,14 +1,12 @@
 // GraphQL over SSE in single-connection mode at /graphql/stream (plugins/live-sse.ts): the graphql-sse client, and the limits, scopes, caps and cleanup of /graphql.
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createClient } from 'graphql-sse';
 import type { Client, ExecutionResult } from 'graphql-sse';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/auth.ts';
 import type { Gateway } from '../../src/gateway.ts';
 import { serveProcess } from '../serve-process.ts';
-import { ENGINES, TEST_AUTH, testGateway } from '../helpers.ts';
+import { ENGINES, TEST_AUTH, serveOnHttp, testGateway } from '../helpers.ts';
 import type { TestGateway } from '../helpers.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -24,16 +22,9 @@ async function open(options: Parameters<typeof testGateway>[0]): Promise<{ t: Te
 
 /** The gateway on a Node HTTP server on a free loopback port; its base URL. */
 async function listen(g: Gateway): Promise<string> {
-  const server = createServer(g.yoga);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const served = await serveOnHttp(g);
+  cleanups.push(() => served.close());
+  return served.base;
 }
 
 /** `lazy: false`: the client keeps its stream open with no subscription left (the gateway has to end it). */

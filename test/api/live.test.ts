@@ -1,8 +1,6 @@
 // Subscriptions over SSE (src/live.ts): first answer equals the query's, new answers on writes from any writer, coalescing, shared evaluations, time rebinding, caps, auth, cleanup and shutdown.
 import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { connect } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,7 +9,7 @@ import type { Engine } from '../../src/bitmap/engines/engine.ts';
 import { createGateway } from '../../src/gateway.ts';
 import type { Gateway } from '../../src/gateway.ts';
 import { serveProcess } from '../serve-process.ts';
-import { ENGINES, TEST_AUTH, redisUrl, testGateway } from '../helpers.ts';
+import { ENGINES, TEST_AUTH, redisUrl, serveOnHttp, testGateway } from '../helpers.ts';
 import type { GqlResult, TestGateway } from '../helpers.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -108,16 +106,9 @@ async function subscribe(g: Gateway, query: string, variables?: Record<string, u
 
 /** The gateway on a Node HTTP server on a free loopback port (the path `bitmapql serve` takes); its /graphql URL. */
 async function listenHttp(g: Gateway): Promise<string> {
-  const server = createServer(g.yoga);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  const served = await serveOnHttp(g);
+  cleanups.push(() => served.close());
+  return `${served.base}/graphql`;
 }
 
 /** A subscription over HTTP, as graphql-sse sends it. */
