@@ -89,6 +89,33 @@ export async function runBenchmark(main: () => Promise<void>, cleanup: () => Pro
   }
 }
 
+/** What a benchmark started, stopped last-in first-out once: a failure is logged and the rest still run. */
+export class Cleanups {
+  private readonly stack: Array<{ what: string; run: () => unknown }> = [];
+  private running: Promise<void> | null = null;
+  constructor(private readonly log: (line: string) => void = (l) => console.error(l)) {}
+  push(what: string, run: () => unknown): void {
+    this.stack.push({ what, run });
+  }
+  /** Forgets the last action pushed, without running it (what it stops was stopped already). */
+  pop(): void {
+    this.stack.pop();
+  }
+  run(): Promise<void> {
+    this.running ??= (async () => {
+      while (this.stack.length) {
+        const c = this.stack.pop()!;
+        try {
+          await c.run();
+        } catch (e) {
+          this.log(`cleanup (${c.what}) failed: ${(e as Error).message}`);
+        }
+      }
+    })();
+    return this.running;
+  }
+}
+
 /** A whole number from the environment (`fallback` when unset or empty), refused below `min`. */
 export function intEnv(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];

@@ -41,7 +41,7 @@ import { startRedis } from '../test/global-setup.ts';
 import { startGateway } from './gateway-process.ts';
 import type { GatewayProcess } from './gateway-process.ts';
 import { KeepAliveClient } from './http-client.ts';
-import { intEnv, runBenchmark } from './harness.ts';
+import { Cleanups, intEnv, runBenchmark } from './harness.ts';
 
 const DAYS = intEnv('BENCH_IMPORT_DAYS', 30);
 const LINES_PER_DAY = intEnv('BENCH_IMPORT_LINES', 35_000);
@@ -60,16 +60,7 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
-async function cleanup(): Promise<void> {
-  for (const c of cleanups.splice(0).reverse()) {
-    try {
-      await c.run();
-    } catch (e) {
-      log(`cleanup of ${c.what} failed: ${(e as Error).message}`);
-    }
-  }
-}
+const cleanups = new Cleanups(log);
 
 /** The archive, generated on the first run and kept (a marker file says it is complete). */
 async function archive(): Promise<{ files: string[]; lines: number; bytes: number }> {
@@ -281,9 +272,9 @@ async function main(): Promise<void> {
   if (lines < 1_000_000) log(`note: the archive has ${n(lines)} lines (< 1,000,000): raise BENCH_IMPORT_DAYS or BENCH_IMPORT_LINES`);
 
   const redisServer = await startRedis();
-  cleanups.push({ what: 'redis-server', run: () => redisServer.stop() });
+  cleanups.push('redis-server', () => redisServer.stop());
   const admin = new Redis(redisServer.url);
-  cleanups.push({ what: 'redis client', run: async () => admin.disconnect() });
+  cleanups.push('redis client', async () => admin.disconnect());
   log(`redis-server on ${redisServer.url} (pid ${redisServer.process.pid})`);
 
   // (d) first: the reference.
@@ -349,7 +340,7 @@ async function main(): Promise<void> {
     API_KEYS: JSON.stringify([{ name: 'bench', sha256: hashKey(key), scopes: ['read', 'write'] }]),
     NODE_ENV: 'production',
   });
-  cleanups.push({ what: gateway.name, run: () => gateway.stop() });
+  cleanups.push(gateway.name, () => gateway.stop());
   log(`gateway on ${gateway.url} (pid ${gateway.pid})`);
   const c = await graphqlSample(gateway, key, files);
   log(`(c) GraphQL: ${n(c.lines)} lines in ${secs(c.ms)} = ${n((c.lines * 1000) / c.ms)} lines/s`);
@@ -374,4 +365,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-await runBenchmark(main, cleanup, log);
+await runBenchmark(main, () => cleanups.run(), log);

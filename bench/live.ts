@@ -38,7 +38,7 @@ import { startRedis } from '../test/global-setup.ts';
 import { startGateway } from './gateway-process.ts';
 import type { GatewayProcess } from './gateway-process.ts';
 import { KeepAliveClient } from './http-client.ts';
-import { intEnv, runBenchmark } from './harness.ts';
+import { Cleanups, intEnv, runBenchmark } from './harness.ts';
 
 const MARKS = intEnv('BENCH_LIVE_MARKS', 50);
 const WARMUP_MARKS = 3;
@@ -75,22 +75,7 @@ const QUESTIONS: ReadonlyArray<{ name: string; set: string; expected: (n: number
   { name: 'day and week', set: `{ and: [${today(EVENT)}, ${today(EVENT, 'WEEK')}] }`, expected: (n) => n },
 ];
 
-/** Cleanup actions, run last-in first-out exactly once. */
-const cleanups: Array<{ what: string; run: () => Promise<void> | void }> = [];
-let cleaning: Promise<void> | null = null;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    while (cleanups.length) {
-      const c = cleanups.pop()!;
-      try {
-        await c.run();
-      } catch (e) {
-        console.error(`cleanup (${c.what}) failed: ${(e as Error).message}`);
-      }
-    }
-  })();
-  return cleaning;
-}
+const cleanups = new Cleanups();
 const log = (msg: string): void => console.log(`· ${msg}`);
 
 /** One SSE stream: the counts it received, each with its arrival time. */
@@ -221,7 +206,7 @@ interface Target {
 
 async function target(g: GatewayProcess, engine: string, writer: Writer): Promise<Target> {
   const client = new KeepAliveClient(`${g.url}/graphql`, 1);
-  cleanups.push({ what: `${g.name} writer`, run: () => client.close() });
+  cleanups.push(`${g.name} writer`, () => client.close());
   const mark = async (event: string, userId: number): Promise<void> => {
     const res = await client.post(JSON.stringify({ query: `mutation { markEvent(input: { name: "${event}", userId: ${userId} }) { __typename } }` }));
     const json = JSON.parse(res.body) as { errors?: unknown };
@@ -313,9 +298,9 @@ async function benchSize(t: Target, size: number, kind: ClientKind, rows: Row[],
 
 async function main(): Promise<void> {
   const redisServer = await startRedis();
-  cleanups.push({ what: 'redis-server', run: () => redisServer.stop() });
+  cleanups.push('redis-server', () => redisServer.stop());
   const dataDir = await mkdtemp(join(tmpdir(), 'bitmapql-bench-live-'));
-  cleanups.push({ what: 'embedded data folder', run: () => rm(dataDir, { recursive: true, force: true }) });
+  cleanups.push('embedded data folder', () => rm(dataDir, { recursive: true, force: true }));
   const live = { LIVE_MIN_INTERVAL_MS: String(MIN_INTERVAL_MS), LIVE_MAX_PER_KEY: String(2 * Math.max(...SIZES)), LIVE_MAX_TOTAL: String(2 * Math.max(...SIZES)) };
   const specs: Array<{ engine: string; writer: Writer; env: Record<string, string> }> = [];
   for (const writer of WRITERS) {
@@ -325,7 +310,7 @@ async function main(): Promise<void> {
     specs.push({ engine: 'embedded', writer, env: { DATA_DIR: join(dataDir, writer), FSYNC: 'os', ...env } });
   }
   const started = await Promise.allSettled(specs.map((s) => startGateway(`gateway-${s.engine}-${s.writer}`, s.env)));
-  for (const s of started) if (s.status === 'fulfilled') cleanups.push({ what: s.value.name, run: () => s.value.stop() });
+  for (const s of started) if (s.status === 'fulfilled') cleanups.push(s.value.name, () => s.value.stop());
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
   const targets: Target[] = [];
@@ -375,4 +360,4 @@ async function main(): Promise<void> {
   }
 }
 
-await runBenchmark(main, cleanup);
+await runBenchmark(main, () => cleanups.run());

@@ -45,7 +45,7 @@ import { toGraphQL, day, referenceCount } from './expr.ts';
 import { startGateway } from './gateway-process.ts';
 import { graphql } from './http-client.ts';
 import type { GatewayProcess } from './gateway-process.ts';
-import { intEnv, measure, runBenchmark, verify } from './harness.ts';
+import { Cleanups, intEnv, measure, runBenchmark, verify } from './harness.ts';
 import { measureMemory, memoryCases, printMemory } from './memory.ts';
 import { median, printTiming } from './report.ts';
 import { COUNT_SCENARIOS } from './scenarios.ts';
@@ -58,22 +58,7 @@ const D_WARMUP = intEnv('BENCH_COHORT_WARMUP', 3, 0);
 const SCENARIOS = new Set((process.env.BENCH_SCENARIOS || 'A,B,C,D').split(',').map((s) => s.trim().toUpperCase()));
 for (const s of SCENARIOS) if (!['A', 'B', 'C', 'D'].includes(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${JSON.stringify(s)} (A, B, C or D)`);
 
-/** Cleanup actions, run last-in first-out exactly once. */
-const cleanups: Array<{ what: string; run: () => Promise<void> }> = [];
-let cleaning: Promise<void> | null = null;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    while (cleanups.length) {
-      const c = cleanups.pop()!;
-      try {
-        await c.run();
-      } catch (e) {
-        console.error(`cleanup (${c.what}) failed: ${(e as Error).message}`);
-      }
-    }
-  })();
-  return cleaning;
-}
+const cleanups = new Cleanups();
 
 const elapsed = (since: number): string => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 const log = (msg: string): void => console.log(`· ${msg}`);
@@ -118,9 +103,9 @@ async function requestFloors(gateways: readonly GatewayProcess[]): Promise<strin
 async function main(): Promise<void> {
   const t0 = performance.now();
   const redisServer = await startRedis();
-  cleanups.push({ what: 'redis-server', run: () => redisServer.stop() });
+  cleanups.push('redis-server', () => redisServer.stop());
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 0 });
-  cleanups.push({ what: 'redis client', run: async () => void (await redis.quit()) });
+  cleanups.push('redis client', async () => void (await redis.quit()));
   const version = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?';
 
   console.log('bitmapql benchmark');
@@ -150,7 +135,7 @@ async function main(): Promise<void> {
   log(`both datasets loaded into Redis in ${elapsed(t)} (one SET per key)`);
 
   const dataDir = await mkdtemp(join(tmpdir(), 'bitmapql-bench-'));
-  cleanups.push({ what: 'embedded data folder', run: () => rm(dataDir, { recursive: true, force: true }) });
+  cleanups.push('embedded data folder', () => rm(dataDir, { recursive: true, force: true }));
   t = performance.now();
   await loadEmbedded(dataDir, ds, cohortDs);
   log(`both datasets loaded into an embedded data folder in ${elapsed(t)} (restore() per key)`);
@@ -163,7 +148,7 @@ async function main(): Promise<void> {
     startGateway('gateway-embedded', { DATA_DIR: dataDir, FSYNC: 'os', KEY_PREFIX }),
   ]);
   for (const s of started) {
-    if (s.status === 'fulfilled') cleanups.push({ what: s.value.name, run: () => s.value.stop() });
+    if (s.status === 'fulfilled') cleanups.push(s.value.name, () => s.value.stop());
   }
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -232,4 +217,4 @@ async function main(): Promise<void> {
   log(`total ${elapsed(t0)}`);
 }
 
-await runBenchmark(main, cleanup);
+await runBenchmark(main, () => cleanups.run());

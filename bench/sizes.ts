@@ -26,7 +26,7 @@ import type { Dataset } from './dataset.ts';
 import { referenceCount } from './expr.ts';
 import { startGateway } from './gateway-process.ts';
 import type { GatewayProcess } from './gateway-process.ts';
-import { intEnv, measure, runBenchmark, verify } from './harness.ts';
+import { Cleanups, intEnv, measure, runBenchmark, verify } from './harness.ts';
 import { formatBytes, median, quantile, table } from './report.ts';
 import { dashboard } from './scenarios.ts';
 
@@ -228,25 +228,22 @@ function printSummary(rows: readonly SizeRow[]): void {
   );
 }
 
-const cleanups: Array<() => Promise<void>> = [];
-async function cleanup(): Promise<void> {
-  while (cleanups.length) await cleanups.pop()!().catch((e: Error) => console.error(`cleanup failed: ${e.message}`));
-}
+const cleanups = new Cleanups();
 
 async function main(): Promise<void> {
   const t0 = performance.now();
   const list = sizes();
   const server = await startRedis();
-  cleanups.push(() => server.stop());
+  cleanups.push('redis-server', () => server.stop());
   const redis = new Redis(server.url, { maxRetriesPerRequest: 0 });
-  cleanups.push(async () => void (await redis.quit()));
+  cleanups.push('redis client', async () => void (await redis.quit()));
   const version = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?';
   console.log('bitmapql benchmark: scenario A by bitmap size');
   console.log(`  node ${process.version}, ${cpus().length} CPUs, redis-server ${version} on ${server.url}; sizes ${list.map(label).join(', ')}`);
   const rows: SizeRow[] = [];
   for (const bits of list) {
     const stops: Array<() => Promise<void>> = [];
-    cleanups.push(async () => {
+    cleanups.push('gateways of this size', async () => {
       for (const s of stops) await s();
     });
     rows.push(await runSize(bits, redis, server.url, (s) => stops.push(s)));
@@ -257,4 +254,4 @@ async function main(): Promise<void> {
   log(`total ${seconds(t0)}`);
 }
 
-await runBenchmark(main, cleanup);
+await runBenchmark(main, () => cleanups.run());
